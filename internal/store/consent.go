@@ -1,0 +1,376 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/vault"
+)
+
+// consentPurposes validates ledger requests and returns the current
+// version of every purpose they name. A purpose named twice is refused: one
+// request cannot both grant and withdraw.
+func (db *DB) consentPurposes(ctx context.Context, ws int64, rs []custos.ConsentRequest, now time.Time) (map[int64]*custos.Purpose, error) {
+	out := make(map[int64]*custos.Purpose, len(rs))
+	for i := range rs {
+		r := &rs[i]
+		if err := r.Validate(now); err != nil {
+			return nil, err
+		}
+		if out[r.PurposeID] != nil {
+			return nil, custos.Invalid("purpose_id", "purpose %d is named twice", r.PurposeID)
+		}
+		p, err := db.findPurpose(ctx, db.read, ws, r.PurposeID)
+		if custos.ErrorCode(err) == custos.ENOTFOUND {
+			return nil, custos.Invalid("purpose_id", "purpose %d does not exist", r.PurposeID)
+		} else if err != nil {
+			return nil, err
+		}
+		consentBased := p.LegalBasis == custos.BasisConsent
+		switch {
+		case r.Action == custos.ActionGrant && !consentBased:
+			return nil, custos.Invalid("action", "purpose %d rests on %s, not consent: assign the basis instead of granting", p.ID, p.LegalBasis)
+		case (r.Action == custos.ActionAssignBasis || r.Action == custos.ActionRemoveBasis) && consentBased:
+			return nil, custos.Invalid("action", "purpose %d rests on consent: grant or withdraw it", p.ID)
+		}
+		out[r.PurposeID] = p
+	}
+	return out, nil
+}
+
+// consentMeta is the personal part of a ledger event, sealed under the
+// contact's key.
+type consentMeta struct {
+	IP        string `json:"ip,omitempty"`
+	UserAgent string `json:"ua,omitempty"`
+}
+
+func metaName(eventID int64) string { return "consent." + strconv.FormatInt(eventID, 10) }
+
+// appendEvents appends one event per contact and request and updates the
+// derived state, in tx. keys[i] is contact ids[i]'s key; it is needed only
+// when a request carries an IP address or user agent.
+func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, a custos.Actor, ids []int64, keys []*vault.ContactKey,
+	rs []custos.ConsentRequest, purposes map[int64]*custos.Purpose) ([]*custos.ConsentEvent, error) {
+	ws := a.WorkspaceID
+	now := db.Now()
+	reqs := make([]custos.ConsentRequest, len(rs))
+	copy(reqs, rs)
+	for i := range reqs {
+		r := &reqs[i]
+		if r.Notice != "" {
+			n := &custos.Notice{Body: r.Notice, Kind: custos.NoticeCheckbox}
+			if err := n.Validate(); err != nil {
+				return nil, err
+			}
+			if err := db.ensureNotice(ctx, tx, ws, n); err != nil {
+				return nil, err
+			}
+			r.NoticeHash = n.Hash
+		} else if r.NoticeHash != "" {
+			if _, err := db.findNotice(ctx, tx, ws, r.NoticeHash); custos.ErrorCode(err) == custos.ENOTFOUND {
+				return nil, custos.Invalid("notice_hash", "no notice has this hash")
+			} else if err != nil {
+				return nil, err
+			}
+		}
+	}
+	eventIDs, err := db.allocIDs(ctx, tx, "consent_events", len(ids)*len(reqs))
+	if err != nil {
+		return nil, err
+	}
+	events := make([]*custos.ConsentEvent, 0, len(eventIDs))
+	evRows := make([][]any, 0, len(eventIDs))
+	stRows := make([][]any, 0, len(eventIDs))
+	for i, contact := range ids {
+		for j := range reqs {
+			r := &reqs[j]
+			p := purposes[r.PurposeID]
+			e := &custos.ConsentEvent{
+				ID: eventIDs[i*len(reqs)+j], ContactID: contact, PurposeID: p.ID, PurposeVersion: p.Version,
+				Action: r.Action, Method: r.Method, NoticeHash: r.NoticeHash, EffectiveFrom: now,
+				IP: r.IP, UserAgent: r.UserAgent, Actor: a.String(), CreatedAt: now,
+			}
+			if r.EffectiveFrom != nil {
+				e.EffectiveFrom = r.EffectiveFrom.UTC().Truncate(time.Microsecond)
+			}
+			var meta []byte
+			if r.IP != "" || r.UserAgent != "" {
+				if keys[i] == nil {
+					return nil, custos.Errorf(custos.EGONE, "contact %d has no data key", contact)
+				}
+				meta = keys[i].Seal(metaName(e.ID), []byte(encodeJSON(consentMeta{IP: r.IP, UserAgent: r.UserAgent})))
+			}
+			var notice any
+			if e.NoticeHash != "" {
+				notice = e.NoticeHash
+			}
+			evRows = append(evRows, []any{ws, e.ID, contact, p.ID, p.Version, string(e.Action), string(e.Method), notice,
+				micros(e.EffectiveFrom), meta, e.Actor, micros(now)})
+			stRows = append(stRows, []any{ws, contact, p.ID, p.Version, string(e.Action), e.ID, micros(e.EffectiveFrom)})
+			events = append(events, e)
+		}
+	}
+	if err := db.insertRows(ctx, tx, "consent_events", []string{"workspace_id", "id", "contact_id", "purpose_id", "purpose_version",
+		"action", "method", "notice_hash", "effective_from", "meta", "actor", "created_at"}, evRows); err != nil {
+		return nil, err
+	}
+	// The same rule as custos.ConsentState.Supersedes: the event that took
+	// effect last decides, ties by ledger order.
+	if _, err := db.insertRowsSuffix(ctx, tx, "consent_state", []string{"workspace_id", "contact_id", "purpose_id", "purpose_version", "action", "event_id", "since"}, stRows,
+		` ON CONFLICT (workspace_id, contact_id, purpose_id) DO UPDATE SET purpose_version = excluded.purpose_version, action = excluded.action,
+		event_id = excluded.event_id, since = excluded.since
+		WHERE excluded.since > consent_state.since OR (excluded.since = consent_state.since AND excluded.event_id > consent_state.event_id)`); err != nil {
+		return nil, err
+	}
+	return events, nil
+}
+
+// needsKeys reports whether any request carries personal metadata.
+func needsKeys(rs []custos.ConsentRequest) bool {
+	for _, r := range rs {
+		if r.IP != "" || r.UserAgent != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// RecordConsent appends an event to the contact's ledger.
+func (db *DB) RecordConsent(ctx context.Context, contactID int64, r custos.ConsentRequest) (*custos.ConsentEvent, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ws := a.WorkspaceID
+	rs := []custos.ConsentRequest{r}
+	purposes, err := db.consentPurposes(ctx, ws, rs, db.Now())
+	if err != nil {
+		return nil, err
+	}
+	var events []*custos.ConsentEvent
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		row, err := db.findContactRow(ctx, tx, ws, contactID)
+		if err != nil {
+			return err
+		}
+		if row.status == string(custos.StatusAnonymized) {
+			return custos.Errorf(custos.ECONFLICT, "the contact is anonymized")
+		}
+		keys := []*vault.ContactKey{nil}
+		if needsKeys(rs) {
+			if keys[0], err = db.contactKey(ctx, ws, contactID); err != nil {
+				return err
+			}
+		}
+		events, err = db.appendEvents(ctx, tx, a, []int64{contactID}, keys, rs, purposes)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return events[0], nil
+}
+
+// RecordConsentByFilter appends the event for every contact the filter
+// matches, in one transaction, and returns how many.
+func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter, r custos.ConsentRequest) (int64, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ws := a.WorkspaceID
+	rs := []custos.ConsentRequest{r}
+	purposes, err := db.consentPurposes(ctx, ws, rs, db.Now())
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		return db.contactIDs(ctx, ws, f, func(ids []int64) error {
+			if n += int64(len(ids)); n > custos.MaxBulkContacts {
+				return custos.Errorf(custos.ETOOMANY, "the filter matches more than %d contacts", custos.MaxBulkContacts)
+			}
+			keys := make([]*vault.ContactKey, len(ids))
+			if needsKeys(rs) {
+				m, err := db.contactKeys(ctx, ws, ids)
+				if err != nil {
+					return err
+				}
+				for i, id := range ids {
+					keys[i] = m[id]
+				}
+			}
+			_, err := db.appendEvents(ctx, tx, a, ids, keys, rs, purposes)
+			return err
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+const eventColumns = `id, contact_id, purpose_id, purpose_version, action, method, notice_hash, effective_from, meta, actor, created_at`
+
+func scanEvent(row interface{ Scan(...any) error }, k *vault.ContactKey) (*custos.ConsentEvent, error) {
+	e := &custos.ConsentEvent{}
+	var action, method string
+	var notice sql.NullString
+	var eff, created int64
+	var meta []byte
+	if err := row.Scan(&e.ID, &e.ContactID, &e.PurposeID, &e.PurposeVersion, &action, &method, &notice, &eff, &meta, &e.Actor, &created); err != nil {
+		return nil, err
+	}
+	e.Action, e.Method, e.NoticeHash = custos.ConsentAction(action), custos.ConsentMethod(method), notice.String
+	e.EffectiveFrom, e.CreatedAt = fromMicros(eff), fromMicros(created)
+	if len(meta) > 0 && k != nil {
+		p, err := k.Open(metaName(e.ID), meta)
+		if err != nil {
+			return nil, fmt.Errorf("consent event %d: %w", e.ID, err)
+		}
+		var m consentMeta
+		if err := json.Unmarshal(p, &m); err != nil {
+			return nil, err
+		}
+		e.IP, e.UserAgent = m.IP, m.UserAgent
+	}
+	return e, nil
+}
+
+// ContactConsents returns the contact's state per purpose and its ledger.
+func (db *DB) ContactConsents(ctx context.Context, contactID int64) ([]*custos.ConsentState, []*custos.ConsentEvent, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ws := a.WorkspaceID
+	if _, err := db.findContactRow(ctx, db.read, ws, contactID); err != nil {
+		return nil, nil, err
+	}
+	keys, err := db.contactKeys(ctx, ws, []int64{contactID})
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT purpose_id, purpose_version, action, event_id, since FROM consent_state WHERE workspace_id = ? AND contact_id = ? ORDER BY purpose_id`), ws, contactID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: consent state: %w", err)
+	}
+	states := []*custos.ConsentState{}
+	for rows.Next() {
+		s, err := scanState(rows)
+		if err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		states = append(states, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	events, err := db.events(ctx, ws, contactID, keys[contactID], `1 = 1`)
+	if err != nil {
+		return nil, nil, err
+	}
+	return states, events, nil
+}
+
+func scanState(row interface{ Scan(...any) error }) (*custos.ConsentState, error) {
+	s := &custos.ConsentState{}
+	var action string
+	var since int64
+	if err := row.Scan(&s.PurposeID, &s.PurposeVersion, &action, &s.EventID, &since); err != nil {
+		return nil, err
+	}
+	s.Action, s.Since = custos.ConsentAction(action), fromMicros(since)
+	return s, nil
+}
+
+// events returns the contact's ledger rows matching cond, oldest first.
+func (db *DB) events(ctx context.Context, ws, contactID int64, k *vault.ContactKey, cond string, args ...any) ([]*custos.ConsentEvent, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+eventColumns+` FROM consent_events WHERE workspace_id = ? AND contact_id = ? AND `+cond+` ORDER BY id`),
+		append([]any{ws, contactID}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: consent events: %w", err)
+	}
+	defer rows.Close()
+	out := []*custos.ConsentEvent{}
+	for rows.Next() {
+		e, err := scanEvent(rows, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Permission decides whether the contact may be processed for the purpose.
+func (db *DB) Permission(ctx context.Context, contactID, purposeID int64, at *time.Time) (*custos.Decision, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ws := a.WorkspaceID
+	row, err := db.findContactRow(ctx, db.read, ws, contactID)
+	if err != nil {
+		return nil, err
+	}
+	status, last := custos.ContactStatus(row.status), fromMicros(row.lastA)
+	if at == nil {
+		p, err := db.findPurpose(ctx, db.read, ws, purposeID)
+		if err != nil {
+			return nil, err
+		}
+		s, err := scanState(db.read.QueryRowContext(ctx, db.q(`SELECT purpose_id, purpose_version, action, event_id, since FROM consent_state
+			WHERE workspace_id = ? AND contact_id = ? AND purpose_id = ?`), ws, contactID, purposeID))
+		if errors.Is(err, sql.ErrNoRows) {
+			s = nil
+		} else if err != nil {
+			return nil, fmt.Errorf("store: consent state: %w", err)
+		}
+		d := custos.Decide(status, p, s, last, db.Now())
+		return &d, nil
+	}
+	// As the ledger stood then: the events recorded by that time.
+	p, err := db.purposeAt(ctx, db.read, ws, purposeID, micros(*at))
+	if err != nil {
+		return nil, err
+	}
+	events, err := db.events(ctx, ws, contactID, nil, `purpose_id = ? AND created_at <= ?`, purposeID, micros(*at))
+	if err != nil {
+		return nil, err
+	}
+	d := custos.Decide(status, p, custos.Fold(events)[purposeID], last, *at)
+	return &d, nil
+}
+
+// hasExplicitConsent reports whether the contact holds a consent in force
+// for one of the purposes.
+func (db *DB) hasExplicitConsent(ctx context.Context, tx *sql.Tx, ws, contactID int64, purposeIDs []int64) (bool, error) {
+	now := db.Now()
+	for _, pid := range purposeIDs {
+		s, err := scanState(tx.QueryRowContext(ctx, db.q(`SELECT purpose_id, purpose_version, action, event_id, since FROM consent_state
+			WHERE workspace_id = ? AND contact_id = ? AND purpose_id = ?`), ws, contactID, pid))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		} else if err != nil {
+			return false, err
+		}
+		p, err := db.findPurpose(ctx, tx, ws, pid)
+		if err != nil {
+			return false, err
+		}
+		if s.Action == custos.ActionGrant && custos.Decide(custos.StatusActive, p, s, time.Time{}, now).Allowed {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,544 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/vault"
+)
+
+// sealedEmail is the name the e-mail address is sealed under.
+const sealedEmail = custos.FieldEmail
+
+// contactRow is a contacts row as stored: personal values sealed.
+type contactRow struct {
+	id                      int64
+	status                  string
+	sourceKind, sourceDtl   string
+	monitoring              bool
+	tags, sealed, clear     string
+	created, updated, lastA int64
+}
+
+const contactColumns = `id, status, source_kind, source_detail, monitoring, tags, sealed, clear, created_at, updated_at, last_activity_at`
+
+func scanContactRow(row interface{ Scan(...any) error }) (*contactRow, error) {
+	r := &contactRow{}
+	err := row.Scan(&r.id, &r.status, &r.sourceKind, &r.sourceDtl, &r.monitoring, &r.tags, &r.sealed, &r.clear, &r.created, &r.updated, &r.lastA)
+	return r, err
+}
+
+// open decrypts the row with the contact's key into a Contact.
+func (r *contactRow) open(k *vault.ContactKey) (*custos.Contact, error) {
+	c := &custos.Contact{
+		ID: r.id, Status: custos.ContactStatus(r.status), Monitoring: r.monitoring,
+		Source:    custos.Source{Kind: custos.SourceKind(r.sourceKind), Detail: r.sourceDtl},
+		CreatedAt: fromMicros(r.created), UpdatedAt: fromMicros(r.updated), Fields: map[string]any{},
+	}
+	if err := json.Unmarshal([]byte(r.tags), &c.Tags); err != nil {
+		return nil, fmt.Errorf("contact %d tags: %w", r.id, err)
+	}
+	if err := json.Unmarshal([]byte(r.clear), &c.Fields); err != nil {
+		return nil, fmt.Errorf("contact %d clear fields: %w", r.id, err)
+	}
+	var sealed map[string]string
+	if err := json.Unmarshal([]byte(r.sealed), &sealed); err != nil {
+		return nil, fmt.Errorf("contact %d sealed fields: %w", r.id, err)
+	}
+	if len(sealed) > 0 && k == nil {
+		return nil, custos.Errorf(custos.EGONE, "the contact's data key is gone")
+	}
+	for name, b64 := range sealed {
+		ct, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil, fmt.Errorf("contact %d field %s: %w", r.id, name, err)
+		}
+		p, err := k.Open(name, ct)
+		if err != nil {
+			return nil, fmt.Errorf("contact %d field %s: %w", r.id, name, err)
+		}
+		if name == sealedEmail {
+			c.Email = string(p)
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(p, &v); err != nil {
+			return nil, fmt.Errorf("contact %d field %s: %w", r.id, name, err)
+		}
+		c.Fields[name] = v
+	}
+	return c, nil
+}
+
+// sealedContact is a contact's values ready to store.
+type sealedContact struct {
+	emailBidx, phoneBidx []byte
+	sealed, clear, bidx  string
+}
+
+// seal encrypts the contact's personal values under k, puts the others in
+// clear, and computes the blind indexes.
+func (db *DB) seal(ws int64, k *vault.ContactKey, c *custos.Contact, defs map[string]*custos.FieldDef) sealedContact {
+	sealed := make(map[string]string, len(c.Fields)+1)
+	clear := make(map[string]any)
+	bidx := make(map[string]any)
+	var out sealedContact
+	if c.Email != "" {
+		sealed[sealedEmail] = base64.StdEncoding.EncodeToString(k.Seal(sealedEmail, []byte(c.Email)))
+		out.emailBidx = db.vault.BlindIndex(ws, custos.FieldEmail, c.Email)
+	}
+	for name, v := range c.Fields {
+		d := defs[name]
+		if !d.Classification.Encrypted() {
+			clear[name] = v
+			continue
+		}
+		plain := encodeJSON(v)
+		sealed[name] = base64.StdEncoding.EncodeToString(k.Seal(name, []byte(plain)))
+		if list, ok := v.([]string); ok {
+			hs := make([]string, len(list))
+			for i, s := range list {
+				hs[i] = hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(s)))
+			}
+			bidx[name] = hs
+		} else {
+			bidx[name] = hex.EncodeToString(db.vault.BlindIndex(ws, name, plain))
+		}
+		if name == custos.FieldPhone {
+			out.phoneBidx = db.vault.BlindIndex(ws, custos.FieldPhone, v.(string))
+		}
+	}
+	out.sealed, out.clear, out.bidx = encodeJSON(sealed), encodeJSON(clear), encodeJSON(bidx)
+	return out
+}
+
+// normalizeFields checks every value against its definition and returns
+// them in canonical form; a nil value (clear the field) is kept as nil.
+// It also returns the keys of special-category fields given a value.
+func normalizeFields(defs map[string]*custos.FieldDef, in map[string]any) (map[string]any, []string, error) {
+	out := make(map[string]any, len(in))
+	var special []string
+	for _, name := range slices.Sorted(maps.Keys(in)) {
+		v := in[name]
+		d, ok := defs[name]
+		if !ok || name == custos.FieldEmail {
+			return nil, nil, custos.Invalid("fields."+name, "no such field; define it under /api/v1/fields first")
+		}
+		if v == nil {
+			out[name] = nil
+			continue
+		}
+		n, err := d.Normalize("fields."+name, v)
+		if err != nil {
+			return nil, nil, err
+		}
+		out[name] = n
+		if d.Classification == custos.ClassSpecial {
+			special = append(special, name)
+		}
+	}
+	return out, special, nil
+}
+
+// CreateContact validates and stores one contact.
+func (db *DB) CreateContact(ctx context.Context, c *custos.Contact) error {
+	return db.CreateContacts(ctx, []*custos.Contact{c}, nil)
+}
+
+// chunkSize is how many contacts the bulk path writes per transaction.
+const chunkSize = 2000
+
+// CreateContacts stores contacts, each with the given consents, a chunk per
+// transaction. It validates everything before writing anything and stops at
+// the first error; chunks committed before it stay.
+func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents []custos.ConsentRequest) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	ws := a.WorkspaceID
+	now := db.Now()
+	defs, err := db.fieldMap(ctx, db.read, ws)
+	if err != nil {
+		return err
+	}
+	purposes, err := db.consentPurposes(ctx, ws, consents, now)
+	if err != nil {
+		return err
+	}
+	granted := map[int64]bool{} // purposes this request grants consent for
+	for _, r := range consents {
+		if r.Action == custos.ActionGrant {
+			granted[r.PurposeID] = true
+		}
+	}
+	seen := make(map[string]int, len(cs))
+	for i, c := range cs {
+		if err := c.Validate(); err != nil {
+			return atIndex(err, i, len(cs))
+		}
+		var special []string
+		if c.Fields, special, err = normalizeFields(defs, c.Fields); err != nil {
+			return atIndex(err, i, len(cs))
+		}
+		maps.DeleteFunc(c.Fields, func(_ string, v any) bool { return v == nil })
+		for _, name := range special {
+			if !slices.ContainsFunc(defs[name].PurposeIDs, func(p int64) bool { return granted[p] }) {
+				return atIndex(specialRefused(name), i, len(cs))
+			}
+		}
+		if j, dup := seen[c.Email]; dup {
+			return custos.Invalid("email", "contacts %d and %d have the same e-mail address", j, i)
+		}
+		seen[c.Email] = i
+		c.CreatedAt, c.UpdatedAt, c.Monitoring = now, now, true
+	}
+	for start := 0; start < len(cs); start += chunkSize {
+		if err := db.createChunk(ctx, a, cs[start:min(start+chunkSize, len(cs))], consents, purposes, defs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func specialRefused(name string) error {
+	return &custos.Error{Code: custos.ECONSENT, Field: "fields." + name,
+		Message: "a special-category value needs the contact's explicit consent for a purpose this field serves"}
+}
+
+// atIndex names the contact at fault when a bulk request fails.
+func atIndex(err error, i, n int) error {
+	if e := custos.AsError(err); e != nil && n > 1 {
+		c := *e
+		c.Message = fmt.Sprintf("contact %d: %s", i, e.Message)
+		return &c
+	}
+	return err
+}
+
+func (db *DB) createChunk(ctx context.Context, a custos.Actor, cs []*custos.Contact, consents []custos.ConsentRequest,
+	purposes map[int64]*custos.Purpose, defs map[string]*custos.FieldDef) error {
+	ws := a.WorkspaceID
+	now := micros(cs[0].CreatedAt)
+	sealed := make([]sealedContact, len(cs))
+	keys := make([]wrappedKey, len(cs))
+	contactKeys := make([]*vault.ContactKey, len(cs))
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		ids, err := db.allocIDs(ctx, tx, "contacts", len(cs))
+		if err != nil {
+			return err
+		}
+		rev, err := db.bumpRev(ctx, tx, ws)
+		if err != nil {
+			return err
+		}
+		// Key generation and encryption are the costly part: spread them
+		// over the cores.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var keyErr error
+		workers := min(runtime.GOMAXPROCS(0), (len(cs)+63)/64)
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(cs); i += workers {
+					cs[i].ID = ids[i]
+					k, wrapped, err := db.vault.NewContactKey(ws, ids[i])
+					if err != nil {
+						mu.Lock()
+						keyErr = err
+						mu.Unlock()
+						return
+					}
+					contactKeys[i], keys[i] = k, wrappedKey{contact: ids[i], wrapped: wrapped}
+					sealed[i] = db.seal(ws, k, cs[i], defs)
+				}
+			})
+		}
+		wg.Wait()
+		if keyErr != nil {
+			return keyErr
+		}
+		if err := db.checkEmailsFree(ctx, tx, ws, sealed, len(cs)); err != nil {
+			return err
+		}
+		rows := make([][]any, len(cs))
+		var tagRows [][]any
+		for i, c := range cs {
+			s := sealed[i]
+			rows[i] = []any{ids[i], ws, s.emailBidx, s.phoneBidx, string(c.Status), string(c.Source.Kind), c.Source.Detail, true,
+				encodeJSON(c.Tags), s.sealed, s.clear, s.bidx, rev, now, now, now}
+			for _, t := range c.Tags {
+				tagRows = append(tagRows, []any{ws, t, ids[i]})
+			}
+		}
+		if err := db.insertRows(ctx, tx, "contacts", []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
+			"monitoring", "tags", "sealed", "clear", "bidx", "rev", "created_at", "updated_at", "last_activity_at"}, rows); err != nil {
+			if isConflict(mapError(err)) {
+				return custos.Errorf(custos.ECONFLICT, "a contact with this e-mail address was created at the same time")
+			}
+			return err
+		}
+		if err := db.insertRows(ctx, tx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
+			return err
+		}
+		if len(consents) > 0 {
+			if _, err := db.appendEvents(ctx, tx, a, ids, contactKeys, consents, purposes); err != nil {
+				return err
+			}
+		}
+		return db.putKeys(ctx, ws, keys)
+	})
+}
+
+// checkEmailsFree fails with ECONFLICT naming the existing contact when an
+// address is taken in the workspace.
+func (db *DB) checkEmailsFree(ctx context.Context, q querier, ws int64, sealed []sealedContact, n int) error {
+	const batch = 500
+	for start := 0; start < n; start += batch {
+		end := min(start+batch, n)
+		args := []any{ws}
+		for _, s := range sealed[start:end] {
+			args = append(args, s.emailBidx)
+		}
+		var existing int64
+		err := q.QueryRowContext(ctx, db.q(`SELECT id FROM contacts WHERE workspace_id = ? AND email_bidx IN (`+placeholders(end-start)+`) LIMIT 1`), args...).Scan(&existing)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		msg := "a contact with this e-mail address exists already"
+		if n > 1 {
+			msg = "a contact in the request has an e-mail address that exists already"
+		}
+		return &custos.Error{Code: custos.ECONFLICT, Field: "email", Existing: existing, Message: fmt.Sprintf("%s: contact %d", msg, existing)}
+	}
+	return nil
+}
+
+// FindContactByID returns the contact.
+func (db *DB) FindContactByID(ctx context.Context, id int64) (*custos.Contact, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := db.findContactRow(ctx, db.read, a.WorkspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	return db.openRow(ctx, a.WorkspaceID, r)
+}
+
+func (db *DB) openRow(ctx context.Context, ws int64, r *contactRow) (*custos.Contact, error) {
+	keys, err := db.contactKeys(ctx, ws, []int64{r.id})
+	if err != nil {
+		return nil, err
+	}
+	return r.open(keys[r.id])
+}
+
+func (db *DB) findContactRow(ctx context.Context, q querier, ws, id int64) (*contactRow, error) {
+	r, err := scanContactRow(q.QueryRowContext(ctx, db.q(`SELECT `+contactColumns+` FROM contacts WHERE workspace_id = ? AND id = ?`), ws, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, custos.NotFound("contact")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: find contact: %w", err)
+	}
+	return r, nil
+}
+
+// UpdateContact applies u and records every changed field in the history.
+func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdate) (*custos.Contact, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := u.Validate(); err != nil {
+		return nil, err
+	}
+	ws := a.WorkspaceID
+	var c *custos.Contact
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		r, err := db.findContactRow(ctx, tx, ws, id)
+		if err != nil {
+			return err
+		}
+		if r.status == string(custos.StatusAnonymized) {
+			return custos.Errorf(custos.ECONFLICT, "an anonymized contact cannot be changed")
+		}
+		k, err := db.contactKey(ctx, ws, id)
+		if err != nil {
+			return err
+		}
+		if c, err = r.open(k); err != nil {
+			return err
+		}
+		defs, err := db.fieldMap(ctx, tx, ws)
+		if err != nil {
+			return err
+		}
+		fields, special, err := normalizeFields(defs, u.Fields)
+		if err != nil {
+			return err
+		}
+		for _, name := range special {
+			ok, err := db.hasExplicitConsent(ctx, tx, ws, id, defs[name].PurposeIDs)
+			if err != nil {
+				return err
+			} else if !ok {
+				return specialRefused(name)
+			}
+		}
+		var changes []custos.Change
+		change := func(field string, old, new any) {
+			changes = append(changes, custos.Change{Field: field, Old: old, New: new})
+		}
+		if u.Email != nil && *u.Email != c.Email {
+			change("email", c.Email, *u.Email)
+			c.Email = *u.Email
+		}
+		if u.Status != nil && *u.Status != c.Status {
+			change("status", c.Status, *u.Status)
+			c.Status = *u.Status
+		}
+		if u.Tags != nil && !slices.Equal(*u.Tags, c.Tags) {
+			change("tags", c.Tags, *u.Tags)
+			c.Tags = *u.Tags
+		}
+		for _, name := range slices.Sorted(maps.Keys(fields)) {
+			old, had := c.Fields[name]
+			v := fields[name]
+			if v == nil {
+				if had {
+					change("fields."+name, old, nil)
+					delete(c.Fields, name)
+				}
+			} else if !had || encodeJSON(old) != encodeJSON(v) {
+				change("fields."+name, old, v)
+				c.Fields[name] = v
+			}
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		s := db.seal(ws, k, c, defs)
+		if u.Email != nil {
+			var other int64
+			err := tx.QueryRowContext(ctx, db.q(`SELECT id FROM contacts WHERE workspace_id = ? AND email_bidx = ? AND id <> ?`), ws, s.emailBidx, id).Scan(&other)
+			if err == nil {
+				return &custos.Error{Code: custos.ECONFLICT, Field: "email", Existing: other,
+					Message: fmt.Sprintf("a contact with this e-mail address exists already: contact %d", other)}
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		rev, err := db.bumpRev(ctx, tx, ws)
+		if err != nil {
+			return err
+		}
+		now := db.Now()
+		c.UpdatedAt = now
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE contacts SET email_bidx = ?, phone_bidx = ?, status = ?, tags = ?, sealed = ?, clear = ?, bidx = ?,
+			rev = ?, updated_at = ?, last_activity_at = ? WHERE workspace_id = ? AND id = ?`),
+			s.emailBidx, s.phoneBidx, string(c.Status), encodeJSON(c.Tags), s.sealed, s.clear, s.bidx, rev, micros(now), micros(now), ws, id); err != nil {
+			if isConflict(mapError(err)) {
+				return custos.Errorf(custos.ECONFLICT, "a contact with this e-mail address was created at the same time")
+			}
+			return err
+		}
+		if u.Tags != nil {
+			if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM contact_tags WHERE workspace_id = ? AND contact_id = ?`), ws, id); err != nil {
+				return err
+			}
+			tagRows := make([][]any, len(c.Tags))
+			for i, t := range c.Tags {
+				tagRows[i] = []any{ws, t, id}
+			}
+			if err := db.insertRows(ctx, tx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
+				return err
+			}
+		}
+		return db.recordChanges(ctx, tx, ws, id, k, a.String(), now, changes)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// recordChanges appends the changes to the contact's history, each sealed
+// under the contact's key.
+func (db *DB) recordChanges(ctx context.Context, tx *sql.Tx, ws, id int64, k *vault.ContactKey, actor string, at time.Time, changes []custos.Change) error {
+	rows := make([][]any, len(changes))
+	for i, ch := range changes {
+		rows[i] = []any{ws, id, actor, micros(at), k.Seal("history", []byte(encodeJSON(ch)))}
+	}
+	return db.insertRows(ctx, tx, "contact_changes", []string{"workspace_id", "contact_id", "actor", "at", "sealed"}, rows)
+}
+
+// ContactHistory returns the contact's field changes, newest first.
+func (db *DB) ContactHistory(ctx context.Context, id, before int64, limit int) ([]*custos.Change, int64, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if limit <= 0 {
+		limit = custos.DefaultLimit
+	}
+	limit = min(limit, custos.MaxLimit)
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	if _, err := db.findContactRow(ctx, db.read, a.WorkspaceID, id); err != nil {
+		return nil, 0, err
+	}
+	k, err := db.contactKey(ctx, a.WorkspaceID, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id, actor, at, sealed FROM contact_changes WHERE workspace_id = ? AND contact_id = ? AND id < ? ORDER BY id DESC LIMIT ?`),
+		a.WorkspaceID, id, before, limit+1)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: history: %w", err)
+	}
+	defer rows.Close()
+	out := []*custos.Change{}
+	for rows.Next() {
+		var ch custos.Change
+		var changeID, at int64
+		var actor string
+		var sealed []byte
+		if err := rows.Scan(&changeID, &actor, &at, &sealed); err != nil {
+			return nil, 0, err
+		}
+		p, err := k.Open("history", sealed)
+		if err != nil {
+			return nil, 0, fmt.Errorf("store: history %d: %w", changeID, err)
+		}
+		if err := json.Unmarshal(p, &ch); err != nil {
+			return nil, 0, err
+		}
+		ch.ID, ch.Actor, ch.At = changeID, actor, fromMicros(at)
+		out = append(out, &ch)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}

@@ -1,0 +1,413 @@
+// Package store keeps Custos's data in SQLite (modernc.org/sqlite, the
+// default) or PostgreSQL (pgx), through database/sql. One file per
+// aggregate; SQL is written with ? placeholders and rebound for PostgreSQL;
+// migrations are embedded and numbered per dialect. Driver errors become
+// domain error codes here, by code.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/vault"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// File names in the data directory.
+const (
+	DataFile = "custos.db"
+	KeysFile = "keys.db"
+)
+
+// Config says where the data lives.
+type Config struct {
+	// DataDir holds the SQLite files (and the master key, outbox, …).
+	DataDir string
+	// DatabaseURL selects PostgreSQL when it starts with postgres:// or
+	// postgresql://; empty means SQLite in DataDir.
+	DatabaseURL string
+	// Schema is the PostgreSQL schema of the data; the key store is the
+	// schema of the same name with "_keys" appended. Default "custos".
+	Schema string
+}
+
+// DB is the store. It implements custos.Service.
+type DB struct {
+	pg    bool
+	write *sql.DB // the one writer connection on SQLite; the pool on PostgreSQL
+	read  *sql.DB // readers on SQLite; the same pool on PostgreSQL
+	keys  *sql.DB // the key store's writer
+	// keysRead reads the key store: readers on SQLite, the pool on PostgreSQL.
+	keysRead *sql.DB
+	vault    *vault.Vault
+	search   *searchIndex
+	// Now returns the current time; tests may replace it.
+	Now func() time.Time
+}
+
+var _ custos.Service = (*DB)(nil)
+
+// Open opens (creating and migrating when new) the data store and the key
+// store, with v holding the keys.
+func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
+	db := &DB{vault: v, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	db.search = newSearchIndex(db)
+	var err error
+	if u := cfg.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		err = db.openPostgres(ctx, cfg)
+	} else if u != "" {
+		return nil, fmt.Errorf("store: database URL must start with postgres:// (or be empty for SQLite)")
+	} else {
+		err = db.openSQLite(cfg.DataDir)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func sqliteDSN(path string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func (db *DB) openSQLite(dir string) error {
+	if dir == "" {
+		return errors.New("store: no data directory")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("store: create data directory: %w", err)
+	}
+	var err error
+	open := func(file string, writer bool, conns int) *sql.DB {
+		if err != nil {
+			return nil
+		}
+		var d *sql.DB
+		d, err = sql.Open("sqlite", sqliteDSN(filepath.Join(dir, file), writer))
+		if d != nil {
+			d.SetMaxOpenConns(conns)
+			d.SetMaxIdleConns(conns)
+			d.SetConnMaxLifetime(0)
+		}
+		return d
+	}
+	// One writer: SQLite serialises writers anyway, and a single
+	// connection turns lock contention into a queue instead of errors.
+	db.write = open(DataFile, true, 1)
+	db.keys = open(KeysFile, true, 1)
+	db.read = open(DataFile, false, 4)
+	db.keysRead = open(KeysFile, false, 4)
+	if err != nil {
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	// Create the files (and switch them to WAL) before the readers, which
+	// are query-only, touch them.
+	for _, d := range []*sql.DB{db.write, db.keys} {
+		if err := d.Ping(); err != nil {
+			return fmt.Errorf("store: open sqlite: %w", err)
+		}
+	}
+	for _, f := range []string{DataFile, KeysFile} {
+		_ = os.Chmod(filepath.Join(dir, f), 0o600)
+	}
+	return nil
+}
+
+func (db *DB) openPostgres(ctx context.Context, cfg Config) error {
+	schema := cfg.Schema
+	if schema == "" {
+		schema = "custos"
+	}
+	if !schemaRE(schema) {
+		return fmt.Errorf("store: bad schema name %q", schema)
+	}
+	open := func(schema string) (*sql.DB, error) {
+		u, err := url.Parse(cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("store: bad database URL: %w", err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		d, err := sql.Open("pgx", u.String())
+		if err != nil {
+			return nil, err
+		}
+		d.SetMaxOpenConns(16)
+		d.SetMaxIdleConns(16)
+		if _, err := d.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("store: create schema %s: %w", schema, err)
+		}
+		return d, nil
+	}
+	var err error
+	if db.write, err = open(schema); err != nil {
+		return err
+	}
+	db.read = db.write
+	if db.keys, err = open(schema + "_keys"); err != nil {
+		return err
+	}
+	db.keysRead = db.keys
+	db.pg = true
+	return nil
+}
+
+func schemaRE(s string) bool {
+	if s == "" || len(s) > 50 {
+		return false
+	}
+	for i, r := range s {
+		if !(r >= 'a' && r <= 'z' || r == '_' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Close closes the databases.
+func (db *DB) Close() error {
+	var errs []error
+	for _, d := range []*sql.DB{db.write, db.read, db.keys, db.keysRead} {
+		if d != nil && (!db.pg || d == db.write || d == db.keys) {
+			errs = append(errs, d.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (db *DB) Dialect() string {
+	if db.pg {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// migrate applies the embedded migrations that have not run yet, each in
+// its own transaction, to the data store and the key store.
+func (db *DB) migrate(ctx context.Context) error {
+	dataDir, keysDir := "migrations/sqlite", "migrations/keys-sqlite"
+	if db.pg {
+		dataDir, keysDir = "migrations/postgres", "migrations/keys-postgres"
+	}
+	if err := db.migrateOne(ctx, db.write, dataDir); err != nil {
+		return err
+	}
+	return db.migrateOne(ctx, db.keys, keysDir)
+}
+
+func (db *DB) migrateOne(ctx context.Context, d *sql.DB, dir string) error {
+	if _, err := d.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, dir+"/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("store: migration %s has no number", base)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = db.txOn(ctx, d, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("%s: %w", base, err)
+			}
+			_, err := tx.ExecContext(ctx, db.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), version, micros(db.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// q rebinds ? placeholders to $1, $2, … for PostgreSQL. Queries never hold
+// a literal question mark.
+func (db *DB) q(query string) string {
+	if !db.pg {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		} else {
+			b.WriteByte(query[i])
+		}
+	}
+	return b.String()
+}
+
+// tx runs fn in a write transaction on the data store.
+func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.txOn(ctx, db.write, fn)
+}
+
+func (db *DB) txOn(ctx context.Context, d *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := d.BeginTx(ctx, nil)
+	if err != nil {
+		return mapError(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return mapError(err)
+	}
+	return mapError(tx.Commit())
+}
+
+// actor returns the actor of the context, or EUNAUTHORIZED: every store
+// method acts for someone, inside their workspace.
+func actor(ctx context.Context) (custos.Actor, error) {
+	a, ok := custos.ActorFrom(ctx)
+	if !ok {
+		return a, custos.Errorf(custos.EUNAUTHORIZED, "no actor in context")
+	}
+	return a, nil
+}
+
+// errConflict marks a unique violation until the caller names what clashed.
+var errConflict = &custos.Error{Code: custos.ECONFLICT, Message: "the object exists already"}
+
+// mapError turns driver errors into domain errors by their codes.
+func mapError(err error) error {
+	if err == nil || custos.AsError(err) != nil {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", errConflict, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return custos.Errorf(custos.EINVALID, "a referenced object does not exist")
+		case sqlite3.SQLITE_CONSTRAINT_TRIGGER:
+			return custos.Errorf(custos.ECONFLICT, "the record is immutable")
+		}
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return fmt.Errorf("%w: %v", errConflict, err)
+		case "23503":
+			return custos.Errorf(custos.EINVALID, "a referenced object does not exist")
+		case "P0001":
+			return custos.Errorf(custos.ECONFLICT, "the record is immutable")
+		}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return custos.Errorf(custos.EUNAVAILABLE, "the request was cancelled or timed out")
+	}
+	return err
+}
+
+// isConflict reports whether err is a unique violation.
+func isConflict(err error) bool { return errors.Is(err, errConflict) }
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(us sql.NullInt64) *time.Time {
+	if !us.Valid {
+		return nil
+	}
+	t := fromMicros(us.Int64)
+	return &t
+}
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// allocIDs reserves n ids of the named sequence inside tx. Contact and
+// ledger ids are known before their rows are written because the contact id
+// is bound into every ciphertext of the contact.
+func (db *DB) allocIDs(ctx context.Context, tx *sql.Tx, name string, n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	if db.pg {
+		rows, err := tx.QueryContext(ctx, `SELECT nextval('`+name+`_id_seq') FROM generate_series(1, $1)`, n)
+		if err != nil {
+			return nil, fmt.Errorf("alloc ids: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		return ids, rows.Err()
+	}
+	var next int64
+	if err := tx.QueryRowContext(ctx, `UPDATE id_seq SET next = next + ? WHERE name = ? RETURNING next`, n, name).Scan(&next); err != nil {
+		return nil, fmt.Errorf("alloc ids: %w", err)
+	}
+	for id := next - int64(n); id < next; id++ {
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// bumpRev advances the workspace's contact revision, which the search
+// index follows, and returns it. The row lock also orders concurrent
+// contact writers on PostgreSQL, so revisions commit in order.
+func (db *DB) bumpRev(ctx context.Context, tx *sql.Tx, ws int64) (int64, error) {
+	var rev int64
+	err := tx.QueryRowContext(ctx, db.q(`UPDATE workspaces SET rev = rev + 1 WHERE id = ? RETURNING rev`), ws).Scan(&rev)
+	return rev, err
+}

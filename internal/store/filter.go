@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// where is a WHERE clause under construction over contacts aliased c.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
+
+// contactWhere translates a filter, all but its search and cursor, into
+// SQL conditions.
+func (db *DB) contactWhere(ctx context.Context, ws int64, f *custos.ContactFilter) (*where, error) {
+	w := &where{}
+	w.add(`c.workspace_id = ?`, ws)
+	if f.Status != nil {
+		w.add(`c.status = ?`, string(*f.Status))
+	}
+	if f.ListID != nil {
+		w.add(`EXISTS (SELECT 1 FROM list_members m WHERE m.workspace_id = c.workspace_id AND m.list_id = ? AND m.contact_id = c.id)`, *f.ListID)
+	}
+	if f.Tag != nil {
+		w.add(`EXISTS (SELECT 1 FROM contact_tags t WHERE t.workspace_id = c.workspace_id AND t.tag = ? AND t.contact_id = c.id)`, *f.Tag)
+	}
+	if f.Email != nil {
+		w.add(`c.email_bidx = ?`, db.vault.BlindIndex(ws, custos.FieldEmail, *f.Email))
+	}
+	for _, p := range []struct {
+		cond string
+		t    *time.Time
+	}{
+		{`c.created_at >= ?`, f.CreatedAfter}, {`c.created_at < ?`, f.CreatedBefore},
+		{`c.updated_at >= ?`, f.UpdatedAfter}, {`c.updated_at < ?`, f.UpdatedBefore},
+	} {
+		if p.t != nil {
+			w.add(p.cond, micros(*p.t))
+		}
+	}
+	if len(f.Fields) > 0 {
+		defs, err := db.fieldMap(ctx, db.read, ws)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range slices.Sorted(maps.Keys(f.Fields)) {
+			if err := db.fieldCondition(w, ws, defs[name], name, f.Fields[name]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return w, nil
+}
+
+// fieldCondition adds the equality condition of one field filter: on the
+// value in clear for fields classified "none", on the blind index for the
+// others. For a multi-choice field the value is one choice the contact
+// must hold.
+func (db *DB) fieldCondition(w *where, ws int64, d *custos.FieldDef, name, raw string) error {
+	param := "field." + name
+	if d == nil || name == custos.FieldEmail {
+		return custos.Invalid(param, "no such field")
+	}
+	var v any = raw
+	switch d.Type {
+	case custos.FieldNumber:
+		n, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return custos.Invalid(param, "must be a number")
+		}
+		v = n
+	case custos.FieldBool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return custos.Invalid(param, "must be true or false")
+		}
+		v = b
+	case custos.FieldMultiChoice:
+		single := *d
+		single.Type = custos.FieldChoice
+		n, err := single.Normalize(param, raw)
+		if err != nil {
+			return err
+		}
+		if d.Classification.Encrypted() {
+			w.add(db.jsonContains("c.bidx"), db.jsonPath(name), encodeJSON(hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(n)))))
+		} else {
+			w.add(db.jsonContains("c.clear"), db.jsonPath(name), encodeJSON(n))
+		}
+		return nil
+	}
+	n, err := d.Normalize(param, v)
+	if err != nil {
+		return err
+	}
+	if d.Classification.Encrypted() {
+		w.add(db.jsonValue("c.bidx")+` = ?`, db.jsonPath(name), encodeJSON(hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(n)))))
+	} else {
+		w.add(db.jsonValue("c.clear")+` = ?`, db.jsonPath(name), encodeJSON(n))
+	}
+	return nil
+}
+
+// FindContacts returns a page of contacts matching f, newest first, and the
+// cursor of the next page.
+func (db *DB) FindContacts(ctx context.Context, f custos.ContactFilter) ([]*custos.Contact, int64, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, 0, err
+	}
+	ws := a.WorkspaceID
+	w, err := db.contactWhere(ctx, ws, &f)
+	if err != nil {
+		return nil, 0, err
+	}
+	var rows []*contactRow
+	if f.Search == "" {
+		if f.After > 0 {
+			w.add(`c.id < ?`, f.After)
+		}
+		if rows, err = db.contactRows(ctx, w, f.Limit+1); err != nil {
+			return nil, 0, err
+		}
+	} else if rows, err = db.searchRows(ctx, ws, w, f); err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		next = rows[f.Limit-1].id
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.id
+	}
+	keys, err := db.contactKeys(ctx, ws, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*custos.Contact, len(rows))
+	for i, r := range rows {
+		if out[i], err = r.open(keys[r.id]); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, next, nil
+}
+
+// contactRows runs the filter and returns at most limit rows, newest first.
+func (db *DB) contactRows(ctx context.Context, w *where, limit int) ([]*contactRow, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+prefixCols("c.", contactColumns)+` FROM contacts c WHERE `+w.sql()+` ORDER BY c.id DESC LIMIT ?`),
+		append(w.args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: find contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []*contactRow
+	for rows.Next() {
+		r, err := scanContactRow(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: find contacts: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func prefixCols(prefix, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = prefix + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// contactIDs streams the ids of every contact the filter matches, but for
+// anonymized ones, to fn, batch by batch. Bulk changes use it.
+func (db *DB) contactIDs(ctx context.Context, ws int64, f custos.ContactFilter, fn func(ids []int64) error) error {
+	f.Limit = custos.MaxLimit
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if f.Search != "" {
+		// Walk the search results page by page.
+		f.After = 0
+		for {
+			cs, next, err := db.FindContacts(ctx, f)
+			if err != nil {
+				return err
+			}
+			ids := make([]int64, 0, len(cs))
+			for _, c := range cs {
+				if c.Status != custos.StatusAnonymized {
+					ids = append(ids, c.ID)
+				}
+			}
+			if len(ids) > 0 {
+				if err := fn(ids); err != nil {
+					return err
+				}
+			}
+			if next == 0 {
+				return nil
+			}
+			f.After = next
+		}
+	}
+	w, err := db.contactWhere(ctx, ws, &f)
+	if err != nil {
+		return err
+	}
+	w.add(`c.status <> ?`, string(custos.StatusAnonymized))
+	var after int64
+	const batch = 5000
+	for {
+		ww := &where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+		ww.add(`c.id > ?`, after)
+		rows, err := db.read.QueryContext(ctx, db.q(`SELECT c.id FROM contacts c WHERE `+ww.sql()+` ORDER BY c.id LIMIT ?`), append(ww.args, batch)...)
+		if err != nil {
+			return fmt.Errorf("store: select contacts: %w", err)
+		}
+		ids := make([]int64, 0, batch)
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			if err := fn(ids); err != nil {
+				return err
+			}
+		}
+		if len(ids) < batch {
+			return nil
+		}
+		after = ids[len(ids)-1]
+	}
+}

@@ -1,0 +1,230 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/vault"
+)
+
+// searchIndex answers fragment searches over names, companies and e-mail
+// addresses without plaintext at rest: it lives in memory only, built by
+// decrypting the contacts, and follows the workspace's contact revision, so
+// writes by this process or any other show up at the next search. Results
+// are always re-checked against the database, so a stale entry can only
+// cost time, never show a contact that no longer matches.
+type searchIndex struct {
+	db  *DB
+	mu  sync.Mutex
+	wss map[int64]*wsIndex
+}
+
+// wsIndex is one workspace's index: contact ids ascending, with the
+// folded text searched for each.
+type wsIndex struct {
+	mu  sync.RWMutex
+	rev int64
+	ids []int64
+	hay []string
+}
+
+func newSearchIndex(db *DB) *searchIndex {
+	return &searchIndex{db: db, wss: map[int64]*wsIndex{}}
+}
+
+func (s *searchIndex) workspace(ws int64) *wsIndex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.wss[ws]
+	if w == nil {
+		w = &wsIndex{}
+		s.wss[ws] = w
+	}
+	return w
+}
+
+// WarmSearch builds the search index of the workspace, so that the first
+// search does not pay for it.
+func (db *DB) WarmSearch(ctx context.Context, ws int64) error {
+	_, err := db.search.current(ctx, ws)
+	return err
+}
+
+// current brings the workspace's index up to the database's revision and
+// returns it.
+func (s *searchIndex) current(ctx context.Context, ws int64) (*wsIndex, error) {
+	w := s.workspace(ws)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	const batch = 10000
+	for {
+		rows, err := s.db.read.QueryContext(ctx, s.db.q(`SELECT id, rev, sealed FROM contacts WHERE workspace_id = ? AND rev > ? ORDER BY rev LIMIT ?`), ws, w.rev, batch)
+		if err != nil {
+			return nil, fmt.Errorf("store: search index: %w", err)
+		}
+		type item struct {
+			id, rev int64
+			sealed  string
+			hay     string
+		}
+		var items []item
+		for rows.Next() {
+			var it item
+			if err := rows.Scan(&it.id, &it.rev, &it.sealed); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			items = append(items, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(items) == 0 {
+			return w, nil
+		}
+		// Finish a revision before stopping, so that none is half read.
+		if len(items) == batch {
+			last := items[len(items)-1].rev
+			for len(items) > 0 && items[len(items)-1].rev == last && items[0].rev != last {
+				items = items[:len(items)-1]
+			}
+		}
+		ids := make([]int64, len(items))
+		for i, it := range items {
+			ids[i] = it.id
+		}
+		keys, err := s.db.contactKeys(ctx, ws, ids)
+		if err != nil {
+			return nil, err
+		}
+		var wg sync.WaitGroup
+		workers := runtime.GOMAXPROCS(0)
+		for k := range workers {
+			wg.Go(func() {
+				for i := k; i < len(items); i += workers {
+					items[i].hay = searchText(keys[items[i].id], items[i].sealed)
+				}
+			})
+		}
+		wg.Wait()
+		for _, it := range items {
+			w.put(it.id, it.hay)
+			w.rev = max(w.rev, it.rev)
+		}
+	}
+}
+
+// put sets the text of a contact; ids mostly arrive in ascending order.
+func (w *wsIndex) put(id int64, hay string) {
+	if n := len(w.ids); n == 0 || w.ids[n-1] < id {
+		w.ids = append(w.ids, id)
+		w.hay = append(w.hay, hay)
+		return
+	}
+	i, found := slices.BinarySearch(w.ids, id)
+	if found {
+		w.hay[i] = hay
+		return
+	}
+	w.ids = slices.Insert(w.ids, i, id)
+	w.hay = slices.Insert(w.hay, i, hay)
+}
+
+// searchText decrypts the searched values of a contact and returns them
+// folded, one per line. A contact whose key is gone has none.
+func searchText(k *vault.ContactKey, sealedJSON string) string {
+	if k == nil {
+		return ""
+	}
+	var sealed map[string]string
+	if json.Unmarshal([]byte(sealedJSON), &sealed) != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, name := range append([]string{sealedEmail}, custos.SearchFields...) {
+		ct, err := base64.StdEncoding.DecodeString(sealed[name])
+		if err != nil || len(ct) == 0 {
+			continue
+		}
+		p, err := k.Open(name, ct)
+		if err != nil {
+			continue
+		}
+		v := string(p)
+		if name != sealedEmail {
+			if json.Unmarshal(p, &v) != nil {
+				continue
+			}
+		}
+		b.WriteString(fold(v))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// folder lower-cases and strips the diacritics of Polish, Czech and
+// Slovak letters, so that "lukasz" finds "Łukasz".
+var folder = strings.NewReplacer(
+	"ą", "a", "ć", "c", "ę", "e", "ł", "l", "ń", "n", "ó", "o", "ś", "s", "ź", "z", "ż", "z",
+	"á", "a", "č", "c", "ď", "d", "é", "e", "ě", "e", "í", "i", "ň", "n", "ř", "r", "š", "s",
+	"ť", "t", "ú", "u", "ů", "u", "ý", "y", "ž", "z", "ä", "a", "ô", "o", "ĺ", "l", "ľ", "l", "ŕ", "r",
+	"ö", "o", "ü", "u", "ß", "ss",
+)
+
+func fold(s string) string { return folder.Replace(strings.ToLower(s)) }
+
+// searchRows returns up to limit+1 rows matching the search and the rest
+// of the filter, newest first, below the cursor: candidates come from the
+// index in id order and are checked by the database a batch at a time.
+func (db *DB) searchRows(ctx context.Context, ws int64, w *where, f custos.ContactFilter) ([]*contactRow, error) {
+	idx, err := db.search.current(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	q := fold(f.Search)
+	want := f.Limit + 1
+	batch := max(4*want, 256)
+	var out []*contactRow
+	idx.mu.RLock()
+	i := len(idx.ids) - 1
+	if f.After > 0 {
+		j, _ := slices.BinarySearch(idx.ids, f.After)
+		i = j - 1
+	}
+	for i >= 0 && len(out) < want {
+		var cand []any
+		for ; i >= 0 && len(cand) < batch; i-- {
+			if strings.Contains(idx.hay[i], q) {
+				cand = append(cand, idx.ids[i])
+			}
+		}
+		if len(cand) == 0 {
+			break
+		}
+		// The index may change while the database is asked: resume below
+		// the last id scanned, wherever it then stands.
+		resume := idx.ids[i+1]
+		idx.mu.RUnlock()
+		ww := &where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+		ww.add(`c.id IN (`+placeholders(len(cand))+`)`, cand...)
+		rows, err := db.contactRows(ctx, ww, want-len(out))
+		idx.mu.RLock()
+		j, _ := slices.BinarySearch(idx.ids, resume)
+		i = j - 1
+		if err != nil {
+			idx.mu.RUnlock()
+			return nil, err
+		}
+		out = append(out, rows...)
+	}
+	idx.mu.RUnlock()
+	return out, nil
+}

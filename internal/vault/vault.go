@@ -1,0 +1,225 @@
+// Package vault holds the cryptography that keeps personal data unreadable
+// at rest: the master key, per-contact data keys wrapped by it, the
+// encryption of field values under a contact's key, and blind indexes for
+// equality lookups. It stores nothing itself; the store keeps the wrapped
+// keys in a key store apart from the data.
+package vault
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// KeySize is the size of the master key and of every data key, in bytes.
+const KeySize = 32
+
+// MasterKeyFile is the name of the master key file in the data directory.
+const MasterKeyFile = "master.key"
+
+// format is the first byte of every sealed value, so the format can change.
+const format byte = 1
+
+// ErrDecrypt is returned when a ciphertext does not open: wrong key, wrong
+// binding, or tampered bytes.
+var ErrDecrypt = errors.New("vault: ciphertext does not open")
+
+// Vault derives the working keys from the master key.
+type Vault struct {
+	wrap     cipher.AEAD // wraps data keys
+	bidxKey  []byte      // keys blind indexes
+	suppress []byte      // keys address HMACs kept after erasure
+	hmacs    sync.Pool
+}
+
+// New returns a vault for a 32-byte master key.
+func New(master []byte) (*Vault, error) {
+	if len(master) != KeySize {
+		return nil, fmt.Errorf("vault: master key must be %d bytes, got %d", KeySize, len(master))
+	}
+	derive := func(purpose string) []byte {
+		k, err := hkdf.Key(sha256.New, master, nil, "custos "+purpose, KeySize)
+		if err != nil {
+			panic(err) // only for impossible lengths
+		}
+		return k
+	}
+	wrap, err := newAEAD(derive("key-wrap v1"))
+	if err != nil {
+		return nil, err
+	}
+	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1"), suppress: derive("suppression v1")}
+	v.hmacs.New = func() any { return hmac.New(sha256.New, v.bidxKey) }
+	return v, nil
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
+
+// LoadMasterKey returns the master key: from env (hex or base64 of 32
+// bytes) when it is set, else from the file at path, which it creates with
+// a new random key and mode 0600 when it does not exist. It refuses a key
+// file that others can read.
+func LoadMasterKey(env, path string) ([]byte, error) {
+	if env != "" {
+		return decodeKey(env)
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key := make([]byte, KeySize)
+		rand.Read(key)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("vault: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("vault: create master key: %w", err)
+		}
+		if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("vault: write master key: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("vault: write master key: %w", err)
+		}
+		return key, f.Close()
+	} else if err != nil {
+		return nil, fmt.Errorf("vault: read master key: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("vault: master key file %s is readable by others (mode %v); chmod 600 it", path, fi.Mode().Perm())
+	}
+	return decodeKey(string(b))
+}
+
+func decodeKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := hex.DecodeString(s); err == nil && len(b) == KeySize {
+		return b, nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == KeySize {
+		return b, nil
+	}
+	return nil, fmt.Errorf("vault: master key must be %d bytes as hex or base64", KeySize)
+}
+
+// binding returns the associated data that ties a ciphertext to its place:
+// workspace, contact and the name of what it holds.
+func binding(kind string, workspace, contact int64, name string) []byte {
+	b := make([]byte, 0, 48+len(name))
+	b = append(b, kind...)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, workspace, 10)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, contact, 10)
+	b = append(b, '|')
+	return append(b, name...)
+}
+
+func seal(aead cipher.AEAD, plaintext, ad []byte) []byte {
+	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plaintext)+aead.Overhead())
+	out[0] = format
+	rand.Read(out[1:])
+	return aead.Seal(out, out[1:], plaintext, ad)
+}
+
+func open(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
+	n := aead.NonceSize()
+	if len(sealed) < 1+n+aead.Overhead() || sealed[0] != format {
+		return nil, ErrDecrypt
+	}
+	p, err := aead.Open(nil, sealed[1:1+n], sealed[1+n:], ad)
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	return p, nil
+}
+
+// ContactKey encrypts and decrypts one contact's values.
+type ContactKey struct {
+	aead      cipher.AEAD
+	workspace int64
+	contact   int64
+}
+
+// NewContactKey makes a new random data key for a contact and returns it
+// with its wrapped form, which is what the key store keeps.
+func (v *Vault) NewContactKey(workspace, contact int64) (*ContactKey, []byte, error) {
+	dk := make([]byte, KeySize)
+	rand.Read(dk)
+	k, err := v.contactKey(workspace, contact, dk)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, seal(v.wrap, dk, binding("dek", workspace, contact, "")), nil
+}
+
+// UnwrapContactKey opens a wrapped data key of the contact.
+func (v *Vault) UnwrapContactKey(workspace, contact int64, wrapped []byte) (*ContactKey, error) {
+	dk, err := open(v.wrap, wrapped, binding("dek", workspace, contact, ""))
+	if err != nil {
+		return nil, fmt.Errorf("vault: unwrap key of contact %d: %w", contact, err)
+	}
+	return v.contactKey(workspace, contact, dk)
+}
+
+func (v *Vault) contactKey(workspace, contact int64, dk []byte) (*ContactKey, error) {
+	aead, err := newAEAD(dk)
+	if err != nil {
+		return nil, err
+	}
+	return &ContactKey{aead: aead, workspace: workspace, contact: contact}, nil
+}
+
+// Seal encrypts a value of the named field (or other named item, such as a
+// history entry) so that it opens only for this contact and name.
+func (k *ContactKey) Seal(name string, plaintext []byte) []byte {
+	return seal(k.aead, plaintext, binding("val", k.workspace, k.contact, name))
+}
+
+// Open decrypts what Seal sealed under the same name.
+func (k *ContactKey) Open(name string, sealed []byte) ([]byte, error) {
+	return open(k.aead, sealed, binding("val", k.workspace, k.contact, name))
+}
+
+// BlindIndex returns a keyed hash of a normalised value of the named field
+// in the workspace, for equality lookups without plaintext. Equal values
+// give equal indexes; nothing else can be learnt from it without the key.
+func (v *Vault) BlindIndex(workspace int64, field, value string) []byte {
+	h := v.hmacs.Get().(hash.Hash)
+	defer v.hmacs.Put(h)
+	h.Reset()
+	h.Write(binding("bidx", workspace, 0, field))
+	h.Write([]byte{0})
+	h.Write([]byte(value))
+	return h.Sum(nil)[:16]
+}
+
+// SuppressionHash returns a keyed hash of an e-mail address kept after its
+// owner's erasure, so that the address is not imported again. It uses a key
+// of its own, so it cannot be matched against blind indexes.
+func (v *Vault) SuppressionHash(workspace int64, email string) []byte {
+	h := hmac.New(sha256.New, v.suppress)
+	h.Write(binding("suppress", workspace, 0, ""))
+	h.Write([]byte(email))
+	return h.Sum(nil)
+}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,8 +17,17 @@ import (
 	"github.com/custos/custos/internal/vault"
 )
 
-// sealedEmail is the name the e-mail address is sealed under.
-const sealedEmail = custos.FieldEmail
+// sealedName is what a contact's personal values are sealed under: one
+// ciphertext per contact holds the e-mail address and every encrypted
+// field, bound to workspace and contact, so no part of it can be moved to
+// another row or field.
+const sealedName = "contact"
+
+// personal is the plaintext of a contact's sealed column.
+type personal struct {
+	Email  string         `json:"email,omitempty"`
+	Fields map[string]any `json:"fields,omitempty"`
+}
 
 // contactRow is a contacts row as stored: personal values sealed.
 type contactRow struct {
@@ -27,7 +35,8 @@ type contactRow struct {
 	status                  string
 	sourceKind, sourceDtl   string
 	monitoring              bool
-	tags, sealed, clear     string
+	tags, clear             string
+	sealed                  []byte
 	created, updated, lastA int64
 }
 
@@ -37,6 +46,22 @@ func scanContactRow(row interface{ Scan(...any) error }) (*contactRow, error) {
 	r := &contactRow{}
 	err := row.Scan(&r.id, &r.status, &r.sourceKind, &r.sourceDtl, &r.monitoring, &r.tags, &r.sealed, &r.clear, &r.created, &r.updated, &r.lastA)
 	return r, err
+}
+
+// openPersonal decrypts a sealed column. An empty one holds nothing.
+func openPersonal(k *vault.ContactKey, sealed []byte) (personal, error) {
+	var p personal
+	if len(sealed) == 0 {
+		return p, nil
+	} else if k == nil {
+		return p, custos.Errorf(custos.EGONE, "the contact's data key is gone")
+	}
+	plain, err := k.Open(sealedName, sealed)
+	if err != nil {
+		return p, err
+	}
+	err = json.Unmarshal(plain, &p)
+	return p, err
 }
 
 // open decrypts the row with the contact's key into a Contact.
@@ -52,60 +77,38 @@ func (r *contactRow) open(k *vault.ContactKey) (*custos.Contact, error) {
 	if err := json.Unmarshal([]byte(r.clear), &c.Fields); err != nil {
 		return nil, fmt.Errorf("contact %d clear fields: %w", r.id, err)
 	}
-	var sealed map[string]string
-	if err := json.Unmarshal([]byte(r.sealed), &sealed); err != nil {
-		return nil, fmt.Errorf("contact %d sealed fields: %w", r.id, err)
+	p, err := openPersonal(k, r.sealed)
+	if err != nil {
+		return nil, fmt.Errorf("contact %d: %w", r.id, err)
 	}
-	if len(sealed) > 0 && k == nil {
-		return nil, custos.Errorf(custos.EGONE, "the contact's data key is gone")
-	}
-	for name, b64 := range sealed {
-		ct, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			return nil, fmt.Errorf("contact %d field %s: %w", r.id, name, err)
-		}
-		p, err := k.Open(name, ct)
-		if err != nil {
-			return nil, fmt.Errorf("contact %d field %s: %w", r.id, name, err)
-		}
-		if name == sealedEmail {
-			c.Email = string(p)
-			continue
-		}
-		var v any
-		if err := json.Unmarshal(p, &v); err != nil {
-			return nil, fmt.Errorf("contact %d field %s: %w", r.id, name, err)
-		}
-		c.Fields[name] = v
-	}
+	c.Email = p.Email
+	maps.Copy(c.Fields, p.Fields)
 	return c, nil
 }
 
 // sealedContact is a contact's values ready to store.
 type sealedContact struct {
 	emailBidx, phoneBidx []byte
-	sealed, clear, bidx  string
+	sealed               []byte
+	clear, bidx          string
 }
 
 // seal encrypts the contact's personal values under k, puts the others in
 // clear, and computes the blind indexes.
 func (db *DB) seal(ws int64, k *vault.ContactKey, c *custos.Contact, defs map[string]*custos.FieldDef) sealedContact {
-	sealed := make(map[string]string, len(c.Fields)+1)
+	p := personal{Email: c.Email, Fields: make(map[string]any, len(c.Fields))}
 	clear := make(map[string]any)
 	bidx := make(map[string]any)
 	var out sealedContact
 	if c.Email != "" {
-		sealed[sealedEmail] = base64.StdEncoding.EncodeToString(k.Seal(sealedEmail, []byte(c.Email)))
 		out.emailBidx = db.vault.BlindIndex(ws, custos.FieldEmail, c.Email)
 	}
 	for name, v := range c.Fields {
-		d := defs[name]
-		if !d.Classification.Encrypted() {
+		if !defs[name].Classification.Encrypted() {
 			clear[name] = v
 			continue
 		}
-		plain := encodeJSON(v)
-		sealed[name] = base64.StdEncoding.EncodeToString(k.Seal(name, []byte(plain)))
+		p.Fields[name] = v
 		if list, ok := v.([]string); ok {
 			hs := make([]string, len(list))
 			for i, s := range list {
@@ -113,13 +116,16 @@ func (db *DB) seal(ws int64, k *vault.ContactKey, c *custos.Contact, defs map[st
 			}
 			bidx[name] = hs
 		} else {
-			bidx[name] = hex.EncodeToString(db.vault.BlindIndex(ws, name, plain))
+			bidx[name] = hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(v)))
 		}
 		if name == custos.FieldPhone {
 			out.phoneBidx = db.vault.BlindIndex(ws, custos.FieldPhone, v.(string))
 		}
 	}
-	out.sealed, out.clear, out.bidx = encodeJSON(sealed), encodeJSON(clear), encodeJSON(bidx)
+	if p.Email != "" || len(p.Fields) > 0 {
+		out.sealed = k.Seal(sealedName, []byte(encodeJSON(p)))
+	}
+	out.clear, out.bidx = encodeJSON(clear), encodeJSON(bidx)
 	return out
 }
 
@@ -204,12 +210,64 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 		seen[c.Email] = i
 		c.CreatedAt, c.UpdatedAt, c.Monitoring = now, now, true
 	}
-	for start := 0; start < len(cs); start += chunkSize {
-		if err := db.createChunk(ctx, a, cs[start:min(start+chunkSize, len(cs))], consents, purposes, defs); err != nil {
+	// Ids first, in a transaction of their own, so that the next chunk can
+	// be encrypted while the database writes this one.
+	var ids []int64
+	if err := db.tx(ctx, func(tx *sql.Tx) (err error) {
+		ids, err = db.allocIDs(ctx, tx, "contacts", len(cs))
+		return err
+	}); err != nil {
+		return err
+	}
+	sealedChunks := make(chan *chunk, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(sealedChunks)
+		for start := 0; start < len(cs); start += chunkSize {
+			end := min(start+chunkSize, len(cs))
+			select {
+			case sealedChunks <- db.sealChunk(ws, cs[start:end], ids[start:end], defs):
+			case <-stop:
+				return
+			}
+		}
+	}()
+	for ch := range sealedChunks {
+		if err := db.writeChunk(ctx, a, ch, consents, purposes); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// chunk is contacts sealed and ready to write.
+type chunk struct {
+	cs      []*custos.Contact
+	ids     []int64
+	sealed  []sealedContact
+	wrapped []wrappedKey
+	keys    []*vault.ContactKey
+}
+
+// sealChunk makes each contact's data key and seals its values, spread
+// over the cores: this is the costly part of creating contacts.
+func (db *DB) sealChunk(ws int64, cs []*custos.Contact, ids []int64, defs map[string]*custos.FieldDef) *chunk {
+	ch := &chunk{cs: cs, ids: ids, sealed: make([]sealedContact, len(cs)), wrapped: make([]wrappedKey, len(cs)), keys: make([]*vault.ContactKey, len(cs))}
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), (len(cs)+63)/64)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(cs); i += workers {
+				cs[i].ID = ids[i]
+				k, wrapped := db.vault.NewContactKey(ws, ids[i])
+				ch.keys[i], ch.wrapped[i] = k, wrappedKey{contact: ids[i], wrapped: wrapped}
+				ch.sealed[i] = db.seal(ws, k, cs[i], defs)
+			}
+		})
+	}
+	wg.Wait()
+	return ch
 }
 
 func specialRefused(name string) error {
@@ -227,47 +285,16 @@ func atIndex(err error, i, n int) error {
 	return err
 }
 
-func (db *DB) createChunk(ctx context.Context, a custos.Actor, cs []*custos.Contact, consents []custos.ConsentRequest,
-	purposes map[int64]*custos.Purpose, defs map[string]*custos.FieldDef) error {
+// writeChunk writes a sealed chunk with its consents in one transaction,
+// after committing its keys to the key store.
+func (db *DB) writeChunk(ctx context.Context, a custos.Actor, ch *chunk, consents []custos.ConsentRequest, purposes map[int64]*custos.Purpose) error {
 	ws := a.WorkspaceID
+	cs, ids, sealed := ch.cs, ch.ids, ch.sealed
 	now := micros(cs[0].CreatedAt)
-	sealed := make([]sealedContact, len(cs))
-	keys := make([]wrappedKey, len(cs))
-	contactKeys := make([]*vault.ContactKey, len(cs))
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		ids, err := db.allocIDs(ctx, tx, "contacts", len(cs))
-		if err != nil {
-			return err
-		}
 		rev, err := db.bumpRev(ctx, tx, ws)
 		if err != nil {
 			return err
-		}
-		// Key generation and encryption are the costly part: spread them
-		// over the cores.
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var keyErr error
-		workers := min(runtime.GOMAXPROCS(0), (len(cs)+63)/64)
-		for w := range workers {
-			wg.Go(func() {
-				for i := w; i < len(cs); i += workers {
-					cs[i].ID = ids[i]
-					k, wrapped, err := db.vault.NewContactKey(ws, ids[i])
-					if err != nil {
-						mu.Lock()
-						keyErr = err
-						mu.Unlock()
-						return
-					}
-					contactKeys[i], keys[i] = k, wrappedKey{contact: ids[i], wrapped: wrapped}
-					sealed[i] = db.seal(ws, k, cs[i], defs)
-				}
-			})
-		}
-		wg.Wait()
-		if keyErr != nil {
-			return keyErr
 		}
 		if err := db.checkEmailsFree(ctx, tx, ws, sealed, len(cs)); err != nil {
 			return err
@@ -293,11 +320,11 @@ func (db *DB) createChunk(ctx context.Context, a custos.Actor, cs []*custos.Cont
 			return err
 		}
 		if len(consents) > 0 {
-			if _, err := db.appendEvents(ctx, tx, a, ids, contactKeys, consents, purposes); err != nil {
+			if _, err := db.appendEvents(ctx, tx, a, ids, ch.keys, consents, purposes); err != nil {
 				return err
 			}
 		}
-		return db.putKeys(ctx, ws, keys)
+		return db.putKeys(ctx, ws, ch.wrapped)
 	})
 }
 

@@ -180,7 +180,8 @@ func (db *DB) UpdateField(ctx context.Context, key string, u custos.FieldUpdate)
 	return f, nil
 }
 
-// DeleteField removes a custom field no contact holds a value of.
+// DeleteField removes a custom field no contact holds a value of. Every
+// encrypted value has a blind index, so the bidx column tells.
 func (db *DB) DeleteField(ctx context.Context, key string) error {
 	a, err := actor(ctx)
 	if err != nil {
@@ -195,7 +196,7 @@ func (db *DB) DeleteField(ctx context.Context, key string) error {
 			return custos.Errorf(custos.ECONFLICT, "built-in fields cannot be deleted")
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM contacts WHERE workspace_id = ? AND (`+db.jsonHas("clear")+` OR `+db.jsonHas("sealed")+`)`),
+		if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM contacts WHERE workspace_id = ? AND (`+db.jsonHas("clear")+` OR `+db.jsonHas("bidx")+`)`),
 			a.WorkspaceID, db.jsonPath(key), db.jsonPath(key)).Scan(&n); err != nil {
 			return err
 		} else if n > 0 {

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"slices"
@@ -71,7 +69,7 @@ func (s *searchIndex) current(ctx context.Context, ws int64) (*wsIndex, error) {
 		}
 		type item struct {
 			id, rev int64
-			sealed  string
+			sealed  []byte
 			hay     string
 		}
 		var items []item
@@ -140,32 +138,18 @@ func (w *wsIndex) put(id int64, hay string) {
 
 // searchText decrypts the searched values of a contact and returns them
 // folded, one per line. A contact whose key is gone has none.
-func searchText(k *vault.ContactKey, sealedJSON string) string {
-	if k == nil {
-		return ""
-	}
-	var sealed map[string]string
-	if json.Unmarshal([]byte(sealedJSON), &sealed) != nil {
+func searchText(k *vault.ContactKey, sealed []byte) string {
+	p, err := openPersonal(k, sealed)
+	if err != nil {
 		return ""
 	}
 	var b strings.Builder
-	for _, name := range append([]string{sealedEmail}, custos.SearchFields...) {
-		ct, err := base64.StdEncoding.DecodeString(sealed[name])
-		if err != nil || len(ct) == 0 {
-			continue
+	b.WriteString(fold(p.Email))
+	for _, name := range custos.SearchFields {
+		if v, ok := p.Fields[name].(string); ok {
+			b.WriteByte('\n')
+			b.WriteString(fold(v))
 		}
-		p, err := k.Open(name, ct)
-		if err != nil {
-			continue
-		}
-		v := string(p)
-		if name != sealedEmail {
-			if json.Unmarshal(p, &v) != nil {
-				continue
-			}
-		}
-		b.WriteString(fold(v))
-		b.WriteByte('\n')
 	}
 	return b.String()
 }

@@ -163,14 +163,14 @@ type ContactKey struct {
 
 // NewContactKey makes a new random data key for a contact and returns it
 // with its wrapped form, which is what the key store keeps.
-func (v *Vault) NewContactKey(workspace, contact int64) (*ContactKey, []byte, error) {
+func (v *Vault) NewContactKey(workspace, contact int64) (*ContactKey, []byte) {
 	dk := make([]byte, KeySize)
 	rand.Read(dk)
 	k, err := v.contactKey(workspace, contact, dk)
 	if err != nil {
-		return nil, nil, err
+		panic(err) // only for a key of the wrong size, which this is not
 	}
-	return k, seal(v.wrap, dk, binding("dek", workspace, contact, "")), nil
+	return k, seal(v.wrap, dk, binding("dek", workspace, contact, ""))
 }
 
 // UnwrapContactKey opens a wrapped data key of the contact.

@@ -69,8 +69,8 @@ CREATE TABLE fields (
 	PRIMARY KEY (workspace_id, key)
 );
 
--- sealed: field key → base64 ciphertext (the e-mail address under
--- "email"). clear: the values of fields classified "none". bidx: field key
+-- sealed: one AES-256-GCM ciphertext under the contact's key of the e-mail
+-- address and every encrypted field value (NULL when there are none). clear: the values of fields classified "none". bidx: field key
 -- → blind index (hex) of an encrypted value, or a list for multi-choice.
 CREATE TABLE contacts (
 	workspace_id     BIGINT NOT NULL REFERENCES workspaces (id),
@@ -82,7 +82,7 @@ CREATE TABLE contacts (
 	source_detail    TEXT NOT NULL,
 	monitoring       BOOLEAN NOT NULL,
 	tags             TEXT NOT NULL,
-	sealed           JSONB NOT NULL,
+	sealed           BYTEA,
 	clear            JSONB NOT NULL,
 	bidx             JSONB NOT NULL,
 	rev              BIGINT NOT NULL,

@@ -69,8 +69,8 @@ CREATE TABLE fields (
 	PRIMARY KEY (workspace_id, key)
 );
 
--- sealed: JSON object, field key → base64 ciphertext (the e-mail address
--- under "email"). clear: JSON object of the values of fields classified
+-- sealed: one AES-256-GCM ciphertext under the contact's key of the e-mail
+-- address and every encrypted field value (NULL when there are none). clear: JSON object of the values of fields classified
 -- "none". bidx: JSON object, field key → blind index (hex) of an encrypted
 -- value, or a list of them for multi-choice fields.
 CREATE TABLE contacts (
@@ -83,7 +83,7 @@ CREATE TABLE contacts (
 	source_detail    TEXT NOT NULL,
 	monitoring       INTEGER NOT NULL,
 	tags             TEXT NOT NULL,
-	sealed           TEXT NOT NULL,
+	sealed           BLOB,
 	clear            TEXT NOT NULL,
 	bidx             TEXT NOT NULL,
 	rev              INTEGER NOT NULL,

@@ -1,0 +1,202 @@
+// Command custos runs Custos, the GDPR-first CRM, and administers it:
+//
+//	custos serve | migrate | apikey create | workspace create | version
+//
+// Configuration comes from flags, then CUSTOS_* environment variables
+// (secrets also as *_FILE), then defaults that run: data in ./data, SQLite,
+// listening on 127.0.0.1:8080.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/store"
+	"github.com/custos/custos/internal/vault"
+)
+
+// Version is the version of this build.
+const Version = "0.1.0"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain()
+	err := m.Run(ctx, os.Args[1:])
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	} else if err != nil {
+		fmt.Fprintln(m.Stderr, "custos:", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the program: its configuration, its output streams and what it
+// opened. Tests run it in process, on port 0 with a temporary directory.
+type Main struct {
+	Config Config
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment; tests replace it.
+	Getenv func(string) string
+	// Ready is closed when serve accepts requests.
+	Ready chan struct{}
+	// Addr is the address serve listens on, once Ready is closed.
+	Addr string
+
+	DB  *store.DB
+	Log *slog.Logger
+}
+
+// Config is what the flags and the environment set.
+type Config struct {
+	Listen      string
+	DataDir     string
+	DatabaseURL string
+	MasterKey   string
+	LogLevel    string
+}
+
+// NewMain returns a program writing to the standard streams.
+func NewMain() *Main {
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Ready: make(chan struct{})}
+}
+
+const usage = `Usage: custos <command> [flags]
+
+Commands:
+  serve                 run the server (creates and migrates the data directory when new)
+  migrate               create or migrate the database and exit
+  apikey create         create an API key: --workspace NAME --role ROLE [--name NAME]
+  workspace create NAME create a workspace
+  version               print the version
+
+Run 'custos <command> -h' for a command's flags.
+`
+
+// Run runs the command named by args[0].
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return m.serve(ctx, args[1:])
+	case "migrate":
+		return m.migrate(ctx, args[1:])
+	case "apikey":
+		return m.apikey(ctx, args[1:])
+	case "workspace":
+		return m.workspace(ctx, args[1:])
+	case "version":
+		fmt.Fprintln(m.Stdout, "custos", Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	}
+	fmt.Fprint(m.Stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// flagSet returns a flag set with the flags every command that opens the
+// data directory shares, defaulted from the environment.
+func (m *Main) flagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.StringVar(&m.Config.DataDir, "data", m.env("CUSTOS_DATA_DIR", "./data"), "data directory (env CUSTOS_DATA_DIR)")
+	fs.StringVar(&m.Config.DatabaseURL, "database-url", m.secret("CUSTOS_DATABASE_URL"), "postgres://… to use PostgreSQL; empty for SQLite in the data directory (env CUSTOS_DATABASE_URL or CUSTOS_DATABASE_URL_FILE)")
+	fs.StringVar(&m.Config.LogLevel, "log-level", m.env("CUSTOS_LOG_LEVEL", "info"), "debug, info, warn or error (env CUSTOS_LOG_LEVEL)")
+	m.Config.MasterKey = m.secret("CUSTOS_MASTER_KEY")
+	return fs
+}
+
+func (m *Main) env(name, def string) string {
+	if v := m.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// secret reads name, or the file that name_FILE points at.
+func (m *Main) secret(name string) string {
+	if v := m.Getenv(name); v != "" {
+		return v
+	}
+	if path := m.Getenv(name + "_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "custos: %s_FILE: %v\n", name, err)
+			return ""
+		}
+		return strings.TrimSpace(string(b))
+	}
+	return ""
+}
+
+// open opens the data directory, creating and migrating it when new, and
+// makes sure the default workspace exists. It reports whether it created
+// the default workspace.
+func (m *Main) open(ctx context.Context) (created bool, err error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(m.Config.LogLevel)); err != nil {
+		return false, fmt.Errorf("log level: %w", err)
+	}
+	m.Log = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
+		return false, fmt.Errorf("data directory: %w", err)
+	}
+	key, err := vault.LoadMasterKey(m.Config.MasterKey, filepath.Join(m.Config.DataDir, vault.MasterKeyFile))
+	if err != nil {
+		return false, err
+	}
+	v, err := vault.New(key)
+	if err != nil {
+		return false, err
+	}
+	m.DB, err = store.Open(ctx, store.Config{DataDir: m.Config.DataDir, DatabaseURL: m.Config.DatabaseURL}, v)
+	if err != nil {
+		return false, err
+	}
+	_, err = m.DB.FindWorkspaceByName(ctx, custos.DefaultWorkspace)
+	if custos.ErrorCode(err) == custos.ENOTFOUND {
+		err = m.DB.CreateWorkspace(ctx, &custos.Workspace{Name: custos.DefaultWorkspace})
+		if custos.ErrorCode(err) == custos.ECONFLICT {
+			return false, nil // another process made it just now
+		}
+		return err == nil, err
+	}
+	return false, err
+}
+
+// actAs returns a context acting for the command line in the named
+// workspace with the role.
+func (m *Main) actAs(ctx context.Context, workspace string, role custos.Role) (context.Context, error) {
+	w, err := m.DB.FindWorkspaceByName(ctx, workspace)
+	if err != nil {
+		return nil, fmt.Errorf("workspace %q: %s", workspace, custos.ErrorMessage(err))
+	}
+	return custos.WithActor(ctx, custos.Actor{WorkspaceID: w.ID, Kind: "cli", Role: role}), nil
+}
+
+// Close closes what Run opened.
+func (m *Main) Close() error {
+	if m.DB != nil {
+		return m.DB.Close()
+	}
+	return nil
+}

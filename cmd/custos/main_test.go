@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testMain is the real program, serving on port 0 over dir.
+type testMain struct {
+	*Main
+	out, errs *syncBuffer
+	cancel    context.CancelFunc
+	done      chan error
+}
+
+func newMain(dir string) (*Main, *syncBuffer, *syncBuffer) {
+	m := NewMain()
+	out, errs := &syncBuffer{}, &syncBuffer{}
+	m.Stdout, m.Stderr = out, errs
+	m.Getenv = func(name string) string {
+		if name == "CUSTOS_DATA_DIR" {
+			return dir
+		}
+		return ""
+	}
+	return m, out, errs
+}
+
+func startServe(t testing.TB, dir string) *testMain {
+	t.Helper()
+	m, out, errs := newMain(dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	tm := &testMain{Main: m, out: out, errs: errs, cancel: cancel, done: make(chan error, 1)}
+	go func() { tm.done <- m.Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}) }()
+	select {
+	case <-m.Ready:
+	case err := <-tm.done:
+		t.Fatalf("serve stopped: %v\n%s", err, errs)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not become ready")
+	}
+	return tm
+}
+
+// stop shuts the server down as SIGTERM does and waits for it.
+func (tm *testMain) stop(t testing.TB) {
+	t.Helper()
+	tm.cancel()
+	if err := <-tm.done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if err := tm.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (tm *testMain) call(t testing.TB, key, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://"+tm.Addr+path, r)
+	req.Header.Set("Authorization", "Bearer "+key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(raw, &out)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	}
+	return out
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// TestServeEndToEnd runs the program as a user would: first start with its
+// admin key, the API over real HTTP, a second start that prints no key,
+// the key file's mode, and no personal value in any file it wrote.
+func TestServeEndToEnd(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	tm := startServe(t, dir)
+	key := lastLine(tm.out.String())
+	if !strings.HasPrefix(key, "cus_") {
+		t.Fatalf("first start printed no admin key:\n%s", tm.out)
+	}
+	resp, err := http.Get("http://" + tm.Addr + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// Unique markers in every personal value the core stores.
+	markers := map[string]string{
+		"email": "zq7marker.email@example.com", "first_name": "Zq7FirstName", "last_name": "Zq7LastName",
+		"company": "Zq7Company", "phone": "+48 791 234 567", "city": "Zq7City", "ip": "198.51.100.77", "ua": "Zq7UserAgent/1.0",
+		"changed": "Zq7ChangedName",
+	}
+	tm.call(t, key, "POST", "/api/v1/fields", map[string]any{"key": "city", "type": "text", "classification": "personal"}, 201)
+	p := tm.call(t, key, "POST", "/api/v1/purposes", map[string]any{"name": "Newsletter", "legal_basis": "consent", "channel": "email"}, 201)
+	c := tm.call(t, key, "POST", "/api/v1/contacts", map[string]any{"email": markers["email"], "fields": map[string]any{
+		"first_name": markers["first_name"], "last_name": markers["last_name"], "company": markers["company"],
+		"phone": markers["phone"], "city": markers["city"]}}, 201)
+	id := int64(c["id"].(float64))
+	tm.call(t, key, "POST", fmt.Sprintf("/api/v1/contacts/%d/consents", id), map[string]any{"purpose_id": p["id"], "action": "grant",
+		"notice": "I want the newsletter.", "ip": markers["ip"], "user_agent": markers["ua"]}, 201)
+	tm.call(t, key, "PATCH", fmt.Sprintf("/api/v1/contacts/%d", id), map[string]any{"fields": map[string]any{"first_name": markers["changed"]}}, 200)
+	found := tm.call(t, key, "GET", "/api/v1/contacts?q=zq7last", nil, 200)
+	if n := len(found["data"].([]any)); n != 1 {
+		t.Fatalf("search found %d contacts", n)
+	}
+	hist := tm.call(t, key, "GET", fmt.Sprintf("/api/v1/contacts/%d/history", id), nil, 200)
+	if n := len(hist["data"].([]any)); n != 1 {
+		t.Fatalf("history has %d entries", n)
+	}
+	// Read the files while the server still runs, so the WAL is there too.
+	assertNoMarkers(t, dir, markers)
+	tm.stop(t)
+	assertNoMarkers(t, dir, markers)
+
+	for _, log := range []string{tm.errs.String(), tm.out.String()} {
+		for name, v := range markers {
+			if strings.Contains(strings.ToLower(log), strings.ToLower(v)) {
+				t.Errorf("the %s value appears in the program's output", name)
+			}
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, "master.key"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("master key: %v %v", fi.Mode(), err)
+	}
+
+	// A second start prints no key and serves the same data.
+	tm = startServe(t, dir)
+	if strings.Contains(tm.out.String(), "cus_") {
+		t.Fatalf("second start printed a key:\n%s", tm.out)
+	}
+	got := tm.call(t, key, "GET", fmt.Sprintf("/api/v1/contacts/%d", id), nil, 200)
+	if got["email"] != markers["email"] {
+		t.Fatalf("after restart: %v", got)
+	}
+	tm.stop(t)
+}
+
+// assertNoMarkers fails when any file under dir holds a marker, in any
+// letter case.
+func assertNoMarkers(t *testing.T, dir string, markers map[string]string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		lower := bytes.ToLower(b)
+		for name, v := range markers {
+			if v == "" {
+				continue
+			}
+			for _, form := range []string{v, strings.ReplaceAll(strings.ReplaceAll(v, " ", ""), "-", "")} {
+				if bytes.Contains(lower, bytes.ToLower([]byte(form))) {
+					t.Errorf("%s holds the %s value in plaintext", path, name)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	run := func(args ...string) (string, error) {
+		m, out, errs := newMain(dir)
+		err := m.Run(context.Background(), args)
+		m.Close()
+		return out.String() + errs.String(), err
+	}
+	if out, err := run("version"); err != nil || !strings.Contains(out, Version) {
+		t.Fatalf("version: %q %v", out, err)
+	}
+	if out, err := run("migrate"); err != nil || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate: %q %v", out, err)
+	}
+	if _, err := run("workspace", "create", "second"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("workspace", "create", "second"); err == nil {
+		t.Fatal("a second workspace of the same name was created")
+	}
+	out, err := run("apikey", "create", "--workspace", "second", "--role", "viewer")
+	if err != nil || !strings.HasPrefix(lastLine(out), "cus_") {
+		t.Fatalf("apikey create: %q %v", out, err)
+	}
+	if _, err := run("apikey", "create", "--workspace", "nope", "--role", "admin"); err == nil {
+		t.Fatal("a key for a missing workspace was created")
+	}
+	if _, err := run("apikey", "create", "--role", "emperor"); err == nil {
+		t.Fatal("a key with an unknown role was created")
+	}
+	// The key works in its own workspace.
+	tm := startServe(t, dir)
+	defer tm.stop(t)
+	list := tm.call(t, lastLine(out), "GET", "/api/v1/contacts", nil, 200)
+	if len(list["data"].([]any)) != 0 {
+		t.Fatalf("a new workspace has contacts: %v", list)
+	}
+	tm.call(t, lastLine(out), "POST", "/api/v1/contacts", map[string]any{"email": "x@example.com"}, 403)
+}

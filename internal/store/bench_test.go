@@ -1,0 +1,210 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/store"
+	"github.com/custos/custos/internal/store/storetest"
+)
+
+// Benchmarks. Run them with
+//
+//	go test ./internal/store -run '^$' -bench . -benchtime 1000000x   # bulk create: 1M contacts
+//	CUSTOS_BENCH_CONTACTS=1000000 go test ./internal/store -run '^$' -bench FindContacts
+//
+// and add CUSTOS_TEST_POSTGRES=postgres://… for PostgreSQL.
+
+var firstNames = []string{"Anna", "Jan", "Łukasz", "Zofia", "Piotr", "Kateřina", "Jiří", "Małgorzata", "Tomáš", "Ewa"}
+var lastNames = []string{"Kowalska", "Nowak", "Wiśniewski", "Dvořák", "Novotná", "Zieliński", "Svoboda", "Wójcik", "Černý", "Kamiński"}
+var companies = []string{"Alfa sp. z o.o.", "Beta s.r.o.", "Gamma SA", "Delta a.s.", "Epsilon", "Zeta Bank", "Eta Logistics", "Theta IT"}
+
+// benchContact returns the i-th synthetic contact of run.
+func benchContact(run string, i int) *custos.Contact {
+	return &custos.Contact{
+		Email: fmt.Sprintf("user%d.%s@example.com", i, run),
+		Tags:  []string{"t" + strconv.Itoa(i%10)},
+		Fields: map[string]any{
+			"first_name": firstNames[i%len(firstNames)], "last_name": lastNames[(i/10)%len(lastNames)] + strconv.Itoa(i%1000),
+			"company": companies[i%len(companies)], "phone": fmt.Sprintf("+48600%06d", i%1000000),
+		},
+	}
+}
+
+// fill creates n contacts with one consent each through the bulk path.
+func fill(tb testing.TB, db *store.DB, ctx context.Context, run string, n int, purpose int64) {
+	const batch = 10000
+	consents := []custos.ConsentRequest{{PurposeID: purpose, Action: custos.ActionGrant, Notice: "Chcę otrzymywać newsletter.", Method: custos.MethodImport}}
+	for start := 0; start < n; start += batch {
+		cs := make([]*custos.Contact, 0, batch)
+		for i := start; i < min(start+batch, n); i++ {
+			cs = append(cs, benchContact(run, i))
+		}
+		if err := db.CreateContacts(ctx, cs, consents); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+func peakRSS() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Maxrss) / 1024 // KiB → MiB on Linux
+}
+
+// BenchmarkCreateContacts measures the bulk path: one op is one contact
+// with its data key, encrypted fields, blind indexes and one consent event.
+func BenchmarkCreateContacts(b *testing.B) {
+	db := storetest.Open(b)
+	ctx := storetest.Workspace(b, db, "bench", custos.RoleAdmin)
+	p := mustPurpose(b, db, ctx, custos.BasisConsent)
+	b.ResetTimer()
+	fill(b, db, ctx, "c", b.N, p.ID)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "contacts/s")
+	b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+}
+
+// BenchmarkDecide measures the permission decision in process, from a
+// contact's loaded state.
+func BenchmarkDecide(b *testing.B) {
+	p := &custos.Purpose{LegalBasis: custos.BasisConsent, RetentionDays: 730, RetentionFrom: custos.RetentionFromConsent}
+	now := time.Now()
+	s := &custos.ConsentState{Action: custos.ActionGrant, EventID: 1, Since: now.Add(-time.Hour)}
+	b.ReportAllocs()
+	allowed := 0
+	for b.Loop() {
+		if custos.Decide(custos.StatusActive, p, s, now, now).Allowed {
+			allowed++
+		}
+	}
+	if allowed == 0 {
+		b.Fatal("never allowed")
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
+}
+
+// bigStore is a store with CUSTOS_BENCH_CONTACTS contacts (default
+// 100,000), made once per benchmark run.
+var bigStore struct {
+	once    sync.Once
+	db      *store.DB
+	ctx     context.Context
+	purpose int64
+	list    int64
+	n       int
+	fill    time.Duration
+	warm    time.Duration
+}
+
+func openBig(b *testing.B) {
+	bigStore.once.Do(func() {
+		n := 100000
+		if v, err := strconv.Atoi(os.Getenv("CUSTOS_BENCH_CONTACTS")); err == nil && v > 0 {
+			n = v
+		}
+		// Not b's temporary directory: it outlives this benchmark.
+		dir, err := os.MkdirTemp("", "custos-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg := store.Config{DataDir: dir, DatabaseURL: os.Getenv("CUSTOS_TEST_POSTGRES")}
+		if cfg.DatabaseURL != "" {
+			cfg.Schema = "bench_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+		}
+		db, err := store.Open(context.Background(), cfg, storetest.Vault(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := &custos.Workspace{Name: "big"}
+		if err := db.CreateWorkspace(context.Background(), w); err != nil {
+			b.Fatal(err)
+		}
+		ctx := custos.WithActor(context.Background(), custos.Actor{WorkspaceID: w.ID, Kind: "bench", Role: custos.RoleAdmin})
+		p := mustPurpose(b, db, ctx, custos.BasisConsent)
+		start := time.Now()
+		fill(b, db, ctx, "big", n, p.ID)
+		bigStore.fill = time.Since(start)
+		l := &custos.List{Name: "half"}
+		if err := db.CreateList(ctx, l); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.AddMembersByFilter(ctx, l.ID, custos.ContactFilter{Tag: ptr("t1")}); err != nil {
+			b.Fatal(err)
+		}
+		start = time.Now()
+		if err := db.WarmSearch(ctx, w.ID); err != nil {
+			b.Fatal(err)
+		}
+		bigStore.warm = time.Since(start)
+		bigStore.db, bigStore.ctx, bigStore.purpose, bigStore.list, bigStore.n = db, ctx, p.ID, l.ID, n
+	})
+}
+
+// BenchmarkFindContacts measures a page of 50 contacts at scale: a plain
+// page, a filtered page, a search and a search within a list. It reports
+// the 95th percentile of the page time.
+func BenchmarkFindContacts(b *testing.B) {
+	openBig(b)
+	b.Logf("%d contacts: filled in %v (%.0f contacts/s), search index built in %v", bigStore.n, bigStore.fill.Round(time.Millisecond),
+		float64(bigStore.n)/bigStore.fill.Seconds(), bigStore.warm.Round(time.Millisecond))
+	restricted := custos.StatusActive
+	for _, tc := range []struct {
+		name string
+		f    func(i int) custos.ContactFilter
+	}{
+		{"page", func(int) custos.ContactFilter { return custos.ContactFilter{} }},
+		{"status+tag", func(int) custos.ContactFilter { return custos.ContactFilter{Status: &restricted, Tag: ptr("t3")} }},
+		{"search-name", func(i int) custos.ContactFilter {
+			return custos.ContactFilter{Search: lastNames[i%len(lastNames)][:4] + strconv.Itoa(i%1000)}
+		}},
+		{"search-email", func(i int) custos.ContactFilter {
+			return custos.ContactFilter{Search: fmt.Sprintf("user%d.", i*7919%bigStore.n)}
+		}},
+		{"search+list", func(i int) custos.ContactFilter { return custos.ContactFilter{Search: "beta", ListID: &bigStore.list} }},
+		{"email-exact", func(i int) custos.ContactFilter {
+			return custos.ContactFilter{Email: ptr(fmt.Sprintf("user%d.big@example.com", i*7919%bigStore.n))}
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var times []time.Duration
+			i := 0
+			for b.Loop() {
+				start := time.Now()
+				if _, _, err := bigStore.db.FindContacts(bigStore.ctx, tc.f(i)); err != nil {
+					b.Fatal(err)
+				}
+				times = append(times, time.Since(start))
+				i++
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)*95/100].Microseconds())/1000, "p95-ms")
+			b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+		})
+	}
+}
+
+// BenchmarkPermission measures "may I?" through the store: one contact,
+// one purpose, from the database.
+func BenchmarkPermission(b *testing.B) {
+	openBig(b)
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i++
+			d, err := bigStore.db.Permission(bigStore.ctx, int64(1+i*7919%bigStore.n), bigStore.purpose, nil)
+			if err != nil || !d.Allowed {
+				b.Fatalf("%+v %v", d, err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
+}

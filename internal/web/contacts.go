@@ -1,0 +1,262 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// contactCreate is the body of POST /api/v1/contacts.
+type contactCreate struct {
+	Email  string               `json:"email"`
+	Fields map[string]any       `json:"fields"`
+	Tags   []string             `json:"tags"`
+	Source custos.Source        `json:"source"`
+	Status custos.ContactStatus `json:"status"`
+}
+
+// contactPatch is the body of PATCH /api/v1/contacts/{id}. Source is here
+// only to be refused with a clear message: it is set once, at creation.
+type contactPatch struct {
+	custos.ContactUpdate
+	Source json.RawMessage `json:"source"`
+}
+
+// contactQuery lists the query parameters of GET /api/v1/contacts besides
+// the field.<key> ones.
+var contactQuery = []string{"list_id", "tag", "status", "email", "q",
+	"created_after", "created_before", "updated_after", "updated_before", "cursor", "limit"}
+
+// fieldParamPrefix starts a query parameter that filters on a field.
+const fieldParamPrefix = "field."
+
+// listContacts answers a page of the contacts matching the query.
+func (s *server) listContacts(w http.ResponseWriter, r *http.Request) {
+	f, err := contactFilterFromQuery(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.checkFilterAccess(r.Context(), f, ""); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	contacts, next, err := s.svc.FindContacts(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.redactContacts(r.Context(), contacts...); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, pageBody[*custos.Contact]{Data: orEmpty(contacts), NextCursor: encodeCursor(next)})
+}
+
+// contactFilterFromQuery reads a contact filter from the query string;
+// every error names the parameter at fault.
+func contactFilterFromQuery(r *http.Request) (custos.ContactFilter, error) {
+	var f custos.ContactFilter
+	q, err := readQuery(r, contactQuery, fieldParamPrefix)
+	if err != nil {
+		return f, err
+	}
+	if f.ListID, err = q.id("list_id"); err != nil {
+		return f, err
+	}
+	f.Tag = q.str("tag")
+	if st := q.str("status"); st != nil {
+		status := custos.ContactStatus(*st)
+		f.Status = &status
+	}
+	f.Email = q.str("email")
+	f.Search = q.values.Get("q")
+	times := []struct {
+		name string
+		dst  **time.Time
+	}{
+		{"created_after", &f.CreatedAfter},
+		{"created_before", &f.CreatedBefore},
+		{"updated_after", &f.UpdatedAfter},
+		{"updated_before", &f.UpdatedBefore},
+	}
+	for _, t := range times {
+		if *t.dst, err = q.time(t.name); err != nil {
+			return f, err
+		}
+	}
+	for name, vs := range q.values {
+		if key, ok := strings.CutPrefix(name, fieldParamPrefix); ok {
+			if f.Fields == nil {
+				f.Fields = map[string]string{}
+			}
+			f.Fields[key] = vs[0]
+		}
+	}
+	if f.After, err = q.cursor(); err != nil {
+		return f, err
+	}
+	if f.Limit, err = q.limit(); err != nil {
+		return f, err
+	}
+	if err := f.Validate(); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// createContact stores a new contact.
+func (s *server) createContact(w http.ResponseWriter, r *http.Request) {
+	var body contactCreate
+	if err := decodeJSON(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c := &custos.Contact{
+		Email:  body.Email,
+		Status: body.Status,
+		Source: body.Source,
+		Tags:   body.Tags,
+		Fields: body.Fields,
+	}
+	if err := c.Validate(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.svc.CreateContact(r.Context(), c); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeContact(w, r, http.StatusCreated, c)
+}
+
+// getContact answers one contact.
+func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "contact")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.svc.FindContactByID(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeContact(w, r, http.StatusOK, c)
+}
+
+// updateContact changes what the body names; a field given as null is
+// cleared.
+func (s *server) updateContact(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "contact")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var body contactPatch
+	if err := decodeJSON(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.Source != nil {
+		s.writeError(w, r, custos.Invalid("source", "cannot be changed"))
+		return
+	}
+	u := body.ContactUpdate
+	if err := u.Validate(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.svc.UpdateContact(r.Context(), id, u)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeContact(w, r, http.StatusOK, c)
+}
+
+// writeContact answers with one contact, shown as the actor may see it.
+func (s *server) writeContact(w http.ResponseWriter, r *http.Request, status int, c *custos.Contact) {
+	if err := s.redactContacts(r.Context(), c); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, status, c)
+}
+
+// historyQuery lists the query parameters of the history route.
+var historyQuery = []string{"cursor", "limit"}
+
+// contactHistory answers a page of the contact's field changes.
+func (s *server) contactHistory(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "contact")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q, err := readQuery(r, historyQuery)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	before, err := q.cursor()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limit, err := q.limit()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if limit == 0 {
+		limit = custos.DefaultLimit
+	}
+	changes, next, err := s.svc.ContactHistory(r.Context(), id, before, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, pageBody[*custos.Change]{Data: orEmpty(changes), NextCursor: encodeCursor(next)})
+}
+
+// contactLists answers the ids of the lists the contact is a member of.
+func (s *server) contactLists(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "contact")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ids, err := s.svc.ContactLists(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, dataBody[int64]{Data: orEmpty(ids)})
+}
+
+// redactContacts removes the personal data from contacts when the actor may
+// not read it: the e-mail becomes "" and every field not classified none
+// goes. A field without a definition goes too: deny by default.
+func (s *server) redactContacts(ctx context.Context, cs ...*custos.Contact) error {
+	if a, _ := custos.ActorFrom(ctx); a.Can(custos.PermPersonalDataRead) || len(cs) == 0 {
+		return nil
+	}
+	plain, err := s.plainFields(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		c.Email = ""
+		for k := range c.Fields {
+			if !plain[k] {
+				delete(c.Fields, k)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// TestErrorShapes sends malformed requests and checks the status, the
+// error code and field, the headers, and that nothing was written.
+func TestErrorShapes(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	contact := "/api/v1/contacts/" + strconv.FormatInt(a.contact, 10)
+	list := "/api/v1/lists/" + strconv.FormatInt(a.list, 10)
+	huge := `{"email":"big@example.com","source":{"kind":"api","detail":"` + strings.Repeat("x", maxBodyBytes) + `"}}`
+	tooManyIDs := make([]int64, custos.MaxBulkIDs+1)
+	for i := range tooManyIDs {
+		tooManyIDs[i] = int64(i + 1)
+	}
+	const noToken = "-"
+
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		token       string // a.token when empty; noToken for none
+		header      map[string]string
+		contentType string
+		body        any
+		status      int
+		code        string
+		field       string
+	}{
+		{name: "unknown member", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":"new@example.com","nickname":"x"}`, status: 400, code: "invalid", field: "nickname"},
+		{name: "unknown nested member", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":"new@example.com","source":{"kind":"api","where":"x"}}`, status: 400, code: "invalid", field: "where"},
+		{name: "wrong type", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":5}`, status: 400, code: "invalid", field: "email"},
+		{name: "wrong type in array", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":"new@example.com","tags":"vip"}`, status: 400, code: "invalid", field: "tags"},
+		{name: "wrong type nested", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":"new@example.com","source":{"kind":1}}`, status: 400, code: "invalid", field: "source.kind"},
+		{name: "invalid e-mail", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":"not an address"}`, status: 400, code: "invalid", field: "email"},
+		{name: "field of wrong type", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":"new@example.com","fields":{"first_name":5}}`, status: 400, code: "invalid", field: "fields.first_name"},
+		{name: "unknown field", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":"new@example.com","fields":{"shoe_size":5}}`, status: 400, code: "invalid"},
+		{name: "text/plain", method: "POST", path: "/api/v1/contacts", contentType: "text/plain",
+			body: `{"email":"new@example.com"}`, status: 415, code: "unsupported"},
+		{name: "form", method: "POST", path: "/api/v1/contacts", contentType: "application/x-www-form-urlencoded",
+			body: `email=new@example.com`, status: 415, code: "unsupported"},
+		{name: "no content type", method: "POST", path: "/api/v1/contacts", contentType: "-",
+			body: `{"email":"new@example.com"}`, status: 415, code: "unsupported"},
+		{name: "json with charset", method: "POST", path: "/api/v1/contacts", contentType: "application/json; charset=latin1",
+			body: `{"email":"new@example.com"}`, status: 415, code: "unsupported"},
+		{name: "oversized body", method: "POST", path: "/api/v1/contacts",
+			body: huge, status: 413, code: "too_large"},
+		{name: "trailing garbage", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":"new@example.com"} x`, status: 400, code: "invalid"},
+		{name: "two objects", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":"new@example.com"}{"email":"new2@example.com"}`, status: 400, code: "invalid"},
+		{name: "empty body", method: "POST", path: "/api/v1/contacts",
+			body: ``, status: 400, code: "invalid"},
+		{name: "syntax error", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":}`, status: 400, code: "invalid"},
+		{name: "truncated", method: "POST", path: "/api/v1/contacts",
+			body: `{"email":"new@example.com"`, status: 400, code: "invalid"},
+		{name: "array body", method: "POST", path: "/api/v1/contacts",
+			body: `[{"email":"new@example.com"}]`, status: 400, code: "invalid"},
+		{name: "integer overflow", method: "POST", path: "/api/v1/lists",
+			body: `{"name":"x","group_id":99999999999999999999}`, status: 400, code: "invalid", field: "group_id"},
+		{name: "source in patch", method: "PATCH", path: contact,
+			body: `{"source":{"kind":"form"}}`, status: 400, code: "invalid", field: "source"},
+		{name: "method in consent", method: "POST", path: contact + "/consents",
+			body: `{"purpose_id":1,"action":"withdraw","method":"doi"}`, status: 400, code: "invalid", field: "method"},
+		{name: "bad effective_from", method: "POST", path: contact + "/consents",
+			body: `{"purpose_id":1,"action":"withdraw","effective_from":"yesterday"}`, status: 400, code: "invalid", field: "effective_from"},
+		{name: "bulk without filter", method: "POST", path: "/api/v1/consents/bulk",
+			body: `{"consent":{"purpose_id":1,"action":"withdraw"}}`, status: 400, code: "invalid", field: "filter"},
+		{name: "bulk with empty filter", method: "POST", path: "/api/v1/consents/bulk",
+			body: `{"filter":{},"consent":{"purpose_id":1,"action":"withdraw"}}`, status: 400, code: "invalid", field: "filter"},
+		{name: "bulk with bad time", method: "POST", path: "/api/v1/consents/bulk",
+			body: `{"filter":{"all":true},"consent":{"purpose_id":1,"action":"withdraw","effective_from":"x"}}`, status: 400, code: "invalid", field: "consent.effective_from"},
+		{name: "bulk with bad filter", method: "POST", path: "/api/v1/consents/bulk",
+			body: `{"filter":{"status":"sleeping"},"consent":{"purpose_id":1,"action":"withdraw"}}`, status: 400, code: "invalid", field: "filter.status"},
+		{name: "members both ways", method: "POST", path: list + "/members",
+			body: `{"contact_ids":[1],"filter":{"all":true}}`, status: 400, code: "invalid"},
+		{name: "members neither way", method: "POST", path: list + "/members",
+			body: `{}`, status: 400, code: "invalid"},
+		{name: "members too many", method: "POST", path: list + "/members",
+			body: map[string]any{"contact_ids": tooManyIDs}, status: 400, code: "too_many", field: "contact_ids"},
+		{name: "unknown route", method: "GET", path: "/api/v1/nothing", status: 404, code: "not_found"},
+		{name: "unknown route outside the API", method: "GET", path: "/favicon.ico", token: noToken, status: 404, code: "not_found"},
+		{name: "trailing slash", method: "GET", path: "/api/v1/contacts/", status: 404, code: "not_found"},
+		{name: "wrong method", method: "PUT", path: "/api/v1/contacts", status: 405, code: "not_allowed"},
+		{name: "wrong method on an object", method: "DELETE", path: contact, status: 405, code: "not_allowed"},
+		{name: "no token", method: "GET", path: "/api/v1/contacts", token: noToken, status: 401, code: "unauthorized"},
+		{name: "bad token", method: "GET", path: "/api/v1/contacts", token: "custos_nonsense", status: 401, code: "unauthorized"},
+		{name: "basic auth", method: "GET", path: "/api/v1/contacts", token: noToken,
+			header: map[string]string{"Authorization": "Basic YTpi"}, status: 401, code: "unauthorized"},
+		{name: "no token on a write", method: "POST", path: "/api/v1/contacts", token: noToken,
+			body: `{"email":"new@example.com"}`, status: 401, code: "unauthorized"},
+		{name: "non-numeric id", method: "GET", path: "/api/v1/contacts/abc", status: 404, code: "not_found"},
+		{name: "zero id", method: "GET", path: "/api/v1/contacts/0", status: 404, code: "not_found"},
+		{name: "negative id", method: "GET", path: "/api/v1/lists/-1", status: 404, code: "not_found"},
+		{name: "huge id", method: "GET", path: "/api/v1/purposes/99999999999999999999", status: 404, code: "not_found"},
+		{name: "missing contact", method: "GET", path: "/api/v1/contacts/987654", status: 404, code: "not_found"},
+		{name: "bad cursor", method: "GET", path: "/api/v1/contacts?cursor=%%%", status: 400, code: "invalid"},
+		{name: "forged cursor", method: "GET", path: "/api/v1/contacts?cursor=-5", status: 400, code: "invalid", field: "cursor"},
+		{name: "bad limit", method: "GET", path: "/api/v1/contacts?limit=0", status: 400, code: "invalid", field: "limit"},
+		{name: "limit too large", method: "GET", path: "/api/v1/contacts?limit=501", status: 400, code: "invalid", field: "limit"},
+		{name: "bad list_id", method: "GET", path: "/api/v1/contacts?list_id=x", status: 400, code: "invalid", field: "list_id"},
+		{name: "bad time", method: "GET", path: "/api/v1/contacts?created_after=2024-13-01", status: 400, code: "invalid", field: "created_after"},
+		{name: "bad status", method: "GET", path: "/api/v1/contacts?status=sleeping", status: 400, code: "invalid", field: "status"},
+		{name: "unknown parameter", method: "GET", path: "/api/v1/contacts?colour=red", status: 400, code: "invalid", field: "colour"},
+		{name: "repeated parameter", method: "GET", path: "/api/v1/contacts?tag=a&tag=b", status: 400, code: "invalid", field: "tag"},
+		{name: "short search", method: "GET", path: "/api/v1/contacts?q=a", status: 400, code: "invalid", field: "q"},
+		{name: "history bad cursor", method: "GET", path: contact + "/history?cursor=abc", status: 400, code: "invalid", field: "cursor"},
+		{name: "permission without purpose", method: "GET", path: contact + "/permissions", status: 400, code: "invalid", field: "purpose_id"},
+		{name: "permission bad at", method: "GET", path: contact + "/permissions?purpose_id=1&at=now", status: 400, code: "invalid", field: "at"},
+	}
+	before := e.countContacts(a)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			token := tc.token
+			switch token {
+			case "":
+				token = a.token
+			case noToken:
+				token = ""
+			}
+			res := e.do(request{method: tc.method, path: tc.path, token: token, body: tc.body,
+				contentType: tc.contentType, header: tc.header})
+			if res.status != tc.status {
+				t.Fatalf("status %d, want %d; body %.300s", res.status, tc.status, res.body)
+			}
+			got := res.apiError(t)
+			if got.Code != tc.code {
+				t.Errorf("code %q, want %q (%s)", got.Code, tc.code, got.Message)
+			}
+			if tc.field != "" && got.Field != tc.field {
+				t.Errorf("field %q, want %q (%s)", got.Field, tc.field, got.Message)
+			}
+			if res.header.Get("X-Content-Type-Options") != "nosniff" || res.header.Get("Cache-Control") != "no-store" {
+				t.Errorf("headers %v", res.header)
+			}
+			if tc.status == 401 && res.header.Get("WWW-Authenticate") == "" {
+				t.Errorf("401 without WWW-Authenticate")
+			}
+			if tc.status == 405 && res.header.Get("Allow") == "" {
+				t.Errorf("405 without Allow")
+			}
+		})
+	}
+	if after := e.countContacts(a); after != before {
+		t.Errorf("contacts %d after the bad requests, %d before", after, before)
+	}
+	checkUntouched(t, e, a)
+}
+
+// TestInternalErrorHidden checks that an error outside the domain is shown
+// as "Internal error." with no detail.
+func TestInternalErrorHidden(t *testing.T) {
+	var logged bytes.Buffer
+	s := newServer(nil, slog.New(slog.NewTextHandler(&logged, nil)))
+	rec := &recorder{header: http.Header{}}
+	req, err := http.NewRequest("GET", "/x", nil)
+	must(t, err)
+	s.writeError(rec, req, fmt.Errorf("store: find contact: %w", errors.New("secret table exploded")))
+	if rec.status != 500 {
+		t.Fatalf("status %d", rec.status)
+	}
+	if body := rec.body.String(); strings.Contains(body, "secret") || !strings.Contains(body, `"Internal error."`) {
+		t.Errorf("body %s", body)
+	}
+	if !strings.Contains(logged.String(), "secret table exploded") {
+		t.Errorf("internal error not logged: %q", logged.String())
+	}
+}
+
+// TestHealthz checks the public health check.
+func TestHealthz(t *testing.T) {
+	e := &testEnv{t: t, srv: newServer(nil, nil)}
+	res := e.do(request{method: "GET", path: "/healthz"})
+	if res.status != 200 || strings.TrimSpace(string(res.body)) != `{"status":"ok"}` {
+		t.Fatalf("status %d body %s", res.status, res.body)
+	}
+}

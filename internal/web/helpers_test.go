@@ -1,0 +1,225 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/store"
+	"github.com/custos/custos/internal/store/storetest"
+)
+
+// testEnv is a real store behind the real handler.
+type testEnv struct {
+	t   *testing.T
+	db  *store.DB
+	srv *server
+}
+
+// newEnv opens a fresh store and the handler over it.
+func newEnv(t *testing.T) *testEnv {
+	t.Helper()
+	db := storetest.Open(t)
+	return &testEnv{t: t, db: db, srv: newServer(db, nil)}
+}
+
+// workspace is one tenant of a test, with the objects the tests address.
+type workspace struct {
+	name    string
+	ctx     context.Context // an admin actor of the command line
+	id      int64
+	token   string // an admin API key
+	contact int64
+	email   string
+	list    int64
+	group   int64
+	purpose int64
+	field   string // a custom field classified none
+	notice  string // a notice hash
+	event   int64  // a consent event of contact
+}
+
+// newWorkspace makes a workspace and, through the store, one object of
+// every kind, each named after the workspace so that a leak is visible.
+func (e *testEnv) newWorkspace(name string) *workspace {
+	t := e.t
+	t.Helper()
+	bg := context.Background()
+	ws := &custos.Workspace{Name: name}
+	must(t, e.db.CreateWorkspace(bg, ws))
+	w := &workspace{name: name, id: ws.ID, field: name + "_only", email: name + "-person@example.com"}
+	w.ctx = custos.WithActor(bg, custos.Actor{WorkspaceID: ws.ID, Kind: "cli", Role: custos.RoleAdmin})
+	w.token = e.key(w, custos.RoleAdmin)
+
+	p := &custos.Purpose{Name: "purpose of " + name, LegalBasis: custos.BasisConsent}
+	must(t, e.db.CreatePurpose(w.ctx, p))
+	w.purpose = p.ID
+
+	f := &custos.FieldDef{Key: w.field, Label: "only in " + name, Type: custos.FieldText, Classification: custos.ClassNone}
+	must(t, f.Validate())
+	must(t, e.db.CreateField(w.ctx, f))
+
+	n := &custos.Notice{Body: "I agree to the newsletter of " + name + "."}
+	must(t, n.Validate())
+	must(t, e.db.CreateNotice(w.ctx, n))
+	w.notice = n.Hash
+
+	g := &custos.ListGroup{Name: "group of " + name}
+	must(t, e.db.CreateListGroup(w.ctx, g))
+	w.group = g.ID
+
+	l := &custos.List{Name: "list of " + name, GroupID: &g.ID}
+	must(t, e.db.CreateList(w.ctx, l))
+	w.list = l.ID
+
+	c := &custos.Contact{Email: w.email, Tags: []string{"tag-" + name},
+		Fields: map[string]any{custos.FieldFirstName: "First" + name, w.field: "value of " + name}}
+	must(t, c.Validate())
+	must(t, e.db.CreateContact(w.ctx, c))
+	w.contact = c.ID
+
+	_, err := e.db.AddMembers(w.ctx, w.list, []int64{w.contact})
+	must(t, err)
+
+	req := custos.ConsentRequest{PurposeID: w.purpose, Action: custos.ActionGrant, NoticeHash: w.notice,
+		IP: "192.0.2.1", UserAgent: "test agent", Method: custos.MethodManual}
+	ev, err := e.db.RecordConsent(w.ctx, w.contact, req)
+	must(t, err)
+	w.event = ev.ID
+	return w
+}
+
+// key makes an API key of the role in w and returns its token.
+func (e *testEnv) key(w *workspace, role custos.Role) string {
+	e.t.Helper()
+	token, err := e.db.CreateAPIKey(w.ctx, &custos.APIKey{Name: string(role), Role: role})
+	must(e.t, err)
+	return token
+}
+
+// countContacts counts w's contacts through the store.
+func (e *testEnv) countContacts(w *workspace) int {
+	e.t.Helper()
+	n, after := 0, int64(0)
+	for {
+		cs, next, err := e.db.FindContacts(w.ctx, custos.ContactFilter{After: after, Limit: custos.MaxLimit})
+		must(e.t, err)
+		n += len(cs)
+		if next == 0 {
+			return n
+		}
+		after = next
+	}
+}
+
+// response is an answer of the handler.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// request is what a test sends. A body that is a string or []byte is sent
+// as it is; anything else is marshalled to JSON.
+type request struct {
+	method      string
+	path        string
+	token       string
+	body        any
+	contentType string // "application/json" when empty and a body is given
+	header      map[string]string
+}
+
+// do serves one request.
+func (e *testEnv) do(r request) *response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := r.body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		must(e.t, err)
+		rd = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(r.method, r.path, rd)
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	if r.body != nil {
+		ct := r.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		if ct != "-" {
+			req.Header.Set("Content-Type", ct)
+		}
+	}
+	for k, v := range r.header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	return &response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+}
+
+// call serves a request and fails the test unless the status is want; it
+// decodes the body into out when out is not nil.
+func (e *testEnv) call(token, method, path string, body any, want int, out any) *response {
+	e.t.Helper()
+	res := e.do(request{method: method, path: path, token: token, body: body})
+	if res.status != want {
+		e.t.Fatalf("%s %s: status %d, want %d; body %s", method, path, res.status, want, res.body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(res.body, out); err != nil {
+			e.t.Fatalf("%s %s: decode %s: %v", method, path, res.body, err)
+		}
+	}
+	return res
+}
+
+// apiError is the decoded error of an answer.
+type apiError struct {
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	Field      string `json:"field"`
+	ExistingID int64  `json:"existing_id"`
+}
+
+// apiError decodes the answer as an error, failing the test if it is not
+// one in the documented shape.
+func (r *response) apiError(t *testing.T) apiError {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("error Content-Type %q, body %s", ct, r.body)
+	}
+	var body struct {
+		Error *apiError `json:"error"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.Error == nil {
+		t.Fatalf("not an error body: %s (%v)", r.body, err)
+	}
+	if body.Error.Code == "" || body.Error.Message == "" {
+		t.Fatalf("error without code or message: %s", r.body)
+	}
+	return *body.Error
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,308 @@
+package web
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// pathParamRE finds the parameters of a ServeMux pattern.
+var pathParamRE = regexp.MustCompile(`\{([a-z_]+)(?:\.\.\.)?\}`)
+
+// pathParamValue returns w's value for a path parameter, by the segment
+// before it and its name: {id} after /contacts is a contact id, after
+// /lists a list id, and so on. A new kind of parameter must be added here.
+func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
+	t.Helper()
+	i := strings.Index(pattern, "{"+param)
+	segments := strings.Split(strings.Trim(pattern[:i], "/"), "/")
+	key := segments[len(segments)-1] + "/" + param
+	values := map[string]string{
+		"contacts/id":        strconv.FormatInt(w.contact, 10),
+		"lists/id":           strconv.FormatInt(w.list, 10),
+		"members/contact_id": strconv.FormatInt(w.contact, 10),
+		"list-groups/id":     strconv.FormatInt(w.group, 10),
+		"purposes/id":        strconv.FormatInt(w.purpose, 10),
+		"fields/key":         w.field,
+		"notices/hash":       w.notice,
+	}
+	v, ok := values[key]
+	if !ok {
+		t.Fatalf("%s: no test value for path parameter %q (after %q); add it to pathParamValue", pattern, param, key)
+	}
+	return v
+}
+
+// fillPattern returns the path of pattern with each parameter taken from
+// the workspace from names.
+func fillPattern(t *testing.T, pattern string, from map[string]*workspace) string {
+	t.Helper()
+	return pathParamRE.ReplaceAllStringFunc(pattern, func(m string) string {
+		name := pathParamRE.FindStringSubmatch(m)[1]
+		return pathParamValue(t, from[name], pattern, name)
+	})
+}
+
+// validInput returns a body and query that the route accepts for objects
+// of w, so that only the foreign path parameter can make it fail. Every
+// route that reads a body or a required parameter needs an entry.
+func validInput(w *workspace, method, pattern string) (body any, query string, ok bool) {
+	switch method + " " + pattern {
+	case "PATCH /api/v1/fields/{key}":
+		return map[string]any{"label": "changed"}, "", true
+	case "PATCH /api/v1/contacts/{id}":
+		return map[string]any{"tags": []string{"changed"}}, "", true
+	case "POST /api/v1/contacts/{id}/consents":
+		return map[string]any{"purpose_id": w.purpose, "action": "withdraw"}, "", true
+	case "GET /api/v1/contacts/{id}/permissions":
+		return nil, "?purpose_id=" + strconv.FormatInt(w.purpose, 10), true
+	case "PATCH /api/v1/lists/{id}":
+		return map[string]any{"name": "changed"}, "", true
+	case "POST /api/v1/lists/{id}/members", "POST /api/v1/lists/{id}/members/remove":
+		return map[string]any{"contact_ids": []int64{w.contact}}, "", true
+	case "PATCH /api/v1/list-groups/{id}":
+		return map[string]any{"name": "changed"}, "", true
+	case "PATCH /api/v1/purposes/{id}":
+		return map[string]any{"name": "changed"}, "", true
+	}
+	return nil, "", method != http.MethodPost && method != http.MethodPatch
+}
+
+// TestIsolationPathParameters requests, with workspace A's admin key, every
+// route of the table that has a path parameter, with each parameter in turn
+// (and all of them at once) naming an object of workspace B. Every answer
+// must be 404, and B's objects must be as they were.
+func TestIsolationPathParameters(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	b := e.newWorkspace("b")
+	distinctIDs(t, a, b)
+
+	type testCase struct {
+		name    string
+		method  string
+		path    string
+		body    any
+		foreign string
+	}
+	var tests []testCase
+	for _, rt := range e.srv.routes() {
+		params := pathParamRE.FindAllStringSubmatch(rt.pattern, -1)
+		if len(params) == 0 {
+			continue
+		}
+		body, query, ok := validInput(a, rt.method, rt.pattern)
+		if !ok {
+			t.Fatalf("%s %s: no valid input; add it to validInput", rt.method, rt.pattern)
+		}
+		// Each parameter foreign alone, the others A's; then all foreign.
+		var combos []map[string]*workspace
+		for _, p := range params {
+			combo := map[string]*workspace{}
+			for _, q := range params {
+				combo[q[1]] = a
+			}
+			combo[p[1]] = b
+			combos = append(combos, combo)
+		}
+		if len(params) > 1 {
+			all := map[string]*workspace{}
+			for _, q := range params {
+				all[q[1]] = b
+			}
+			combos = append(combos, all)
+		}
+		for _, combo := range combos {
+			var foreign []string
+			for name, w := range combo {
+				if w == b {
+					foreign = append(foreign, name)
+				}
+			}
+			tests = append(tests, testCase{
+				name:    fmt.Sprintf("%s %s foreign %v", rt.method, rt.pattern, foreign),
+				method:  rt.method,
+				path:    fillPattern(t, rt.pattern, combo) + query,
+				body:    body,
+				foreign: strings.Join(foreign, ","),
+			})
+		}
+	}
+	// Deletes last, so that no delete of a foreign object that wrongly
+	// succeeded hides another route's answer.
+	slices.SortStableFunc(tests, func(x, y testCase) int {
+		return cmp.Compare(boolInt(x.method == http.MethodDelete), boolInt(y.method == http.MethodDelete))
+	})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.do(request{method: tc.method, path: tc.path, token: a.token, body: tc.body})
+			if res.status != http.StatusNotFound {
+				t.Fatalf("%s %s: status %d, want 404; body %s", tc.method, tc.path, res.status, res.body)
+			}
+			if got := res.apiError(t); got.Code != custos.ENOTFOUND {
+				t.Errorf("code %q, want not_found", got.Code)
+			}
+		})
+	}
+	checkUntouched(t, e, b)
+}
+
+// distinctIDs fails the test when an object of a and one of b share an id:
+// then a "foreign" id would name a's own object and prove nothing.
+func distinctIDs(t *testing.T, a, b *workspace) {
+	t.Helper()
+	if a.contact == b.contact || a.list == b.list || a.group == b.group || a.purpose == b.purpose {
+		t.Fatalf("workspaces a and b share ids (%+v, %+v); make b's objects differ", a, b)
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// checkUntouched fails the test unless w's objects are as newWorkspace made
+// them.
+func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
+	t.Helper()
+	c, err := e.db.FindContactByID(w.ctx, w.contact)
+	must(t, err)
+	if len(c.Tags) != 1 || c.Tags[0] != "tag-"+w.name || c.Email != w.email {
+		t.Errorf("contact of %s changed: %+v", w.name, c)
+	}
+	l, err := e.db.FindList(w.ctx, w.list)
+	must(t, err)
+	if l.Name != "list of "+w.name || l.Members != 1 {
+		t.Errorf("list of %s changed: %+v", w.name, l)
+	}
+	g, err := e.db.FindListGroup(w.ctx, w.group)
+	must(t, err)
+	if g.Name != "group of "+w.name {
+		t.Errorf("group of %s changed: %+v", w.name, g)
+	}
+	p, err := e.db.FindPurpose(w.ctx, w.purpose)
+	must(t, err)
+	if p.Version != 1 || p.Name != "purpose of "+w.name {
+		t.Errorf("purpose of %s changed: %+v", w.name, p)
+	}
+	f, err := e.db.FindField(w.ctx, w.field)
+	must(t, err)
+	if f.Label != "only in "+w.name {
+		t.Errorf("field of %s changed: %+v", w.name, f)
+	}
+	_, events, err := e.db.ContactConsents(w.ctx, w.contact)
+	must(t, err)
+	if len(events) != 1 {
+		t.Errorf("consent ledger of %s has %d events, want 1", w.name, len(events))
+	}
+}
+
+// TestIsolationListings requests every listing route (a GET without path
+// parameters) with A's key and checks that nothing of B appears.
+func TestIsolationListings(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	b := e.newWorkspace("b")
+	marks := []string{b.email, b.field, b.notice, "of b", "tag-b", "Firstb"}
+
+	for _, rt := range e.srv.routes() {
+		if rt.method != http.MethodGet || strings.Contains(rt.pattern, "{") || rt.permission == permPublic {
+			continue
+		}
+		t.Run(rt.pattern, func(t *testing.T) {
+			res := e.call(a.token, "GET", rt.pattern, nil, http.StatusOK, nil)
+			body := string(res.body)
+			for _, m := range marks {
+				if strings.Contains(body, m) {
+					t.Errorf("A's listing shows B's %q: %s", m, body)
+				}
+			}
+			if !strings.Contains(body, "a") {
+				t.Errorf("A's listing is empty: %s", body)
+			}
+		})
+	}
+	// Filters naming B's objects select nothing of A's, and nothing of B's.
+	queries := []string{
+		"?list_id=" + strconv.FormatInt(b.list, 10),
+		"?tag=tag-b",
+		"?email=" + b.email,
+		"?q=b-person",
+		"?field." + b.field + "=value+of+b",
+	}
+	for _, q := range queries {
+		t.Run("contacts"+q, func(t *testing.T) {
+			res := e.do(request{method: "GET", path: "/api/v1/contacts" + q, token: a.token})
+			if res.status == http.StatusOK && strings.Contains(string(res.body), b.email) {
+				t.Errorf("B's contact found with A's key: %s", res.body)
+			} else if res.status == http.StatusOK && !strings.Contains(string(res.body), `"data":[]`) {
+				t.Errorf("filter on B's object selects: %s", res.body)
+			}
+		})
+	}
+}
+
+// TestIsolationBodies names B's objects inside A's request bodies and
+// parameters: none of it may succeed or touch B.
+func TestIsolationBodies(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	b := e.newWorkspace("b")
+	aList := strconv.FormatInt(a.list, 10)
+	aContact := strconv.FormatInt(a.contact, 10)
+
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   any
+	}{
+		{"add B's contact to A's list", "POST", "/api/v1/lists/" + aList + "/members",
+			map[string]any{"contact_ids": []int64{b.contact}}},
+		{"grant for B's purpose", "POST", "/api/v1/contacts/" + aContact + "/consents",
+			map[string]any{"purpose_id": b.purpose, "action": "grant", "notice_hash": a.notice}},
+		{"grant with B's notice", "POST", "/api/v1/contacts/" + aContact + "/consents",
+			map[string]any{"purpose_id": a.purpose, "action": "grant", "notice_hash": b.notice}},
+		{"permission for B's purpose", "GET",
+			"/api/v1/contacts/" + aContact + "/permissions?purpose_id=" + strconv.FormatInt(b.purpose, 10), nil},
+		{"put A's list in B's group", "PATCH", "/api/v1/lists/" + aList,
+			map[string]any{"group_id": b.group}},
+		{"new list in B's group", "POST", "/api/v1/lists",
+			map[string]any{"name": "x", "group_id": b.group}},
+		{"field serving B's purpose", "POST", "/api/v1/fields",
+			map[string]any{"key": "x", "type": "text", "classification": "personal", "purpose_ids": []int64{b.purpose}}},
+		{"contact on B's list by filter", "POST", "/api/v1/lists/" + aList + "/members",
+			map[string]any{"filter": map[string]any{"list_id": b.list}}},
+		{"bulk consent by B's list", "POST", "/api/v1/consents/bulk",
+			map[string]any{"filter": map[string]any{"list_id": b.list},
+				"consent": map[string]any{"purpose_id": a.purpose, "action": "withdraw"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.do(request{method: tc.method, path: tc.path, token: a.token, body: tc.body})
+			if res.status < 400 {
+				// A filter on a foreign list may answer 200 if it selects
+				// nothing; anything else is a leak.
+				if strings.Contains(tc.name, "filter") || strings.Contains(tc.name, "bulk") {
+					if !strings.Contains(string(res.body), `"affected":0`) {
+						t.Fatalf("status %d, body %s", res.status, res.body)
+					}
+					return
+				}
+				t.Fatalf("status %d, want an error; body %s", res.status, res.body)
+			}
+			res.apiError(t)
+		})
+	}
+	checkUntouched(t, e, b)
+	checkUntouched(t, e, a)
+}

@@ -1,0 +1,162 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// TestRoutesDenyByDefault checks the route table itself: every route names
+// a permission, and only the health check and the API document are public.
+func TestRoutesDenyByDefault(t *testing.T) {
+	public := []string{"GET /healthz", "GET /api/v1/openapi.json"}
+	seen := map[string]bool{}
+	for _, rt := range (&server{}).routes() {
+		op := rt.method + " " + rt.pattern
+		if seen[op] {
+			t.Errorf("%s is in the table twice", op)
+		}
+		seen[op] = true
+		switch {
+		case rt.permission == "":
+			t.Errorf("%s has no permission; name one, or permPublic", op)
+		case rt.permission == permPublic && !slices.Contains(public, op):
+			t.Errorf("%s is public, but only %v may be", op, public)
+		case rt.permission != permPublic && slices.Contains(public, op):
+			t.Errorf("%s should be public", op)
+		case rt.permission != permPublic && !strings.HasPrefix(rt.pattern, "/api/v1/"):
+			t.Errorf("%s is not under /api/v1", op)
+		}
+	}
+}
+
+// TestGuardRefusesRouteWithoutPermission checks that a route whose
+// permission was forgotten is refused even to an admin.
+func TestGuardRefusesRouteWithoutPermission(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	called := false
+	h := e.srv.guard(route{"GET", "/x", "", func(http.ResponseWriter, *http.Request) { called = true }})
+	e.srv.mux.Handle("GET /x", h)
+	res := e.do(request{method: "GET", path: "/x", token: a.token})
+	if res.status != http.StatusForbidden || called {
+		t.Fatalf("status %d, handler called %v", res.status, called)
+	}
+}
+
+// TestViewerForbiddenRoutes requests, with a viewer's key, every route
+// whose permission the viewer role lacks: each must be 403 and change
+// nothing.
+func TestViewerForbiddenRoutes(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	viewer := e.key(a, custos.RoleViewer)
+	from := map[string]*workspace{"id": a, "contact_id": a, "key": a, "hash": a}
+
+	var n int
+	for _, rt := range e.srv.routes() {
+		if rt.permission == permPublic || custos.RoleViewer.Can(rt.permission) {
+			continue
+		}
+		n++
+		body, query, _ := validInput(a, rt.method, rt.pattern)
+		path := fillPattern(t, rt.pattern, from) + query
+		t.Run(rt.method+" "+rt.pattern, func(t *testing.T) {
+			res := e.do(request{method: rt.method, path: path, token: viewer, body: body})
+			if res.status != http.StatusForbidden {
+				t.Fatalf("status %d, want 403; body %s", res.status, res.body)
+			}
+			if got := res.apiError(t); got.Code != custos.EFORBIDDEN {
+				t.Errorf("code %q, want forbidden", got.Code)
+			}
+		})
+	}
+	if n < 20 {
+		t.Errorf("only %d routes refused to a viewer; the table lost its permissions?", n)
+	}
+	checkUntouched(t, e, a)
+}
+
+// TestViewerSeesNoPersonalData checks that a key without personal_data:read
+// gets contacts without e-mail or personal fields, consents without IP and
+// user agent, no history, and cannot filter on personal data.
+func TestViewerSeesNoPersonalData(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	viewer := e.key(a, custos.RoleViewer)
+	contact := "/api/v1/contacts/" + strconv.FormatInt(a.contact, 10)
+
+	checkContact := func(t *testing.T, c *custos.Contact) {
+		t.Helper()
+		if c.Email != "" {
+			t.Errorf("viewer sees e-mail %q", c.Email)
+		}
+		if _, ok := c.Fields[custos.FieldFirstName]; ok {
+			t.Errorf("viewer sees first_name: %v", c.Fields)
+		}
+		if c.Fields[a.field] != "value of a" {
+			t.Errorf("viewer misses the unclassified field: %v", c.Fields)
+		}
+	}
+
+	t.Run("one contact", func(t *testing.T) {
+		var c custos.Contact
+		e.call(viewer, "GET", contact, nil, http.StatusOK, &c)
+		checkContact(t, &c)
+	})
+	t.Run("contact listing", func(t *testing.T) {
+		var page struct{ Data []*custos.Contact }
+		e.call(viewer, "GET", "/api/v1/contacts", nil, http.StatusOK, &page)
+		if len(page.Data) != 1 {
+			t.Fatalf("%d contacts", len(page.Data))
+		}
+		checkContact(t, page.Data[0])
+	})
+	t.Run("consents", func(t *testing.T) {
+		var body struct{ History []*custos.ConsentEvent }
+		e.call(viewer, "GET", contact+"/consents", nil, http.StatusOK, &body)
+		if len(body.History) != 1 || body.History[0].IP != "" || body.History[0].UserAgent != "" {
+			t.Errorf("viewer sees consent metadata: %+v", body.History)
+		}
+	})
+	t.Run("admin sees it all", func(t *testing.T) {
+		var c custos.Contact
+		e.call(a.token, "GET", contact, nil, http.StatusOK, &c)
+		if c.Email != a.email || c.Fields[custos.FieldFirstName] != "Firsta" {
+			t.Errorf("admin's contact: %+v", c)
+		}
+	})
+
+	forbidden := []struct {
+		name  string
+		path  string
+		field string
+	}{
+		{"history", contact + "/history", ""},
+		{"filter by e-mail", "/api/v1/contacts?email=" + a.email, "email"},
+		{"search", "/api/v1/contacts?q=first", "q"},
+		{"filter by personal field", "/api/v1/contacts?field.first_name=Firsta", "field.first_name"},
+	}
+	for _, tc := range forbidden {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.do(request{method: "GET", path: tc.path, token: viewer})
+			if res.status != http.StatusForbidden {
+				t.Fatalf("status %d, want 403; body %s", res.status, res.body)
+			}
+			if got := res.apiError(t); got.Code != custos.EFORBIDDEN || got.Field != tc.field {
+				t.Errorf("error %+v, want forbidden on %q", got, tc.field)
+			}
+		})
+	}
+	t.Run("filter by unclassified field", func(t *testing.T) {
+		var page struct{ Data []*custos.Contact }
+		e.call(viewer, "GET", "/api/v1/contacts?field."+a.field+"=value+of+a", nil, http.StatusOK, &page)
+		if len(page.Data) != 1 {
+			t.Errorf("%d contacts", len(page.Data))
+		}
+	})
+}

@@ -1,0 +1,156 @@
+// Package web is the HTTP face of Custos: the JSON API under /api/v1, on the
+// standard library's ServeMux. Every route is in one table, in routes.go;
+// each handler parses its input, the table's permission authorises it,
+// then it validates, calls the domain and responds.
+package web
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// permPublic marks a route that needs no credentials. A route must say so
+// explicitly: a route with no permission at all is refused to everyone.
+const permPublic custos.Permission = "public"
+
+// route is one line of the route table.
+type route struct {
+	method     string
+	pattern    string
+	permission custos.Permission
+	handler    http.HandlerFunc
+}
+
+// routes is the route table: every route the server answers.
+func (s *server) routes() []route {
+	return []route{
+		{"GET", "/healthz", permPublic, s.healthz},
+		{"GET", "/api/v1/openapi.json", permPublic, s.openAPI},
+
+		{"GET", "/api/v1/fields", custos.PermContactsRead, s.listFields},
+		{"POST", "/api/v1/fields", custos.PermFieldsManage, s.createField},
+		{"GET", "/api/v1/fields/{key}", custos.PermContactsRead, s.getField},
+		{"PATCH", "/api/v1/fields/{key}", custos.PermFieldsManage, s.updateField},
+		{"DELETE", "/api/v1/fields/{key}", custos.PermFieldsManage, s.deleteField},
+
+		{"GET", "/api/v1/contacts", custos.PermContactsRead, s.listContacts},
+		{"POST", "/api/v1/contacts", custos.PermContactsWrite, s.createContact},
+		{"GET", "/api/v1/contacts/{id}", custos.PermContactsRead, s.getContact},
+		{"PATCH", "/api/v1/contacts/{id}", custos.PermContactsWrite, s.updateContact},
+		{"GET", "/api/v1/contacts/{id}/history", custos.PermPersonalDataRead, s.contactHistory},
+		{"GET", "/api/v1/contacts/{id}/lists", custos.PermContactsRead, s.contactLists},
+
+		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
+		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},
+		{"GET", "/api/v1/contacts/{id}/permissions", custos.PermContactsRead, s.contactPermission},
+		{"POST", "/api/v1/consents/bulk", custos.PermConsentsWrite, s.recordConsentBulk},
+
+		{"GET", "/api/v1/lists", custos.PermContactsRead, s.listLists},
+		{"POST", "/api/v1/lists", custos.PermListsManage, s.createList},
+		{"GET", "/api/v1/lists/{id}", custos.PermContactsRead, s.getList},
+		{"PATCH", "/api/v1/lists/{id}", custos.PermListsManage, s.updateList},
+		{"DELETE", "/api/v1/lists/{id}", custos.PermListsManage, s.deleteList},
+		{"POST", "/api/v1/lists/{id}/members", custos.PermListsManage, s.addMembers},
+		{"POST", "/api/v1/lists/{id}/members/remove", custos.PermListsManage, s.removeMembers},
+		{"PUT", "/api/v1/lists/{id}/members/{contact_id}", custos.PermListsManage, s.addMember},
+		{"DELETE", "/api/v1/lists/{id}/members/{contact_id}", custos.PermListsManage, s.removeMember},
+
+		{"GET", "/api/v1/list-groups", custos.PermContactsRead, s.listListGroups},
+		{"POST", "/api/v1/list-groups", custos.PermListsManage, s.createListGroup},
+		{"GET", "/api/v1/list-groups/{id}", custos.PermContactsRead, s.getListGroup},
+		{"PATCH", "/api/v1/list-groups/{id}", custos.PermListsManage, s.updateListGroup},
+		{"DELETE", "/api/v1/list-groups/{id}", custos.PermListsManage, s.deleteListGroup},
+
+		{"GET", "/api/v1/purposes", custos.PermContactsRead, s.listPurposes},
+		{"POST", "/api/v1/purposes", custos.PermPurposesManage, s.createPurpose},
+		{"GET", "/api/v1/purposes/{id}", custos.PermContactsRead, s.getPurpose},
+		{"PATCH", "/api/v1/purposes/{id}", custos.PermPurposesManage, s.updatePurpose},
+		{"GET", "/api/v1/purposes/{id}/versions", custos.PermContactsRead, s.purposeVersions},
+
+		{"GET", "/api/v1/notices", custos.PermContactsRead, s.listNotices},
+		{"POST", "/api/v1/notices", custos.PermPurposesManage, s.createNotice},
+		{"GET", "/api/v1/notices/{hash}", custos.PermContactsRead, s.getNotice},
+	}
+}
+
+// server holds what the handlers share.
+type server struct {
+	svc custos.Service
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// NewHandler returns the HTTP handler of the whole server.
+func NewHandler(svc custos.Service, log *slog.Logger) http.Handler {
+	return newServer(svc, log)
+}
+
+// newServer builds the server and registers the route table on its mux.
+func newServer(svc custos.Service, log *slog.Logger) *server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &server{svc: svc, log: log, mux: http.NewServeMux()}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.guard(rt))
+	}
+	return s
+}
+
+// ServeHTTP sets the headers every answer carries and serves the request
+// from the mux, answering in JSON where the mux itself would answer a
+// request no route takes (404, 405) in plain text.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// No route matched, so the mux would answer itself: catch what it
+	// would say and put it in our words.
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	switch rec.status {
+	case http.StatusNotFound:
+		s.writeError(w, r, custos.Errorf(custos.ENOTFOUND, "No such route: %s %s.", r.Method, r.URL.Path))
+	case http.StatusMethodNotAllowed:
+		if allow := rec.header.Get("Allow"); allow != "" {
+			h.Set("Allow", allow)
+		}
+		s.writeError(w, r, custos.Errorf(custos.ENOTALLOWED, "The method %s is not allowed on %s.", r.Method, r.URL.Path))
+	default:
+		// A redirect to the canonical path, or the like: pass it on.
+		for k, v := range rec.header {
+			h[k] = v
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.body.Bytes())
+	}
+}
+
+// recorder is a ResponseWriter that keeps what the mux answers by itself.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+// Header returns the header map of the recorded answer.
+func (r *recorder) Header() http.Header { return r.header }
+
+// WriteHeader records the status.
+func (r *recorder) WriteHeader(status int) { r.status = status }
+
+// Write records the body.
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+
+// healthz answers that the server is up.
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}

@@ -2,6 +2,7 @@ package custos
 
 import (
 	"context"
+	"encoding/json"
 	"net/netip"
 	"time"
 	"unicode/utf8"
@@ -133,11 +134,30 @@ func Fold(events []*ConsentEvent) map[int64]*ConsentState {
 }
 
 // Decision answers "may we process this contact's data for this purpose?".
+// EventID is the ledger event the answer rests on and ExpiresAt when the
+// permission lapses; zero values mean none, and are null in JSON.
 type Decision struct {
-	Allowed   bool       `json:"allowed"`
-	Reason    string     `json:"reason"`
-	EventID   *int64     `json:"event_id"`
-	ExpiresAt *time.Time `json:"expires_at"`
+	Allowed   bool
+	Reason    string
+	EventID   int64
+	ExpiresAt time.Time
+}
+
+// MarshalJSON writes the decision with nulls for a missing event or expiry.
+func (d Decision) MarshalJSON() ([]byte, error) {
+	w := struct {
+		Allowed   bool       `json:"allowed"`
+		Reason    string     `json:"reason"`
+		EventID   *int64     `json:"event_id"`
+		ExpiresAt *time.Time `json:"expires_at"`
+	}{Allowed: d.Allowed, Reason: d.Reason}
+	if d.EventID != 0 {
+		w.EventID = &d.EventID
+	}
+	if !d.ExpiresAt.IsZero() {
+		w.ExpiresAt = &d.ExpiresAt
+	}
+	return json.Marshal(w)
 }
 
 // The reasons a Decision gives.
@@ -174,7 +194,7 @@ func Decide(status ContactStatus, p *Purpose, s *ConsentState, lastActivity, at 
 		}
 		return Decision{Reason: ReasonNoBasis}
 	}
-	d := Decision{EventID: &s.EventID}
+	d := Decision{EventID: s.EventID}
 	switch {
 	case s.Since.After(at):
 		d.Reason = ReasonNotYetInForce
@@ -203,9 +223,8 @@ func Decide(status ContactStatus, p *Purpose, s *ConsentState, lastActivity, at 
 			from = lastActivity
 		}
 		if !from.IsZero() {
-			exp := from.AddDate(0, 0, p.RetentionDays)
-			d.ExpiresAt = &exp
-			if !at.Before(exp) {
+			d.ExpiresAt = from.AddDate(0, 0, p.RetentionDays)
+			if !at.Before(d.ExpiresAt) {
 				d.Reason = ReasonExpired
 				return d
 			}

@@ -83,6 +83,9 @@ const (
 // NormalizeEmail validates an address and returns it trimmed and in lower
 // case, the form in which uniqueness is decided.
 func NormalizeEmail(field, s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", Invalid(field, "is not valid UTF-8")
+	}
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
 		return "", Invalid(field, "is required")

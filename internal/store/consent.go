@@ -54,9 +54,11 @@ type consentMeta struct {
 func metaName(eventID int64) string { return "consent." + strconv.FormatInt(eventID, 10) }
 
 // appendEvents appends one event per contact and request and updates the
-// derived state, in tx. keys[i] is contact ids[i]'s key; it is needed only
-// when a request carries an IP address or user agent.
-func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, a custos.Actor, ids []int64, keys []*vault.ContactKey,
+// derived state, in tx, writing rows with put. keys[i] is contact ids[i]'s
+// key; it is needed only when a request carries an IP address or user
+// agent. fresh says the contacts were created in tx, so they have no state
+// yet to supersede.
+func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh bool, a custos.Actor, ids []int64, keys []*vault.ContactKey,
 	rs []custos.ConsentRequest, purposes map[int64]*custos.Purpose) ([]*custos.ConsentEvent, error) {
 	ws := a.WorkspaceID
 	now := db.Now()
@@ -117,13 +119,17 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, a custos.Actor, ids 
 			events = append(events, e)
 		}
 	}
-	if err := db.insertRows(ctx, tx, "consent_events", []string{"workspace_id", "id", "contact_id", "purpose_id", "purpose_version",
+	if err := put(ctx, "consent_events", []string{"workspace_id", "id", "contact_id", "purpose_id", "purpose_version",
 		"action", "method", "notice_hash", "effective_from", "meta", "actor", "created_at"}, evRows); err != nil {
 		return nil, err
 	}
+	stCols := []string{"workspace_id", "contact_id", "purpose_id", "purpose_version", "action", "event_id", "since"}
+	if fresh {
+		return events, put(ctx, "consent_state", stCols, stRows)
+	}
 	// The same rule as custos.ConsentState.Supersedes: the event that took
 	// effect last decides, ties by ledger order.
-	if _, err := db.insertRowsSuffix(ctx, tx, "consent_state", []string{"workspace_id", "contact_id", "purpose_id", "purpose_version", "action", "event_id", "since"}, stRows,
+	if _, err := db.insertRowsSuffix(ctx, tx, "consent_state", stCols, stRows,
 		` ON CONFLICT (workspace_id, contact_id, purpose_id) DO UPDATE SET purpose_version = excluded.purpose_version, action = excluded.action,
 		event_id = excluded.event_id, since = excluded.since
 		WHERE excluded.since > consent_state.since OR (excluded.since = consent_state.since AND excluded.event_id > consent_state.event_id)`); err != nil {
@@ -169,7 +175,7 @@ func (db *DB) RecordConsent(ctx context.Context, contactID int64, r custos.Conse
 				return err
 			}
 		}
-		events, err = db.appendEvents(ctx, tx, a, []int64{contactID}, keys, rs, purposes)
+		events, err = db.appendEvents(ctx, tx, db.inserter(tx), false, a, []int64{contactID}, keys, rs, purposes)
 		return err
 	})
 	if err != nil {
@@ -207,7 +213,7 @@ func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter,
 					keys[i] = m[id]
 				}
 			}
-			_, err := db.appendEvents(ctx, tx, a, ids, keys, rs, purposes)
+			_, err := db.appendEvents(ctx, tx, db.inserter(tx), false, a, ids, keys, rs, purposes)
 			return err
 		})
 	})

@@ -163,7 +163,7 @@ func (db *DB) CreateContact(ctx context.Context, c *custos.Contact) error {
 }
 
 // chunkSize is how many contacts the bulk path writes per transaction.
-const chunkSize = 2000
+const chunkSize = 10000
 
 // CreateContacts stores contacts, each with the given consents, a chunk per
 // transaction. It validates everything before writing anything and stops at
@@ -291,12 +291,9 @@ func (db *DB) writeChunk(ctx context.Context, a custos.Actor, ch *chunk, consent
 	ws := a.WorkspaceID
 	cs, ids, sealed := ch.cs, ch.ids, ch.sealed
 	now := micros(cs[0].CreatedAt)
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.bulkTx(ctx, db.write, func(tx *sql.Tx, put rowWriter) error {
 		rev, err := db.bumpRev(ctx, tx, ws)
 		if err != nil {
-			return err
-		}
-		if err := db.checkEmailsFree(ctx, tx, ws, sealed, len(cs)); err != nil {
 			return err
 		}
 		rows := make([][]any, len(cs))
@@ -309,23 +306,28 @@ func (db *DB) writeChunk(ctx context.Context, a custos.Actor, ch *chunk, consent
 				tagRows = append(tagRows, []any{ws, t, ids[i]})
 			}
 		}
-		if err := db.insertRows(ctx, tx, "contacts", []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
+		if err := put(ctx, "contacts", []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
 			"monitoring", "tags", "sealed", "clear", "bidx", "rev", "created_at", "updated_at", "last_activity_at"}, rows); err != nil {
-			if isConflict(mapError(err)) {
-				return custos.Errorf(custos.ECONFLICT, "a contact with this e-mail address was created at the same time")
-			}
 			return err
 		}
-		if err := db.insertRows(ctx, tx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
+		if err := put(ctx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
 			return err
 		}
 		if len(consents) > 0 {
-			if _, err := db.appendEvents(ctx, tx, a, ids, ch.keys, consents, purposes); err != nil {
+			if _, err := db.appendEvents(ctx, tx, put, true, a, ids, ch.keys, consents, purposes); err != nil {
 				return err
 			}
 		}
 		return db.putKeys(ctx, ws, ch.wrapped)
 	})
+	if isConflict(err) {
+		// The unique index refused an address: name the contact that has it.
+		if err := db.checkEmailsFree(ctx, db.read, ws, sealed, len(cs)); err != nil {
+			return err
+		}
+		return custos.Errorf(custos.ECONFLICT, "a contact with this e-mail address was created at the same time")
+	}
+	return err
 }
 
 // checkEmailsFree fails with ECONFLICT naming the existing contact when an
@@ -439,6 +441,7 @@ func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdat
 			change("status", c.Status, *u.Status)
 			c.Status = *u.Status
 		}
+		oldTags := c.Tags
 		if u.Tags != nil && !slices.Equal(*u.Tags, c.Tags) {
 			change("tags", c.Tags, *u.Tags)
 			c.Tags = *u.Tags
@@ -485,7 +488,7 @@ func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdat
 			return err
 		}
 		if u.Tags != nil {
-			if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM contact_tags WHERE workspace_id = ? AND contact_id = ?`), ws, id); err != nil {
+			if err := db.deleteTags(ctx, tx, ws, id, oldTags); err != nil {
 				return err
 			}
 			tagRows := make([][]any, len(c.Tags))
@@ -502,6 +505,19 @@ func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdat
 		return nil, err
 	}
 	return c, nil
+}
+
+// deleteTags removes a contact's rows from the tag index.
+func (db *DB) deleteTags(ctx context.Context, tx *sql.Tx, ws, id int64, tags []string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	args := []any{ws, id}
+	for _, t := range tags {
+		args = append(args, t)
+	}
+	_, err := tx.ExecContext(ctx, db.q(`DELETE FROM contact_tags WHERE workspace_id = ? AND contact_id = ? AND tag IN (`+placeholders(len(tags))+`)`), args...)
+	return err
 }
 
 // recordChanges appends the changes to the contact's history, each sealed

@@ -165,7 +165,7 @@ func TestConsentLedgerAndPermission(t *testing.T) {
 		t.Fatalf("event %+v", g)
 	}
 	d, _ = db.Permission(ctx, c.ID, p.ID, nil)
-	if !d.Allowed || d.Reason != custos.ReasonConsent || *d.EventID != g.ID {
+	if !d.Allowed || d.Reason != custos.ReasonConsent || d.EventID != g.ID {
 		t.Fatalf("after grant: %+v", d)
 	}
 	// The purpose changes: the consent keeps pointing at version 1.
@@ -180,7 +180,7 @@ func TestConsentLedgerAndPermission(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ = db.Permission(ctx, c.ID, p.ID, nil)
-	if d.Allowed || d.Reason != custos.ReasonWithdrawn || *d.EventID != w.ID {
+	if d.Allowed || d.Reason != custos.ReasonWithdrawn || d.EventID != w.ID {
 		t.Fatalf("after withdrawal: %+v", d)
 	}
 	// As the ledger stood before: not yet granted; in between: granted and
@@ -189,7 +189,7 @@ func TestConsentLedgerAndPermission(t *testing.T) {
 		t.Fatalf("at %v: %+v", before, d)
 	}
 	d, _ = db.Permission(ctx, c.ID, p.ID, &mid)
-	if !d.Allowed || d.ExpiresAt == nil || !d.ExpiresAt.Equal(g.EffectiveFrom.AddDate(0, 0, 365)) {
+	if !d.Allowed || !d.ExpiresAt.Equal(g.EffectiveFrom.AddDate(0, 0, 365)) {
 		t.Fatalf("at %v: %+v", mid, d)
 	}
 	// A back-dated grant does not undo the later withdrawal.

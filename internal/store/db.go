@@ -161,6 +161,9 @@ func (db *DB) openPostgres(ctx context.Context, cfg Config) error {
 		}
 		q := u.Query()
 		q.Set("search_path", schema)
+		// Plan every statement for its parameters: a generic plan cached
+		// while a table was small would scan it whole once it is large.
+		q.Set("plan_cache_mode", "force_custom_plan")
 		u.RawQuery = q.Encode()
 		d, err := sql.Open("pgx", u.String())
 		if err != nil {

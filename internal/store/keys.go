@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/custos/custos/internal/custos"
 	"github.com/custos/custos/internal/vault"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // wrappedKey is a row of the key store.
@@ -20,12 +23,12 @@ type wrappedKey struct {
 // between leaves a key without data, never data without its key.
 func (db *DB) putKeys(ctx context.Context, ws int64, keys []wrappedKey) error {
 	now := micros(db.Now())
-	return db.txOn(ctx, db.keys, func(tx *sql.Tx) error {
+	return db.bulkTx(ctx, db.keys, func(_ *sql.Tx, put rowWriter) error {
 		rows := make([][]any, len(keys))
 		for i, k := range keys {
 			rows[i] = []any{ws, k.contact, k.wrapped, now}
 		}
-		return db.insertRows(ctx, tx, "contact_keys", []string{"workspace_id", "contact_id", "wrapped", "created_at"}, rows)
+		return put(ctx, "contact_keys", []string{"workspace_id", "contact_id", "wrapped", "created_at"}, rows)
 	})
 }
 
@@ -81,6 +84,52 @@ func (db *DB) contactKey(ctx context.Context, ws, id int64) (*vault.ContactKey, 
 	return k, nil
 }
 
+// rowWriter writes many new rows into a table inside a transaction.
+type rowWriter func(ctx context.Context, table string, cols []string, rows [][]any) error
+
+// inserter returns the rowWriter of multi-row INSERTs in tx.
+func (db *DB) inserter(tx *sql.Tx) rowWriter {
+	return func(ctx context.Context, table string, cols []string, rows [][]any) error {
+		return db.insertRows(ctx, tx, table, cols, rows)
+	}
+}
+
+// bulkTx runs fn in a write transaction on d with a rowWriter for many
+// rows: COPY on PostgreSQL, where parsing and planning thousands of bound
+// parameters costs more than the rows themselves, multi-row INSERTs on
+// SQLite.
+func (db *DB) bulkTx(ctx context.Context, d *sql.DB, fn func(tx *sql.Tx, put rowWriter) error) error {
+	if !db.pg {
+		return db.txOn(ctx, d, func(tx *sql.Tx) error { return fn(tx, db.inserter(tx)) })
+	}
+	conn, err := d.Conn(ctx)
+	if err != nil {
+		return mapError(err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return mapError(err)
+	}
+	put := func(ctx context.Context, table string, cols []string, rows [][]any) error {
+		if len(rows) == 0 {
+			return nil
+		}
+		return conn.Raw(func(dc any) error {
+			_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+			if err != nil {
+				return fmt.Errorf("copy into %s: %w", table, err)
+			}
+			return nil
+		})
+	}
+	if err := fn(tx, put); err != nil {
+		tx.Rollback()
+		return mapError(err)
+	}
+	return mapError(tx.Commit())
+}
+
 // maxParams keeps multi-row statements under both dialects' limits on
 // bound parameters.
 const maxParams = 30000
@@ -99,30 +148,41 @@ func (db *DB) insertRowsSuffix(ctx context.Context, tx *sql.Tx, table string, co
 		return 0, nil
 	}
 	per := max(1, min(500, maxParams/len(cols)))
-	head := `INSERT INTO ` + table + ` (` + joinCols(cols) + `) VALUES `
-	one := `(` + placeholders(len(cols)) + `)`
-	var stmt string
-	var stmtRows int
+	build := func(n int) string {
+		one := `(` + placeholders(len(cols)) + `)`
+		b := make([]byte, 0, 64+n*(len(one)+2)+len(suffix))
+		b = append(b, `INSERT INTO `+table+` (`+strings.Join(cols, ", ")+`) VALUES `...)
+		for i := range n {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, one...)
+		}
+		return db.q(string(append(b, suffix...)))
+	}
+	// Full batches share one prepared statement, parsed once.
+	var full *sql.Stmt
+	if len(rows) >= per {
+		var err error
+		if full, err = tx.PrepareContext(ctx, build(per)); err != nil {
+			return 0, fmt.Errorf("insert into %s: %w", table, err)
+		}
+		defer full.Close()
+	}
 	args := make([]any, 0, per*len(cols))
 	for len(rows) > 0 {
 		n := min(per, len(rows))
-		if n != stmtRows {
-			b := make([]byte, 0, len(head)+n*(len(one)+2)+len(suffix))
-			b = append(b, head...)
-			for i := range n {
-				if i > 0 {
-					b = append(b, ", "...)
-				}
-				b = append(b, one...)
-			}
-			b = append(b, suffix...)
-			stmt, stmtRows = db.q(string(b)), n
-		}
 		args = args[:0]
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		res, err := tx.ExecContext(ctx, stmt, args...)
+		var res sql.Result
+		var err error
+		if n == per {
+			res, err = full.ExecContext(ctx, args...)
+		} else {
+			res, err = tx.ExecContext(ctx, build(n), args...)
+		}
 		if err != nil {
 			return written, fmt.Errorf("insert into %s: %w", table, err)
 		}
@@ -132,15 +192,4 @@ func (db *DB) insertRowsSuffix(ctx context.Context, tx *sql.Tx, table string, co
 		rows = rows[n:]
 	}
 	return written, nil
-}
-
-func joinCols(cols []string) string {
-	s := ""
-	for i, c := range cols {
-		if i > 0 {
-			s += ", "
-		}
-		s += c
-	}
-	return s
 }

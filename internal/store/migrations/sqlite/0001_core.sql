@@ -96,13 +96,14 @@ CREATE UNIQUE INDEX contacts_email ON contacts (workspace_id, email_bidx);
 CREATE INDEX contacts_phone ON contacts (workspace_id, phone_bidx) WHERE phone_bidx IS NOT NULL;
 CREATE INDEX contacts_rev ON contacts (workspace_id, rev);
 
+-- The tag index: derived from contacts.tags, kept by the store in the same
+-- transaction; rows of a contact are found through its tags.
 CREATE TABLE contact_tags (
 	workspace_id INTEGER NOT NULL,
 	tag          TEXT NOT NULL,
-	contact_id   INTEGER NOT NULL REFERENCES contacts (id),
+	contact_id   INTEGER NOT NULL,
 	PRIMARY KEY (workspace_id, tag, contact_id)
 ) WITHOUT ROWID;
-CREATE INDEX contact_tags_contact ON contact_tags (workspace_id, contact_id);
 
 CREATE TABLE list_groups (
 	id           INTEGER PRIMARY KEY,

@@ -190,7 +190,7 @@ func (m *Main) actAs(ctx context.Context, workspace string, role custos.Role) (c
 	if err != nil {
 		return nil, fmt.Errorf("workspace %q: %s", workspace, custos.ErrorMessage(err))
 	}
-	return custos.WithActor(ctx, custos.Actor{WorkspaceID: w.ID, Kind: "cli", Role: role}), nil
+	return custos.WithActor(ctx, custos.Actor{WorkspaceID: w.ID, Kind: custos.ActorCLI, Role: role}), nil
 }
 
 // Close closes what Run opened.

@@ -112,12 +112,20 @@ func (k *APIKey) Validate() error {
 	return nil
 }
 
+// The kinds of actor.
+const (
+	ActorAPIKey = "apikey"
+	ActorUser   = "user"
+	ActorCLI    = "cli"
+	ActorSystem = "system"
+)
+
 // Actor is who is acting: an API key, a staff user, the command line or the
 // system itself, inside one workspace. Every store method reads it from the
 // context and scopes every query to its workspace.
 type Actor struct {
 	WorkspaceID int64
-	Kind        string // "apikey", "user", "cli", "system"
+	Kind        string // one of the Actor… kinds
 	ID          int64
 	Role        Role
 }

@@ -226,6 +226,9 @@ func (f *ContactFilter) Validate() error {
 		f.Email = &e
 	}
 	f.Search = strings.ToLower(strings.TrimSpace(f.Search))
+	if strings.ContainsFunc(f.Search, func(r rune) bool { return r < ' ' }) || !utf8.ValidString(f.Search) {
+		return Invalid("q", "must be text without control characters")
+	}
 	if f.Search != "" && utf8.RuneCountInString(f.Search) < 2 {
 		return Invalid("q", "a search needs at least 2 characters")
 	} else if len(f.Search) > 200 {
@@ -266,6 +269,8 @@ type ContactService interface {
 	// UpdateContact applies u and records each changed field in the history.
 	UpdateContact(ctx context.Context, id int64, u ContactUpdate) (*Contact, error)
 	// ContactHistory returns the contact's field changes, newest first, a
-	// page at a time (before: the cursor, the id of the last change seen).
+	// page at a time (before: the cursor, the id of the last change seen),
+	// or ENOTFOUND for a contact not in the workspace. A change names the
+	// contact's email, status or tags, or a field as "fields.<key>".
 	ContactHistory(ctx context.Context, id int64, before int64, limit int) ([]*Change, int64, error)
 }

@@ -81,9 +81,9 @@ func BuiltInFields() []FieldDef {
 	}
 }
 
-// SearchFields are the fields whose fragments the contact search matches,
-// besides the e-mail address.
-var SearchFields = []string{FieldFirstName, FieldLastName, FieldCompany}
+// SearchFields returns the fields whose fragments the contact search
+// matches, besides the e-mail address.
+func SearchFields() []string { return []string{FieldFirstName, FieldLastName, FieldCompany} }
 
 var fieldKeyRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 

@@ -110,16 +110,19 @@ type ListService interface {
 	DeleteListGroup(ctx context.Context, id int64) error
 
 	// AddMembers subscribes the contacts to the list and returns how many
-	// were not members before. EINVALID naming the first unknown contact.
+	// were not members before. ENOTFOUND for a list not in the workspace;
+	// EINVALID when any contact is not in it.
 	AddMembers(ctx context.Context, listID int64, contactIDs []int64) (int64, error)
 	// RemoveMembers unsubscribes the contacts and returns how many were
-	// members.
+	// members. ENOTFOUND for a list not in the workspace; ids of other
+	// contacts change nothing.
 	RemoveMembers(ctx context.Context, listID int64, contactIDs []int64) (int64, error)
 	// AddMembersByFilter subscribes every contact matching f (its cursor and
 	// limit are ignored) and returns how many were added.
 	AddMembersByFilter(ctx context.Context, listID int64, f ContactFilter) (int64, error)
 	// RemoveMembersByFilter unsubscribes every contact matching f.
 	RemoveMembersByFilter(ctx context.Context, listID int64, f ContactFilter) (int64, error)
-	// ContactLists returns the ids of the lists the contact is a member of.
+	// ContactLists returns the ids of the lists the contact is a member of,
+	// or ENOTFOUND for a contact not in the workspace.
 	ContactLists(ctx context.Context, contactID int64) ([]int64, error)
 }

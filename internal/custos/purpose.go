@@ -141,7 +141,7 @@ type Notice struct {
 	Hash      string     `json:"hash"`
 	Kind      NoticeKind `json:"kind"`
 	Language  string     `json:"language"`
-	Body      string     `json:"body"`
+	Body      string     `json:"body,omitempty"` // empty in listings
 	CreatedAt time.Time  `json:"created_at"`
 }
 

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custos/custos/internal/custos"
@@ -52,11 +53,11 @@ type Config struct {
 // DB is the store. It implements custos.Service.
 type DB struct {
 	pg    bool
-	write *sql.DB // the one writer connection on SQLite; the pool on PostgreSQL
-	read  *sql.DB // readers on SQLite; the same pool on PostgreSQL
-	keys  *sql.DB // the key store's writer
+	write *sql.DB    // the one writer connection on SQLite; the pool on PostgreSQL
+	read  *stmtCache // readers on SQLite; the same pool on PostgreSQL
+	keys  *sql.DB    // the key store's writer
 	// keysRead reads the key store: readers on SQLite, the pool on PostgreSQL.
-	keysRead *sql.DB
+	keysRead *stmtCache
 	vault    *vault.Vault
 	search   *searchIndex
 	// Now returns the current time; tests may replace it.
@@ -128,8 +129,8 @@ func (db *DB) openSQLite(dir string) error {
 	// connection turns lock contention into a queue instead of errors.
 	db.write = open(DataFile, true, 1)
 	db.keys = open(KeysFile, true, 1)
-	db.read = open(DataFile, false, 4)
-	db.keysRead = open(KeysFile, false, 4)
+	db.read = newStmtCache(open(DataFile, false, 4))
+	db.keysRead = newStmtCache(open(KeysFile, false, 4))
 	if err != nil {
 		return fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -181,11 +182,11 @@ func (db *DB) openPostgres(ctx context.Context, cfg Config) error {
 	if db.write, err = open(schema); err != nil {
 		return err
 	}
-	db.read = db.write
+	db.read = newStmtCache(db.write)
 	if db.keys, err = open(schema + "_keys"); err != nil {
 		return err
 	}
-	db.keysRead = db.keys
+	db.keysRead = newStmtCache(db.keys)
 	db.pg = true
 	return nil
 }
@@ -205,12 +206,90 @@ func schemaRE(s string) bool {
 // Close closes the databases.
 func (db *DB) Close() error {
 	var errs []error
-	for _, d := range []*sql.DB{db.write, db.read, db.keys, db.keysRead} {
-		if d != nil && (!db.pg || d == db.write || d == db.keys) {
+	for _, c := range []*stmtCache{db.read, db.keysRead} {
+		if c != nil {
+			errs = append(errs, c.close(!db.pg))
+		}
+	}
+	for _, d := range []*sql.DB{db.write, db.keys} {
+		if d != nil {
 			errs = append(errs, d.Close())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// stmtCache reads through prepared statements, each distinct query
+// prepared once: on SQLite, parsing a query costs more than the point
+// lookup it does.
+type stmtCache struct {
+	d     *sql.DB
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt
+}
+
+// maxStmts bounds the cache; queries beyond it run unprepared.
+const maxStmts = 2000
+
+func newStmtCache(d *sql.DB) *stmtCache {
+	return &stmtCache{d: d, stmts: map[string]*sql.Stmt{}}
+}
+
+func (c *stmtCache) stmt(ctx context.Context, query string) *sql.Stmt {
+	c.mu.RLock()
+	st := c.stmts[query]
+	n := len(c.stmts)
+	c.mu.RUnlock()
+	if st != nil || n >= maxStmts {
+		return st
+	}
+	st, err := c.d.PrepareContext(ctx, query)
+	if err != nil {
+		return nil // the query runs unprepared and reports its error
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev := c.stmts[query]; prev != nil {
+		st.Close()
+		return prev
+	}
+	c.stmts[query] = st
+	return st
+}
+
+// QueryRowContext runs a query that returns one row.
+func (c *stmtCache) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.d.QueryRowContext(ctx, query, args...)
+}
+
+// QueryContext runs a query.
+func (c *stmtCache) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := c.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.d.QueryContext(ctx, query, args...)
+}
+
+// ExecContext runs a statement, unprepared.
+func (c *stmtCache) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.d.ExecContext(ctx, query, args...)
+}
+
+// close closes the statements and, with pool, the pool under them.
+func (c *stmtCache) close(pool bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	c.stmts = nil
+	if pool {
+		return c.d.Close()
+	}
+	return nil
 }
 
 // Dialect returns "sqlite" or "postgres".

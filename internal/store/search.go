@@ -24,13 +24,12 @@ type searchIndex struct {
 	wss map[int64]*wsIndex
 }
 
-// wsIndex is one workspace's index: contact ids ascending, with the
-// folded text searched for each.
+// wsIndex is one workspace's index: the folded text searched for each
+// contact, and the contact revision it reflects.
 type wsIndex struct {
-	mu  sync.RWMutex
-	rev int64
-	ids []int64
-	hay []string
+	mu   sync.RWMutex
+	rev  int64
+	text textIndex
 }
 
 func newSearchIndex(db *DB) *searchIndex {
@@ -114,26 +113,10 @@ func (s *searchIndex) current(ctx context.Context, ws int64) (*wsIndex, error) {
 		}
 		wg.Wait()
 		for _, it := range items {
-			w.put(it.id, it.hay)
+			w.text.put(it.id, it.hay)
 			w.rev = max(w.rev, it.rev)
 		}
 	}
-}
-
-// put sets the text of a contact; ids mostly arrive in ascending order.
-func (w *wsIndex) put(id int64, hay string) {
-	if n := len(w.ids); n == 0 || w.ids[n-1] < id {
-		w.ids = append(w.ids, id)
-		w.hay = append(w.hay, hay)
-		return
-	}
-	i, found := slices.BinarySearch(w.ids, id)
-	if found {
-		w.hay[i] = hay
-		return
-	}
-	w.ids = slices.Insert(w.ids, i, id)
-	w.hay = slices.Insert(w.hay, i, hay)
 }
 
 // searchText decrypts the searched values of a contact and returns them
@@ -145,7 +128,7 @@ func searchText(k *vault.ContactKey, sealed []byte) string {
 	}
 	var b strings.Builder
 	b.WriteString(fold(p.Email))
-	for _, name := range custos.SearchFields {
+	for _, name := range custos.SearchFields() {
 		if v, ok := p.Fields[name].(string); ok {
 			b.WriteByte('\n')
 			b.WriteString(fold(v))
@@ -173,42 +156,34 @@ func (db *DB) searchRows(ctx context.Context, ws int64, w *where, f custos.Conta
 	if err != nil {
 		return nil, err
 	}
-	q := fold(f.Search)
+	q := []byte(fold(f.Search))
 	want := f.Limit + 1
-	batch := max(4*want, 256)
 	var out []*contactRow
-	idx.mu.RLock()
-	i := len(idx.ids) - 1
-	if f.After > 0 {
-		j, _ := slices.BinarySearch(idx.ids, f.After)
-		i = j - 1
-	}
-	for i >= 0 && len(out) < want {
-		var cand []any
-		for ; i >= 0 && len(cand) < batch; i-- {
-			if strings.Contains(idx.hay[i], q) {
-				cand = append(cand, idx.ids[i])
+	next := f.After
+	for len(out) < want {
+		idx.mu.RLock()
+		cand, below := idx.text.matchesBelow(next, q, max(4*want, 256))
+		idx.mu.RUnlock()
+		// The database checks the rest of the filter, a batch at a time.
+		for len(cand) > 0 && len(out) < want {
+			n := min(len(cand), 500)
+			ww := &where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+			args := make([]any, n)
+			for i, id := range cand[:n] {
+				args[i] = id
 			}
+			ww.add(`c.id IN (`+placeholders(n)+`)`, args...)
+			rows, err := db.contactRows(ctx, ww, want-len(out))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rows...)
+			cand = cand[n:]
 		}
-		if len(cand) == 0 {
+		if below == 0 {
 			break
 		}
-		// The index may change while the database is asked: resume below
-		// the last id scanned, wherever it then stands.
-		resume := idx.ids[i+1]
-		idx.mu.RUnlock()
-		ww := &where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
-		ww.add(`c.id IN (`+placeholders(len(cand))+`)`, cand...)
-		rows, err := db.contactRows(ctx, ww, want-len(out))
-		idx.mu.RLock()
-		j, _ := slices.BinarySearch(idx.ids, resume)
-		i = j - 1
-		if err != nil {
-			idx.mu.RUnlock()
-			return nil, err
-		}
-		out = append(out, rows...)
+		next = below
 	}
-	idx.mu.RUnlock()
 	return out, nil
 }

@@ -52,5 +52,5 @@ func (s *server) authenticate(r *http.Request) (custos.Actor, error) {
 	if key == nil {
 		return custos.Actor{}, custos.Errorf(custos.EINTERNAL, "web: authenticate returned no key")
 	}
-	return custos.Actor{WorkspaceID: key.WorkspaceID, Kind: "apikey", ID: key.ID, Role: key.Role}, nil
+	return custos.Actor{WorkspaceID: key.WorkspaceID, Kind: custos.ActorAPIKey, ID: key.ID, Role: key.Role}, nil
 }

@@ -42,7 +42,7 @@ func nested(name string, err error) error {
 // consentMethod is how the actor's consent events came to be: through the
 // API for an API key, by hand for a member of staff.
 func consentMethod(ctx context.Context) custos.ConsentMethod {
-	if a, _ := custos.ActorFrom(ctx); a.Kind == "apikey" {
+	if a, _ := custos.ActorFrom(ctx); a.Kind == custos.ActorAPIKey {
 		return custos.MethodAPI
 	}
 	return custos.MethodManual

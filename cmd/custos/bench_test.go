@@ -4,15 +4,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"testing"
+
+	"github.com/custos/custos/internal/store/storetest"
 )
 
 // BenchmarkPermissionAPI measures GET /api/v1/contacts/{id}/permissions
 // through the real server over loopback HTTP, with parallel clients.
 func BenchmarkPermissionAPI(b *testing.B) {
-	dir := filepath.Join(b.TempDir(), "data")
-	tm := startServe(b, dir)
+	tm := startServe(b, storetest.Config(b))
 	defer tm.stop(b)
 	key := lastLine(tm.out.String())
 	p := tm.call(b, key, "POST", "/api/v1/purposes", map[string]any{"name": "Newsletter", "legal_basis": "consent"}, 201)

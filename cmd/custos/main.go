@@ -66,6 +66,7 @@ type Config struct {
 	Listen      string
 	DataDir     string
 	DatabaseURL string
+	Schema      string
 	MasterKey   string
 	LogLevel    string
 }
@@ -120,6 +121,7 @@ func (m *Main) flagSet(name string) *flag.FlagSet {
 	fs.SetOutput(m.Stderr)
 	fs.StringVar(&m.Config.DataDir, "data", m.env("CUSTOS_DATA_DIR", "./data"), "data directory (env CUSTOS_DATA_DIR)")
 	fs.StringVar(&m.Config.DatabaseURL, "database-url", m.secret("CUSTOS_DATABASE_URL"), "postgres://… to use PostgreSQL; empty for SQLite in the data directory (env CUSTOS_DATABASE_URL or CUSTOS_DATABASE_URL_FILE)")
+	fs.StringVar(&m.Config.Schema, "database-schema", m.env("CUSTOS_DATABASE_SCHEMA", "custos"), "PostgreSQL schema of the data; the key store is the schema of this name with _keys appended (env CUSTOS_DATABASE_SCHEMA)")
 	fs.StringVar(&m.Config.LogLevel, "log-level", m.env("CUSTOS_LOG_LEVEL", "info"), "debug, info, warn or error (env CUSTOS_LOG_LEVEL)")
 	m.Config.MasterKey = m.secret("CUSTOS_MASTER_KEY")
 	return fs
@@ -168,7 +170,7 @@ func (m *Main) open(ctx context.Context) (created bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	m.DB, err = store.Open(ctx, store.Config{DataDir: m.Config.DataDir, DatabaseURL: m.Config.DatabaseURL}, v)
+	m.DB, err = store.Open(ctx, store.Config{DataDir: m.Config.DataDir, DatabaseURL: m.Config.DatabaseURL, Schema: m.Config.Schema}, v)
 	if err != nil {
 		return false, err
 	}

@@ -9,11 +9,15 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/custos/custos/internal/store"
+	"github.com/custos/custos/internal/store/storetest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -42,22 +46,20 @@ type testMain struct {
 	done      chan error
 }
 
-func newMain(dir string) (*Main, *syncBuffer, *syncBuffer) {
+// newMain returns the program over cfg: its data directory, and its
+// PostgreSQL database and schema when the tests run on PostgreSQL.
+func newMain(cfg store.Config) (*Main, *syncBuffer, *syncBuffer) {
 	m := NewMain()
 	out, errs := &syncBuffer{}, &syncBuffer{}
 	m.Stdout, m.Stderr = out, errs
-	m.Getenv = func(name string) string {
-		if name == "CUSTOS_DATA_DIR" {
-			return dir
-		}
-		return ""
-	}
+	env := map[string]string{"CUSTOS_DATA_DIR": cfg.DataDir, "CUSTOS_DATABASE_URL": cfg.DatabaseURL, "CUSTOS_DATABASE_SCHEMA": cfg.Schema}
+	m.Getenv = func(name string) string { return env[name] }
 	return m, out, errs
 }
 
-func startServe(t testing.TB, dir string) *testMain {
+func startServe(t testing.TB, cfg store.Config) *testMain {
 	t.Helper()
-	m, out, errs := newMain(dir)
+	m, out, errs := newMain(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	tm := &testMain{Main: m, out: out, errs: errs, cancel: cancel, done: make(chan error, 1)}
 	go func() { tm.done <- m.Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}) }()
@@ -118,8 +120,10 @@ func lastLine(s string) string {
 // admin key, the API over real HTTP, a second start that prints no key,
 // the key file's mode, and no personal value in any file it wrote.
 func TestServeEndToEnd(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	tm := startServe(t, dir)
+	cfg := storetest.Config(t)
+	cfg.DataDir = filepath.Join(cfg.DataDir, "data") // made by the program
+	dir := cfg.DataDir
+	tm := startServe(t, cfg)
 	key := lastLine(tm.out.String())
 	if !strings.HasPrefix(key, "cus_") {
 		t.Fatalf("first start printed no admin key:\n%s", tm.out)
@@ -154,9 +158,9 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("history has %d entries", n)
 	}
 	// Read the files while the server still runs, so the WAL is there too.
-	assertNoMarkers(t, dir, markers)
+	assertNoMarkers(t, cfg, markers)
 	tm.stop(t)
-	assertNoMarkers(t, dir, markers)
+	assertNoMarkers(t, cfg, markers)
 
 	for _, log := range []string{tm.errs.String(), tm.out.String()} {
 		for name, v := range markers {
@@ -171,7 +175,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 
 	// A second start prints no key and serves the same data.
-	tm = startServe(t, dir)
+	tm = startServe(t, cfg)
 	if strings.Contains(tm.out.String(), "cus_") {
 		t.Fatalf("second start printed a key:\n%s", tm.out)
 	}
@@ -182,40 +186,48 @@ func TestServeEndToEnd(t *testing.T) {
 	tm.stop(t)
 }
 
-// assertNoMarkers fails when any file under dir holds a marker, in any
+// assertNoMarkers fails when any file under the data directory, or on
+// PostgreSQL a dump of the data and key schemas, holds a marker in any
 // letter case.
-func assertNoMarkers(t *testing.T, dir string, markers map[string]string) {
+func assertNoMarkers(t *testing.T, cfg store.Config, markers map[string]string) {
 	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	check := func(where string, b []byte) {
+		lower := bytes.ToLower(b)
+		for name, v := range markers {
+			for _, form := range []string{v, strings.ReplaceAll(strings.ReplaceAll(v, " ", ""), "-", "")} {
+				if bytes.Contains(lower, bytes.ToLower([]byte(form))) {
+					t.Errorf("%s holds the %s value in plaintext", where, name)
+				}
+			}
+		}
+	}
+	err := filepath.WalkDir(cfg.DataDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		lower := bytes.ToLower(b)
-		for name, v := range markers {
-			if v == "" {
-				continue
-			}
-			for _, form := range []string{v, strings.ReplaceAll(strings.ReplaceAll(v, " ", ""), "-", "")} {
-				if bytes.Contains(lower, bytes.ToLower([]byte(form))) {
-					t.Errorf("%s holds the %s value in plaintext", path, name)
-				}
-			}
-		}
-		return nil
+		check(path, b)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.DatabaseURL != "" {
+		dump, err := exec.Command("pg_dump", "--data-only", "--schema="+cfg.Schema, "--schema="+cfg.Schema+"_keys", cfg.DatabaseURL).Output()
+		if err != nil {
+			t.Fatalf("pg_dump: %v", err)
+		}
+		if !bytes.Contains(dump, []byte("contact_keys")) {
+			t.Fatal("the dump holds no key store")
+		}
+		check("the PostgreSQL dump", dump)
+	}
 }
 
 func TestCommands(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
+	cfg := storetest.Config(t)
 	run := func(args ...string) (string, error) {
-		m, out, errs := newMain(dir)
+		m, out, errs := newMain(cfg)
 		err := m.Run(context.Background(), args)
 		m.Close()
 		return out.String() + errs.String(), err
@@ -243,7 +255,7 @@ func TestCommands(t *testing.T) {
 		t.Fatal("a key with an unknown role was created")
 	}
 	// The key works in its own workspace.
-	tm := startServe(t, dir)
+	tm := startServe(t, cfg)
 	defer tm.stop(t)
 	list := tm.call(t, lastLine(out), "GET", "/api/v1/contacts", nil, 200)
 	if len(list["data"].([]any)) != 0 {

@@ -74,8 +74,8 @@ CREATE TABLE fields (
 -- "none". bidx: JSON object, field key → blind index (hex) of an encrypted
 -- value, or a list of them for multi-choice fields.
 CREATE TABLE contacts (
-	id               INTEGER PRIMARY KEY,
 	workspace_id     INTEGER NOT NULL REFERENCES workspaces (id),
+	id               INTEGER NOT NULL,
 	email_bidx       BLOB,
 	phone_bidx       BLOB,
 	status           TEXT NOT NULL,
@@ -89,9 +89,9 @@ CREATE TABLE contacts (
 	rev              INTEGER NOT NULL,
 	created_at       INTEGER NOT NULL,
 	updated_at       INTEGER NOT NULL,
-	last_activity_at INTEGER NOT NULL
-);
-CREATE INDEX contacts_workspace ON contacts (workspace_id, id);
+	last_activity_at INTEGER NOT NULL,
+	PRIMARY KEY (workspace_id, id)
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX contacts_email ON contacts (workspace_id, email_bidx);
 CREATE INDEX contacts_phone ON contacts (workspace_id, phone_bidx) WHERE phone_bidx IS NOT NULL;
 CREATE INDEX contacts_rev ON contacts (workspace_id, rev);
@@ -129,9 +129,10 @@ CREATE INDEX lists_workspace ON lists (workspace_id, id);
 CREATE TABLE list_members (
 	workspace_id INTEGER NOT NULL,
 	list_id      INTEGER NOT NULL REFERENCES lists (id),
-	contact_id   INTEGER NOT NULL REFERENCES contacts (id),
+	contact_id   INTEGER NOT NULL,
 	created_at   INTEGER NOT NULL,
-	PRIMARY KEY (workspace_id, list_id, contact_id)
+	PRIMARY KEY (workspace_id, list_id, contact_id),
+	FOREIGN KEY (workspace_id, contact_id) REFERENCES contacts (workspace_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX list_members_contact ON list_members (workspace_id, contact_id);
 
@@ -163,7 +164,7 @@ CREATE TABLE tombstones (
 CREATE TABLE consent_events (
 	id              INTEGER PRIMARY KEY,
 	workspace_id    INTEGER NOT NULL,
-	contact_id      INTEGER NOT NULL REFERENCES contacts (id),
+	contact_id      INTEGER NOT NULL,
 	purpose_id      INTEGER NOT NULL REFERENCES purposes (id),
 	purpose_version INTEGER NOT NULL,
 	action          TEXT NOT NULL,
@@ -172,7 +173,8 @@ CREATE TABLE consent_events (
 	effective_from  INTEGER NOT NULL,
 	meta            BLOB,
 	actor           TEXT NOT NULL,
-	created_at      INTEGER NOT NULL
+	created_at      INTEGER NOT NULL,
+	FOREIGN KEY (workspace_id, contact_id) REFERENCES contacts (workspace_id, id)
 );
 CREATE INDEX consent_events_contact ON consent_events (workspace_id, contact_id, purpose_id, id);
 CREATE TRIGGER consent_events_no_update BEFORE UPDATE ON consent_events
@@ -185,13 +187,14 @@ BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
 -- same transaction as each event.
 CREATE TABLE consent_state (
 	workspace_id    INTEGER NOT NULL,
-	contact_id      INTEGER NOT NULL REFERENCES contacts (id),
+	contact_id      INTEGER NOT NULL,
 	purpose_id      INTEGER NOT NULL REFERENCES purposes (id),
 	purpose_version INTEGER NOT NULL,
 	action          TEXT NOT NULL,
 	event_id        INTEGER NOT NULL,
 	since           INTEGER NOT NULL,
-	PRIMARY KEY (workspace_id, contact_id, purpose_id)
+	PRIMARY KEY (workspace_id, contact_id, purpose_id),
+	FOREIGN KEY (workspace_id, contact_id) REFERENCES contacts (workspace_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX consent_state_purpose ON consent_state (workspace_id, purpose_id, action);
 
@@ -200,9 +203,10 @@ CREATE INDEX consent_state_purpose ON consent_state (workspace_id, purpose_id, a
 CREATE TABLE contact_changes (
 	id           INTEGER PRIMARY KEY,
 	workspace_id INTEGER NOT NULL,
-	contact_id   INTEGER NOT NULL REFERENCES contacts (id),
+	contact_id   INTEGER NOT NULL,
 	actor        TEXT NOT NULL,
 	at           INTEGER NOT NULL,
-	sealed       BLOB NOT NULL
+	sealed       BLOB NOT NULL,
+	FOREIGN KEY (workspace_id, contact_id) REFERENCES contacts (workspace_id, id)
 );
 CREATE INDEX contact_changes_contact ON contact_changes (workspace_id, contact_id, id);

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"slices"
@@ -101,6 +102,7 @@ var bigStore struct {
 	purpose int64
 	list    int64
 	n       int
+	cfg     store.Config
 	fill    time.Duration
 	warm    time.Duration
 }
@@ -145,8 +147,26 @@ func openBig(b *testing.B) {
 			b.Fatal(err)
 		}
 		bigStore.warm = time.Since(start)
-		bigStore.db, bigStore.ctx, bigStore.purpose, bigStore.list, bigStore.n = db, ctx, p.ID, l.ID, n
+		bigStore.db, bigStore.ctx, bigStore.purpose, bigStore.list, bigStore.n, bigStore.cfg = db, ctx, p.ID, l.ID, n, cfg
 	})
+}
+
+// TestMain drops the PostgreSQL schemas of the shared benchmark store,
+// which outlives any one benchmark.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bigStore.db != nil {
+		bigStore.db.Close()
+		if bigStore.cfg.DatabaseURL != "" {
+			if d, err := sql.Open("pgx", bigStore.cfg.DatabaseURL); err == nil {
+				d.Exec(`DROP SCHEMA IF EXISTS ` + bigStore.cfg.Schema + ` CASCADE`)
+				d.Exec(`DROP SCHEMA IF EXISTS ` + bigStore.cfg.Schema + `_keys CASCADE`)
+				d.Close()
+			}
+		}
+		os.RemoveAll(bigStore.cfg.DataDir)
+	}
+	os.Exit(code)
 }
 
 // BenchmarkFindContacts measures a page of 50 contacts at scale: a plain

@@ -238,7 +238,7 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 			return err
 		}
 	}
-	return nil
+	return db.grew(ctx, len(cs))
 }
 
 // chunk is contacts sealed and ready to write.

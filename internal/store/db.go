@@ -60,6 +60,7 @@ type DB struct {
 	keysRead *stmtCache
 	vault    *vault.Vault
 	search   *searchIndex
+	growth   growth
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 }
@@ -87,7 +88,58 @@ func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if db.pg {
+		if err := db.analyze(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return db, nil
+}
+
+// growth counts rows written by bulk paths since the planner's statistics
+// were last brought up to date.
+type growth struct {
+	mu         sync.Mutex
+	base, rows int64
+}
+
+// bulkTables are the tables bulk paths fill.
+const bulkTables = "contacts, contact_tags, consent_events, consent_state, list_members"
+
+// analyze brings PostgreSQL's statistics of the bulk tables up to date.
+// Prepared statements run on generic plans made from those statistics, so a
+// table analysed when empty would be scanned whole once large; and
+// autovacuum, which would analyse it, may be off.
+func (db *DB) analyze(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `ANALYZE `+bulkTables); err != nil {
+		return fmt.Errorf("store: analyze: %w", err)
+	}
+	if _, err := db.keys.ExecContext(ctx, `ANALYZE contact_keys`); err != nil {
+		return fmt.Errorf("store: analyze: %w", err)
+	}
+	var tuples float64
+	if err := db.write.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass`).Scan(&tuples); err != nil {
+		return fmt.Errorf("store: analyze: %w", err)
+	}
+	db.growth.base = max(0, int64(tuples))
+	return nil
+}
+
+// grew notes n rows written by a bulk path and, on PostgreSQL, analyses the
+// bulk tables once they have grown by half since the last time.
+func (db *DB) grew(ctx context.Context, n int) error {
+	if !db.pg {
+		return nil
+	}
+	db.growth.mu.Lock()
+	defer db.growth.mu.Unlock()
+	db.growth.rows += int64(n)
+	if db.growth.rows < 10000 || db.growth.rows < db.growth.base/2 {
+		return nil
+	}
+	db.growth.rows = 0
+	return db.analyze(ctx)
 }
 
 func sqliteDSN(path string, writer bool) string {
@@ -165,9 +217,6 @@ func (db *DB) openPostgres(ctx context.Context, cfg Config) error {
 		}
 		q := u.Query()
 		q.Set("search_path", schema)
-		// Plan every statement for its parameters: a generic plan cached
-		// while a table was small would scan it whole once it is large.
-		q.Set("plan_cache_mode", "force_custom_plan")
 		u.RawQuery = q.Encode()
 		d, err := sql.Open("pgx", u.String())
 		if err != nil {

@@ -338,7 +338,7 @@ func (db *DB) changeMembers(ctx context.Context, listID int64, add, check bool, 
 	if err != nil {
 		return 0, err
 	}
-	return changed, nil
+	return changed, db.grew(ctx, int(changed))
 }
 
 func uniq(ids []int64) int {

@@ -19,21 +19,23 @@ import (
 // are always re-checked against the database, so a stale entry can only
 // cost time, never show a contact that no longer matches.
 type searchIndex struct {
-	db  *DB
-	mu  sync.Mutex
-	wss map[int64]*wsIndex
+	db    *DB
+	batch int // contacts read from the database at a time
+	mu    sync.Mutex
+	wss   map[int64]*wsIndex
 }
 
 // wsIndex is one workspace's index: the folded text searched for each
-// contact, and the contact revision it reflects.
+// contact, and how far it has read the contacts in (revision, id) order.
 type wsIndex struct {
-	mu   sync.RWMutex
-	rev  int64
-	text textIndex
+	mu     sync.RWMutex
+	rev    int64
+	lastID int64
+	text   textIndex
 }
 
 func newSearchIndex(db *DB) *searchIndex {
-	return &searchIndex{db: db, wss: map[int64]*wsIndex{}}
+	return &searchIndex{db: db, batch: 10000, wss: map[int64]*wsIndex{}}
 }
 
 func (s *searchIndex) workspace(ws int64) *wsIndex {
@@ -60,9 +62,10 @@ func (s *searchIndex) current(ctx context.Context, ws int64) (*wsIndex, error) {
 	w := s.workspace(ws)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	const batch = 10000
 	for {
-		rows, err := s.db.read.QueryContext(ctx, s.db.q(`SELECT id, rev, sealed FROM contacts WHERE workspace_id = ? AND rev > ? ORDER BY rev LIMIT ?`), ws, w.rev, batch)
+		// Keyset over (rev, id): one revision can cover a whole bulk chunk.
+		rows, err := s.db.read.QueryContext(ctx, s.db.q(`SELECT id, rev, sealed FROM contacts
+			WHERE workspace_id = ? AND (rev > ? OR rev = ? AND id > ?) ORDER BY rev, id LIMIT ?`), ws, w.rev, w.rev, w.lastID, s.batch)
 		if err != nil {
 			return nil, fmt.Errorf("store: search index: %w", err)
 		}
@@ -87,13 +90,6 @@ func (s *searchIndex) current(ctx context.Context, ws int64) (*wsIndex, error) {
 		if len(items) == 0 {
 			return w, nil
 		}
-		// Finish a revision before stopping, so that none is half read.
-		if len(items) == batch {
-			last := items[len(items)-1].rev
-			for len(items) > 0 && items[len(items)-1].rev == last && items[0].rev != last {
-				items = items[:len(items)-1]
-			}
-		}
 		ids := make([]int64, len(items))
 		for i, it := range items {
 			ids[i] = it.id
@@ -114,8 +110,8 @@ func (s *searchIndex) current(ctx context.Context, ws int64) (*wsIndex, error) {
 		wg.Wait()
 		for _, it := range items {
 			w.text.put(it.id, it.hay)
-			w.rev = max(w.rev, it.rev)
 		}
+		w.rev, w.lastID = items[len(items)-1].rev, items[len(items)-1].id
 	}
 }
 

@@ -1,11 +1,16 @@
 package store
 
 import (
+	"context"
+	crand "crypto/rand"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/vault"
 )
 
 // TestTextIndex checks the block index against a plain map, with ids put in
@@ -58,3 +63,57 @@ func TestTextIndex(t *testing.T) {
 }
 
 func head(ids []int64) []int64 { return ids[:min(5, len(ids))] }
+
+// TestSearchCatchUpAcrossBatches reads the contacts in batches smaller than
+// one bulk chunk, whose contacts share one revision, and still finds all.
+func TestSearchCatchUpAcrossBatches(t *testing.T) {
+	db := openTestDB(t)
+	db.search.batch = 7
+	ctx := testActor(t, db)
+	var cs []*custos.Contact
+	for i := range 25 {
+		cs = append(cs, &custos.Contact{Email: fmt.Sprintf("bulk%02d@example.com", i), Fields: map[string]any{"last_name": "Chunkowski"}})
+	}
+	if err := db.CreateContacts(ctx, cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := db.FindContacts(ctx, custos.ContactFilter{Search: "chunkowski", Limit: 100})
+	if err != nil || len(got) != 25 {
+		t.Fatalf("found %d of 25: %v", len(got), err)
+	}
+	// A later update is read too.
+	if _, err := db.UpdateContact(ctx, cs[3].ID, custos.ContactUpdate{Fields: map[string]any{"last_name": "Renamed"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := db.FindContacts(ctx, custos.ContactFilter{Search: "renamed"}); len(got) != 1 || got[0].ID != cs[3].ID {
+		t.Fatalf("after update found %v", got)
+	}
+}
+
+// openTestDB opens a store on SQLite in a temporary directory; tests of
+// this package cannot use storetest, which imports it.
+func openTestDB(t *testing.T) *DB {
+	t.Helper()
+	key := make([]byte, vault.KeySize)
+	crand.Read(key)
+	v, err := vault.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(context.Background(), Config{DataDir: t.TempDir()}, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// testActor creates a workspace and returns a context acting in it.
+func testActor(t *testing.T, db *DB) context.Context {
+	t.Helper()
+	w := &custos.Workspace{Name: "t"}
+	if err := db.CreateWorkspace(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	return custos.WithActor(context.Background(), custos.Actor{WorkspaceID: w.ID, Kind: custos.ActorSystem, Role: custos.RoleAdmin})
+}

@@ -100,7 +100,7 @@ CREATE TABLE contacts (
 );
 CREATE UNIQUE INDEX contacts_email ON contacts (workspace_id, email_bidx);
 CREATE INDEX contacts_phone ON contacts (workspace_id, phone_bidx) WHERE phone_bidx IS NOT NULL;
-CREATE INDEX contacts_rev ON contacts (workspace_id, rev);
+CREATE INDEX contacts_rev ON contacts (workspace_id, rev, id);
 
 -- The tag index: derived from contacts.tags, kept by the store in the same
 -- transaction; rows of a contact are found through its tags.

@@ -220,7 +220,7 @@ func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter,
 	if err != nil {
 		return 0, err
 	}
-	return n, db.grew(ctx, int(n))
+	return n, db.grew(ctx, int(n), "consent_events", "consent_state")
 }
 
 const eventColumns = `id, contact_id, purpose_id, purpose_version, action, method, notice_hash, effective_from, meta, actor, created_at`

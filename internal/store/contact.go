@@ -238,7 +238,11 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 			return err
 		}
 	}
-	return db.grew(ctx, len(cs))
+	tables := []string{"contacts", "contact_tags", "contact_keys"}
+	if len(consents) > 0 {
+		tables = append(tables, "consent_events", "consent_state")
+	}
+	return db.grew(ctx, len(cs), tables...)
 }
 
 // chunk is contacts sealed and ready to write.

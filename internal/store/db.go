@@ -89,7 +89,7 @@ func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
 		return nil, err
 	}
 	if db.pg {
-		if err := db.analyze(ctx); err != nil {
+		if err := db.analyzeAll(ctx); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -97,49 +97,65 @@ func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
 	return db, nil
 }
 
-// growth counts rows written by bulk paths since the planner's statistics
-// were last brought up to date.
+// growth counts, per table, rows written by bulk paths since the
+// planner's statistics of the table were last brought up to date.
 type growth struct {
-	mu         sync.Mutex
-	base, rows int64
+	mu   sync.Mutex
+	base map[string]int64 // rows at the last analysis
+	rows map[string]int64 // rows written since
 }
 
-// bulkTables are the tables bulk paths fill.
-const bulkTables = "contacts, contact_tags, consent_events, consent_state, list_members"
-
-// analyze brings PostgreSQL's statistics of the bulk tables up to date.
-// Prepared statements run on generic plans made from those statistics, so a
-// table analysed when empty would be scanned whole once large; and
-// autovacuum, which would analyse it, may be off.
-func (db *DB) analyze(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `ANALYZE `+bulkTables); err != nil {
-		return fmt.Errorf("store: analyze: %w", err)
+// analyze brings PostgreSQL's statistics of a table up to date. Prepared
+// statements run on generic plans made from them, so a table analysed
+// while small would be scanned whole once large; and autovacuum, which
+// would analyse it, may be off.
+func (db *DB) analyze(ctx context.Context, table string) error {
+	d := db.write
+	if table == "contact_keys" {
+		d = db.keys
 	}
-	if _, err := db.keys.ExecContext(ctx, `ANALYZE contact_keys`); err != nil {
-		return fmt.Errorf("store: analyze: %w", err)
+	if _, err := d.ExecContext(ctx, `ANALYZE `+table); err != nil {
+		return fmt.Errorf("store: analyze %s: %w", table, err)
 	}
 	var tuples float64
-	if err := db.write.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass`).Scan(&tuples); err != nil {
-		return fmt.Errorf("store: analyze: %w", err)
+	if err := d.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, table).Scan(&tuples); err != nil {
+		return fmt.Errorf("store: analyze %s: %w", table, err)
 	}
-	db.growth.base = max(0, int64(tuples))
+	db.growth.base[table], db.growth.rows[table] = max(0, int64(tuples)), 0
 	return nil
 }
 
-// grew notes n rows written by a bulk path and, on PostgreSQL, analyses the
-// bulk tables once they have grown by half since the last time.
-func (db *DB) grew(ctx context.Context, n int) error {
+// analyzeAll analyses the tables bulk paths fill, at start.
+func (db *DB) analyzeAll(ctx context.Context) error {
+	db.growth.mu.Lock()
+	defer db.growth.mu.Unlock()
+	db.growth.base, db.growth.rows = map[string]int64{}, map[string]int64{}
+	for _, t := range []string{"contacts", "contact_tags", "consent_events", "consent_state", "list_members", "contact_keys"} {
+		if err := db.analyze(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// grew notes n rows written by a bulk path into each table and, on
+// PostgreSQL, analyses a table once it has grown by half since the last
+// time.
+func (db *DB) grew(ctx context.Context, n int, tables ...string) error {
 	if !db.pg {
 		return nil
 	}
 	db.growth.mu.Lock()
 	defer db.growth.mu.Unlock()
-	db.growth.rows += int64(n)
-	if db.growth.rows < 10000 || db.growth.rows < db.growth.base/2 {
-		return nil
+	for _, t := range tables {
+		db.growth.rows[t] += int64(n)
+		if db.growth.rows[t] >= 1000 && db.growth.rows[t] >= db.growth.base[t]/2 {
+			if err := db.analyze(ctx, t); err != nil {
+				return err
+			}
+		}
 	}
-	db.growth.rows = 0
-	return db.analyze(ctx)
+	return nil
 }
 
 func sqliteDSN(path string, writer bool) string {

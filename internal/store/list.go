@@ -338,7 +338,7 @@ func (db *DB) changeMembers(ctx context.Context, listID int64, add, check bool, 
 	if err != nil {
 		return 0, err
 	}
-	return changed, db.grew(ctx, int(changed))
+	return changed, db.grew(ctx, int(changed), "list_members")
 }
 
 func uniq(ids []int64) int {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -55,6 +56,14 @@ func fill(tb testing.TB, db *store.DB, ctx context.Context, run string, n int, p
 	}
 }
 
+// heapInUse returns the live heap after a collection, in bytes.
+func heapInUse() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
 func peakRSS() float64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -96,15 +105,16 @@ func BenchmarkDecide(b *testing.B) {
 // bigStore is a store with CUSTOS_BENCH_CONTACTS contacts (default
 // 100,000), made once per benchmark run.
 var bigStore struct {
-	once    sync.Once
-	db      *store.DB
-	ctx     context.Context
-	purpose int64
-	list    int64
-	n       int
-	cfg     store.Config
-	fill    time.Duration
-	warm    time.Duration
+	once     sync.Once
+	db       *store.DB
+	ctx      context.Context
+	purpose  int64
+	list     int64
+	n        int
+	cfg      store.Config
+	fill     time.Duration
+	indexMiB float64
+	warm     time.Duration
 }
 
 func openBig(b *testing.B) {
@@ -142,11 +152,13 @@ func openBig(b *testing.B) {
 		if _, err := db.AddMembersByFilter(ctx, l.ID, custos.ContactFilter{Tag: ptr("t1")}); err != nil {
 			b.Fatal(err)
 		}
+		heapBefore := heapInUse()
 		start = time.Now()
 		if err := db.WarmSearch(ctx, w.ID); err != nil {
 			b.Fatal(err)
 		}
 		bigStore.warm = time.Since(start)
+		bigStore.indexMiB = float64(heapInUse()-heapBefore) / (1 << 20)
 		bigStore.db, bigStore.ctx, bigStore.purpose, bigStore.list, bigStore.n, bigStore.cfg = db, ctx, p.ID, l.ID, n, cfg
 	})
 }
@@ -174,8 +186,8 @@ func TestMain(m *testing.M) {
 // the 95th percentile of the page time.
 func BenchmarkFindContacts(b *testing.B) {
 	openBig(b)
-	b.Logf("%d contacts: filled in %v (%.0f contacts/s), search index built in %v", bigStore.n, bigStore.fill.Round(time.Millisecond),
-		float64(bigStore.n)/bigStore.fill.Seconds(), bigStore.warm.Round(time.Millisecond))
+	b.Logf("%d contacts: filled in %v (%.0f contacts/s), search index built in %v, holding %.0f MiB of heap", bigStore.n, bigStore.fill.Round(time.Millisecond),
+		float64(bigStore.n)/bigStore.fill.Seconds(), bigStore.warm.Round(time.Millisecond), bigStore.indexMiB)
 	restricted := custos.StatusActive
 	for _, tc := range []struct {
 		name string

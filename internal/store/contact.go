@@ -109,17 +109,18 @@ func (db *DB) seal(ws int64, k *vault.ContactKey, c *custos.Contact, defs map[st
 			continue
 		}
 		p.Fields[name] = v
-		if list, ok := v.([]string); ok {
+		switch list, ok := v.([]string); {
+		case name == custos.FieldPhone:
+			// The phone has an indexed column of its own.
+			out.phoneBidx = db.vault.BlindIndex(ws, custos.FieldPhone, v.(string))
+		case ok:
 			hs := make([]string, len(list))
 			for i, s := range list {
 				hs[i] = hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(s)))
 			}
 			bidx[name] = hs
-		} else {
+		default:
 			bidx[name] = hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(v)))
-		}
-		if name == custos.FieldPhone {
-			out.phoneBidx = db.vault.BlindIndex(ws, custos.FieldPhone, v.(string))
 		}
 	}
 	if p.Email != "" || len(p.Fields) > 0 {

@@ -266,7 +266,7 @@ func TestSearchListsAndFilters(t *testing.T) {
 	for i := range 30 {
 		c := &custos.Contact{Email: fmt.Sprintf("person%02d@example.com", i), Tags: []string{fmt.Sprintf("t%d", i%3)},
 			Fields: map[string]any{"first_name": fmt.Sprintf("Łukasz%02d", i), "company": "Firma " + []string{"Alfa", "Beta"}[i%2],
-				"score": float64(i % 5), "city": []string{"Kraków", "Brno"}[i%2]}}
+				"score": float64(i % 5), "city": []string{"Kraków", "Brno"}[i%2], "phone": fmt.Sprintf("+48600000%03d", i)}}
 		if err := db.CreateContact(ctx, c); err != nil {
 			t.Fatal(err)
 		}
@@ -319,6 +319,7 @@ func TestSearchListsAndFilters(t *testing.T) {
 		{"search and list", custos.ContactFilter{Search: "beta", ListID: &l.ID}, 5},
 		{"clear field", custos.ContactFilter{Fields: map[string]string{"score": "3"}}, 6},
 		{"encrypted field", custos.ContactFilter{Fields: map[string]string{"city": "Brno"}}, 15},
+		{"phone, written otherwise", custos.ContactFilter{Fields: map[string]string{"phone": "+48 600-000-007"}}, 1},
 		{"status", custos.ContactFilter{Status: ptr(custos.StatusRestricted)}, 0},
 		{"created range", custos.ContactFilter{CreatedBefore: ptr(time.Now().Add(-time.Hour))}, 0},
 	} {

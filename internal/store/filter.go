@@ -109,6 +109,10 @@ func (db *DB) fieldCondition(w *where, ws int64, d *custos.FieldDef, name, raw s
 	if err != nil {
 		return err
 	}
+	if name == custos.FieldPhone {
+		w.add(`c.phone_bidx = ?`, db.vault.BlindIndex(ws, custos.FieldPhone, n.(string)))
+		return nil
+	}
 	if d.Classification.Encrypted() {
 		w.add(db.jsonValue("c.bidx")+` = ?`, db.jsonPath(name), encodeJSON(hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(n)))))
 	} else {

@@ -43,7 +43,7 @@ func benchContact(run string, i int) *custos.Contact {
 
 // fill creates n contacts with one consent each through the bulk path.
 func fill(tb testing.TB, db *store.DB, ctx context.Context, run string, n int, purpose int64) {
-	const batch = 10000
+	const batch = 50000
 	consents := []custos.ConsentRequest{{PurposeID: purpose, Action: custos.ActionGrant, Notice: "Chcę otrzymywać newsletter.", Method: custos.MethodImport}}
 	for start := 0; start < n; start += batch {
 		cs := make([]*custos.Contact, 0, batch)

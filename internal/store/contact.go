@@ -163,8 +163,12 @@ func (db *DB) CreateContact(ctx context.Context, c *custos.Contact) error {
 	return db.CreateContacts(ctx, []*custos.Contact{c}, nil)
 }
 
-// chunkSize is how many contacts the bulk path writes per transaction.
-const chunkSize = 10000
+// chunkSize is how many contacts the bulk path writes per transaction. The
+// blind-index keys are random, so each commit rewrites most leaf pages of
+// their indexes: the more contacts share a commit, the fewer times a page
+// is written (at 1M contacts on SQLite: 13k/s with 10k per commit, 18k/s
+// with 50k).
+const chunkSize = 50000
 
 // CreateContacts stores contacts, each with the given consents, a chunk per
 // transaction. It validates everything before writing anything and stops at

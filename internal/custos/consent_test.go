@@ -98,17 +98,7 @@ func TestConsentRequestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := tt.r
-			err := r.Validate(now)
-			if tt.field != "" {
-				wantInvalid(t, err, tt.field)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Validate() = %v", err)
-			}
-			if tt.check != nil {
-				tt.check(t, &r)
-			}
+			wantValid(t, &r, r.Validate(now), tt.field, tt.check)
 		})
 	}
 }

@@ -161,17 +161,7 @@ func TestContactValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := tt.c
-			err := c.Validate()
-			if tt.field != "" {
-				wantInvalid(t, err, tt.field)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Validate() = %v", err)
-			}
-			if tt.check != nil {
-				tt.check(t, &c)
-			}
+			wantValid(t, &c, c.Validate(), tt.field, tt.check)
 		})
 	}
 }
@@ -227,17 +217,7 @@ func TestContactUpdateValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			u := tt.u
-			err := u.Validate()
-			if tt.field != "" {
-				wantInvalid(t, err, tt.field)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Validate() = %v", err)
-			}
-			if tt.check != nil {
-				tt.check(t, &u)
-			}
+			wantValid(t, &u, u.Validate(), tt.field, tt.check)
 		})
 	}
 }
@@ -295,17 +275,7 @@ func TestContactFilterValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := tt.f
-			err := f.Validate()
-			if tt.field != "" {
-				wantInvalid(t, err, tt.field)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Validate() = %v", err)
-			}
-			if tt.check != nil {
-				tt.check(t, &f)
-			}
+			wantValid(t, &f, f.Validate(), tt.field, tt.check)
 		})
 	}
 }

@@ -8,6 +8,22 @@ import (
 )
 
 // wantInvalid fails the test unless err is an EINVALID *Error naming field.
+// wantValid checks a Validate call of a table test: EINVALID naming field
+// when field is set; otherwise no error, and then check on the result.
+func wantValid[T any](t *testing.T, v *T, err error, field string, check func(*testing.T, *T)) {
+	t.Helper()
+	if field != "" {
+		wantInvalid(t, err, field)
+		return
+	}
+	if err != nil {
+		t.Fatalf("Validate() = %v", err)
+	}
+	if check != nil {
+		check(t, v)
+	}
+}
+
 func wantInvalid(tb testing.TB, err error, field string) {
 	tb.Helper()
 	if err == nil {

@@ -119,17 +119,7 @@ func TestFieldDefValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := tt.f
-			err := f.Validate()
-			if tt.field != "" {
-				wantInvalid(t, err, tt.field)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Validate() = %v", err)
-			}
-			if tt.check != nil {
-				tt.check(t, &f)
-			}
+			wantValid(t, &f, f.Validate(), tt.field, tt.check)
 		})
 	}
 }

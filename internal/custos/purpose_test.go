@@ -54,17 +54,7 @@ func TestPurposeValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := tt.p
-			err := p.Validate()
-			if tt.field != "" {
-				wantInvalid(t, err, tt.field)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Validate() = %v", err)
-			}
-			if tt.check != nil {
-				tt.check(t, &p)
-			}
+			wantValid(t, &p, p.Validate(), tt.field, tt.check)
 		})
 	}
 }
@@ -148,17 +138,7 @@ func TestNoticeValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n := tt.n
-			err := n.Validate()
-			if tt.field != "" {
-				wantInvalid(t, err, tt.field)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Validate() = %v", err)
-			}
-			if tt.check != nil {
-				tt.check(t, &n)
-			}
+			wantValid(t, &n, n.Validate(), tt.field, tt.check)
 		})
 	}
 }

@@ -85,17 +85,6 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *custos.APIKey) (string, error
 	return token, nil
 }
 
-// CountAPIKeys returns how many keys the actor's workspace has ever had.
-func (db *DB) CountAPIKeys(ctx context.Context) (int, error) {
-	a, err := actor(ctx)
-	if err != nil {
-		return 0, err
-	}
-	var n int
-	err = db.read.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM api_keys WHERE workspace_id = ?`), a.WorkspaceID).Scan(&n)
-	return n, err
-}
-
 // Authenticate returns the live key of the token, or EUNAUTHORIZED.
 func (db *DB) Authenticate(ctx context.Context, token string) (*custos.APIKey, error) {
 	unauthorized := custos.Errorf(custos.EUNAUTHORIZED, "invalid or revoked API key")

@@ -109,6 +109,9 @@ func (k *APIKey) Validate() error {
 	} else if len(k.Name) > 100 {
 		return Invalid("name", "must be at most 100 characters")
 	}
+	if err := CheckText("name", k.Name); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -66,11 +66,22 @@ func (r *ConsentRequest) Validate(now time.Time) error {
 	if r.Notice != "" && r.NoticeHash != "" {
 		return Invalid("notice_hash", "give the wording or its hash, not both")
 	}
+	if err := CheckText("notice", r.Notice); err != nil {
+		return err
+	} else if err := CheckText("user_agent", r.UserAgent); err != nil {
+		return err
+	} else if err := CheckText("notice_hash", r.NoticeHash); err != nil {
+		return err
+	}
 	if len(r.Notice) > MaxNoticeBody || !utf8.ValidString(r.Notice) {
 		return Invalid("notice", "must be valid UTF-8 of at most %d bytes", MaxNoticeBody)
 	}
 	if r.EffectiveFrom != nil && r.EffectiveFrom.After(now.Add(ClockSkew)) {
 		return Invalid("effective_from", "must not be in the future")
+	} else if r.EffectiveFrom != nil && r.EffectiveFrom.After(now) {
+		// Within the clock skew: it takes effect now, so that it never
+		// decides a state before its time.
+		r.EffectiveFrom = &now
 	}
 	if r.IP != "" {
 		a, err := netip.ParseAddr(r.IP)

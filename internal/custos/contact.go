@@ -53,6 +53,9 @@ func (s *Source) Validate() error {
 	default:
 		return Invalid("source.kind", "must be one of form, import, api, manual")
 	}
+	if err := CheckText("source.detail", s.Detail); err != nil {
+		return err
+	}
 	if utf8.RuneCountInString(s.Detail) > 500 {
 		return Invalid("source.detail", "must be at most 500 characters")
 	}
@@ -108,6 +111,9 @@ func NormalizeTags(field string, tags []string) ([]string, error) {
 	out := make([]string, 0, len(tags))
 	for _, t := range tags {
 		t = strings.TrimSpace(t)
+		if err := CheckText(field, t); err != nil {
+			return nil, err
+		}
 		if t == "" || utf8.RuneCountInString(t) > MaxTagLen || !utf8.ValidString(t) {
 			return nil, Invalid(field, "each tag must be 1-%d characters", MaxTagLen)
 		}
@@ -214,6 +220,16 @@ func (f *ContactFilter) Validate() error {
 	}
 	if f.Limit < 1 || f.Limit > MaxLimit {
 		return Invalid("limit", "must be between 1 and %d", MaxLimit)
+	}
+	if f.Tag != nil {
+		if err := CheckText("tag", *f.Tag); err != nil {
+			return err
+		}
+	}
+	for k, v := range f.Fields {
+		if err := CheckText("field."+k, v); err != nil {
+			return err
+		}
 	}
 	if f.Status != nil && !f.Status.Valid() {
 		return Invalid("status", "unknown status %q", *f.Status)

@@ -7,6 +7,8 @@ package custos
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 )
 
 // Error codes. Each is stable: API clients match on them, and the web layer
@@ -83,6 +85,17 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// CheckText fails, naming field, when s is not valid UTF-8 or holds a NUL
+// character, which neither database can keep in a text column.
+func CheckText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return Invalid(field, "is not valid UTF-8")
+	} else if strings.IndexByte(s, 0) >= 0 {
+		return Invalid(field, "must not contain NUL characters")
+	}
+	return nil
 }
 
 // AsError returns the *Error in err's chain, or nil.

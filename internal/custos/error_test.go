@@ -121,3 +121,27 @@ func TestAsError(t *testing.T) {
 		t.Errorf("AsError(nil) = %v, want nil", got)
 	}
 }
+
+// TestTextRefusesNUL covers the texts that reach a text column: PostgreSQL
+// cannot store a NUL, and SQLite would store what PostgreSQL refuses.
+func TestTextRefusesNUL(t *testing.T) {
+	_, tagErr := NormalizeTags("tags", []string{"a\x00"})
+	tests := []struct {
+		name  string
+		err   error
+		field string
+	}{
+		{"tag", tagErr, "tags"},
+		{"list name", (&List{Name: "a\x00b"}).Validate(), "name"},
+		{"group description", (&ListGroup{Name: "g", Description: "\x00"}).Validate(), "description"},
+		{"source detail", (&Source{Kind: SourceAPI, Detail: "x\x00"}).Validate(), "source.detail"},
+		{"notice body", (&Notice{Body: "x\x00"}).Validate(), "body"},
+		{"choice", (&FieldDef{Key: "k", Type: FieldChoice, Classification: ClassNone, Choices: []string{"a\x00"}}).Validate(), "choices"},
+		{"tag filter", (&ContactFilter{Tag: ptr("a\x00")}).Validate(), "tag"},
+		{"field filter", (&ContactFilter{Fields: map[string]string{"city": "\x00"}}).Validate(), "field.city"},
+		{"purpose channel", (&Purpose{Name: "p", LegalBasis: BasisConsent, Channel: "e\x00"}).Validate(), "channel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { wantInvalid(t, tt.err, tt.field) })
+	}
+}

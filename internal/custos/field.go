@@ -119,6 +119,9 @@ func (f *FieldDef) validateMutable() error {
 	if f.Label == "" {
 		f.Label = f.Key
 	}
+	if err := CheckText("label", f.Label); err != nil {
+		return err
+	}
 	if utf8.RuneCountInString(f.Label) > 200 {
 		return Invalid("label", "must be at most 200 characters")
 	}
@@ -127,6 +130,9 @@ func (f *FieldDef) validateMutable() error {
 	}
 	seen := make(map[string]bool, len(f.Choices))
 	for _, c := range f.Choices {
+		if err := CheckText("choices", c); err != nil {
+			return err
+		}
 		if c == "" || utf8.RuneCountInString(c) > MaxChoiceLen {
 			return Invalid("choices", "each choice must be 1-%d characters", MaxChoiceLen)
 		} else if seen[c] {

@@ -29,6 +29,11 @@ type ListGroup struct {
 
 func validateNameDescription(name *string, description string) error {
 	*name = strings.TrimSpace(*name)
+	if err := CheckText("name", *name); err != nil {
+		return err
+	} else if err := CheckText("description", description); err != nil {
+		return err
+	}
 	if *name == "" {
 		return Invalid("name", "is required")
 	} else if utf8.RuneCountInString(*name) > 200 {

@@ -78,6 +78,9 @@ func (p *Purpose) Validate() error {
 		return Invalid("retention_from", "must be one of consent, last_activity, contract_end")
 	}
 	p.Channel = strings.TrimSpace(p.Channel)
+	if err := CheckText("channel", p.Channel); err != nil {
+		return err
+	}
 	if utf8.RuneCountInString(p.Channel) > 50 {
 		return Invalid("channel", "must be at most 50 characters")
 	}
@@ -158,8 +161,10 @@ func (n *Notice) Validate() error {
 		return Invalid("body", "is required")
 	} else if len(n.Body) > MaxNoticeBody {
 		return Invalid("body", "must be at most %d bytes", MaxNoticeBody)
-	} else if !utf8.ValidString(n.Body) {
-		return Invalid("body", "is not valid UTF-8")
+	} else if err := CheckText("body", n.Body); err != nil {
+		return err
+	} else if err := CheckText("language", n.Language); err != nil {
+		return err
 	}
 	if n.Kind == "" {
 		n.Kind = NoticeOther

@@ -197,30 +197,39 @@ func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter,
 	if err != nil {
 		return 0, err
 	}
+	ids, err := db.contactIDs(ctx, ws, f)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		return db.contactIDs(ctx, ws, f, func(ids []int64) error {
-			if n += int64(len(ids)); n > custos.MaxBulkContacts {
-				return custos.Errorf(custos.ETOOMANY, "the filter matches more than %d contacts", custos.MaxBulkContacts)
+		for start := 0; start < len(ids); start += 5000 {
+			live, err := db.liveIDs(ctx, tx, ws, ids[start:min(start+5000, len(ids))])
+			if err != nil {
+				return err
 			}
-			keys := make([]*vault.ContactKey, len(ids))
+			keys := make([]*vault.ContactKey, len(live))
 			if needsKeys(rs) {
-				m, err := db.contactKeys(ctx, ws, ids)
+				m, err := db.contactKeys(ctx, ws, live)
 				if err != nil {
 					return err
 				}
-				for i, id := range ids {
+				for i, id := range live {
 					keys[i] = m[id]
 				}
 			}
-			_, err := db.appendEvents(ctx, tx, db.inserter(tx), false, a, ids, keys, rs, purposes)
-			return err
-		})
+			if _, err := db.appendEvents(ctx, tx, db.inserter(tx), false, a, live, keys, rs, purposes); err != nil {
+				return err
+			}
+			n += int64(len(live))
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	return n, db.grew(ctx, int(n), "consent_events", "consent_state")
+	db.grew(int(n), "consent_events", "consent_state")
+	return n, nil
 }
 
 const eventColumns = `id, contact_id, purpose_id, purpose_version, action, method, notice_hash, effective_from, meta, actor, created_at`

@@ -353,3 +353,27 @@ func TestSearchListsAndFilters(t *testing.T) {
 		t.Fatalf("bulk consent: %d %v", n, err)
 	}
 }
+
+func TestSpecialFieldKeepsNoBlindIndex(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "clinic", custos.RoleAdmin)
+	p := mustPurpose(t, db, ctx, custos.BasisConsent)
+	if err := db.CreateField(ctx, &custos.FieldDef{Key: "diagnosis", Type: custos.FieldText, Classification: custos.ClassSpecial, PurposeIDs: []int64{p.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	cs := []*custos.Contact{{Email: "p@example.com", Fields: map[string]any{"diagnosis": "asthma"}}}
+	if err := db.CreateContacts(ctx, cs, []custos.ConsentRequest{{PurposeID: p.ID, Action: custos.ActionGrant, Notice: "Yes."}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.FindContacts(ctx, custos.ContactFilter{Fields: map[string]string{"diagnosis": "asthma"}}); code(err) != custos.EINVALID {
+		t.Fatalf("filter on a special field: %v", err)
+	}
+	// The field still counts as held, so it cannot be deleted under the value.
+	if err := db.DeleteField(ctx, "diagnosis"); code(err) != custos.ECONFLICT {
+		t.Fatalf("delete a held special field: %v", err)
+	}
+	got, err := db.FindContactByID(ctx, cs[0].ID)
+	if err != nil || got.Fields["diagnosis"] != "asthma" {
+		t.Fatalf("read back: %+v %v", got, err)
+	}
+}

@@ -61,6 +61,7 @@ type DB struct {
 	vault    *vault.Vault
 	search   *searchIndex
 	growth   growth
+	bg       sync.WaitGroup // background work, waited for by Close
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 }
@@ -100,62 +101,75 @@ func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
 // growth counts, per table, rows written by bulk paths since the
 // planner's statistics of the table were last brought up to date.
 type growth struct {
-	mu   sync.Mutex
-	base map[string]int64 // rows at the last analysis
-	rows map[string]int64 // rows written since
+	mu      sync.Mutex
+	base    map[string]int64 // rows at the last analysis
+	rows    map[string]int64 // rows written since
+	running map[string]bool  // analyses under way
 }
 
 // analyze brings PostgreSQL's statistics of a table up to date. Prepared
 // statements run on generic plans made from them, so a table analysed
 // while small would be scanned whole once large; and autovacuum, which
 // would analyse it, may be off.
-func (db *DB) analyze(ctx context.Context, table string) error {
+// It returns the rows the table holds.
+func (db *DB) analyze(ctx context.Context, table string) (int64, error) {
 	d := db.write
 	if table == "contact_keys" {
 		d = db.keys
 	}
 	if _, err := d.ExecContext(ctx, `ANALYZE `+table); err != nil {
-		return fmt.Errorf("store: analyze %s: %w", table, err)
+		return 0, fmt.Errorf("store: analyze %s: %w", table, err)
 	}
 	var tuples float64
 	if err := d.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, table).Scan(&tuples); err != nil {
-		return fmt.Errorf("store: analyze %s: %w", table, err)
+		return 0, fmt.Errorf("store: analyze %s: %w", table, err)
 	}
-	db.growth.base[table], db.growth.rows[table] = max(0, int64(tuples)), 0
-	return nil
+	return max(0, int64(tuples)), nil
 }
 
 // analyzeAll analyses the tables bulk paths fill, at start.
 func (db *DB) analyzeAll(ctx context.Context) error {
 	db.growth.mu.Lock()
 	defer db.growth.mu.Unlock()
-	db.growth.base, db.growth.rows = map[string]int64{}, map[string]int64{}
+	db.growth.base, db.growth.rows, db.growth.running = map[string]int64{}, map[string]int64{}, map[string]bool{}
 	for _, t := range []string{"contacts", "contact_tags", "consent_events", "consent_state", "list_members", "contact_keys"} {
-		if err := db.analyze(ctx, t); err != nil {
+		base, err := db.analyze(ctx, t)
+		if err != nil {
 			return err
 		}
+		db.growth.base[t] = base
 	}
 	return nil
 }
 
 // grew notes n rows written by a bulk path into each table and, on
 // PostgreSQL, analyses a table once it has grown by half since the last
-// time.
-func (db *DB) grew(ctx context.Context, n int, tables ...string) error {
+// time. The analysis runs in the background: the rows are committed, and
+// neither the caller's wait nor its context should hang on statistics.
+func (db *DB) grew(n int, tables ...string) {
 	if !db.pg {
-		return nil
+		return
 	}
 	db.growth.mu.Lock()
 	defer db.growth.mu.Unlock()
 	for _, t := range tables {
 		db.growth.rows[t] += int64(n)
-		if db.growth.rows[t] >= 1000 && db.growth.rows[t] >= db.growth.base[t]/2 {
-			if err := db.analyze(ctx, t); err != nil {
-				return err
-			}
+		if db.growth.rows[t] < 1000 || db.growth.rows[t] < db.growth.base[t]/2 || db.growth.running[t] {
+			continue
 		}
+		db.growth.running[t] = true
+		db.bg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			base, err := db.analyze(ctx, t)
+			db.growth.mu.Lock()
+			defer db.growth.mu.Unlock()
+			db.growth.running[t] = false
+			if err == nil {
+				db.growth.base[t], db.growth.rows[t] = base, 0
+			}
+		})
 	}
-	return nil
 }
 
 func sqliteDSN(path string, writer bool) string {
@@ -273,6 +287,7 @@ func schemaRE(s string) bool {
 
 // Close closes the databases.
 func (db *DB) Close() error {
+	db.bg.Wait()
 	var errs []error
 	for _, c := range []*stmtCache{db.read, db.keysRead} {
 		if c != nil {
@@ -317,6 +332,10 @@ func (c *stmtCache) stmt(ctx context.Context, query string) *sql.Stmt {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.stmts == nil { // closed meanwhile
+		st.Close()
+		return nil
+	}
 	if prev := c.stmts[query]; prev != nil {
 		st.Close()
 		return prev
@@ -449,8 +468,8 @@ func (db *DB) txOn(ctx context.Context, d *sql.DB, fn func(tx *sql.Tx) error) er
 	if err != nil {
 		return mapError(err)
 	}
+	defer tx.Rollback() // after a panic; a no-op once committed
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return mapError(err)
 	}
 	return mapError(tx.Commit())

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -76,6 +77,8 @@ func (db *DB) fieldCondition(w *where, ws int64, d *custos.FieldDef, name, raw s
 	param := "field." + name
 	if d == nil || name == custos.FieldEmail {
 		return custos.Invalid(param, "no such field")
+	} else if d.Classification == custos.ClassSpecial {
+		return custos.Invalid(param, "special-category fields cannot be filtered on: they keep no blind index")
 	}
 	var v any = raw
 	switch d.Type {
@@ -171,7 +174,7 @@ func (db *DB) FindContacts(ctx context.Context, f custos.ContactFilter) ([]*cust
 
 // contactRows runs the filter and returns at most limit rows, newest first.
 func (db *DB) contactRows(ctx context.Context, w *where, limit int) ([]*contactRow, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+prefixCols("c.", contactColumns)+` FROM contacts c WHERE `+w.sql()+` ORDER BY c.id DESC LIMIT ?`),
+	rows, err := db.read.d.QueryContext(ctx, db.q(`SELECT `+prefixCols("c.", contactColumns)+` FROM contacts c WHERE `+w.sql()+` ORDER BY c.id DESC LIMIT ?`),
 		append(w.args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: find contacts: %w", err)
@@ -196,12 +199,21 @@ func prefixCols(prefix, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
-// contactIDs streams the ids of every contact the filter matches, but for
-// anonymized ones, to fn, batch by batch. Bulk changes use it.
-func (db *DB) contactIDs(ctx context.Context, ws int64, f custos.ContactFilter, fn func(ids []int64) error) error {
+// contactIDs returns the ids of every contact the filter matches, but for
+// anonymized ones, ascending. Bulk changes read them before their write
+// transaction, so that they never hold two connections at once, and check
+// them again inside it (liveIDs).
+func (db *DB) contactIDs(ctx context.Context, ws int64, f custos.ContactFilter) ([]int64, error) {
 	f.Limit = custos.MaxLimit
 	if err := f.Validate(); err != nil {
-		return err
+		return nil, err
+	}
+	var ids []int64
+	tooMany := func() error {
+		if len(ids) > custos.MaxBulkContacts {
+			return custos.Errorf(custos.ETOOMANY, "the filter matches more than %d contacts", custos.MaxBulkContacts)
+		}
+		return nil
 	}
 	if f.Search != "" {
 		// Walk the search results page by page.
@@ -209,28 +221,23 @@ func (db *DB) contactIDs(ctx context.Context, ws int64, f custos.ContactFilter, 
 		for {
 			cs, next, err := db.FindContacts(ctx, f)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			ids := make([]int64, 0, len(cs))
 			for _, c := range cs {
 				if c.Status != custos.StatusAnonymized {
 					ids = append(ids, c.ID)
 				}
 			}
-			if len(ids) > 0 {
-				if err := fn(ids); err != nil {
-					return err
-				}
-			}
-			if next == 0 {
-				return nil
+			if err := tooMany(); err != nil || next == 0 {
+				slices.Sort(ids)
+				return ids, err
 			}
 			f.After = next
 		}
 	}
 	w, err := db.contactWhere(ctx, ws, &f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w.add(`c.status <> ?`, string(custos.StatusAnonymized))
 	var after int64
@@ -238,31 +245,50 @@ func (db *DB) contactIDs(ctx context.Context, ws int64, f custos.ContactFilter, 
 	for {
 		ww := &where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
 		ww.add(`c.id > ?`, after)
-		rows, err := db.read.QueryContext(ctx, db.q(`SELECT c.id FROM contacts c WHERE `+ww.sql()+` ORDER BY c.id LIMIT ?`), append(ww.args, batch)...)
+		rows, err := db.read.d.QueryContext(ctx, db.q(`SELECT c.id FROM contacts c WHERE `+ww.sql()+` ORDER BY c.id LIMIT ?`), append(ww.args, batch)...)
 		if err != nil {
-			return fmt.Errorf("store: select contacts: %w", err)
+			return nil, fmt.Errorf("store: select contacts: %w", err)
 		}
-		ids := make([]int64, 0, batch)
+		n := len(ids)
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
-				return err
+				return nil, err
 			}
 			ids = append(ids, id)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return nil, err
 		}
-		if len(ids) > 0 {
-			if err := fn(ids); err != nil {
-				return err
-			}
-		}
-		if len(ids) < batch {
-			return nil
+		if err := tooMany(); err != nil || len(ids)-n < batch {
+			return ids, err
 		}
 		after = ids[len(ids)-1]
 	}
+}
+
+// liveIDs returns those of the ids, in order, that are contacts of the
+// workspace and not anonymized, as tx sees them.
+func (db *DB) liveIDs(ctx context.Context, tx *sql.Tx, ws int64, ids []int64) ([]int64, error) {
+	args := make([]any, 0, len(ids)+2)
+	args = append(args, ws, string(custos.StatusAnonymized))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM contacts WHERE workspace_id = ? AND status <> ? AND id IN (`+placeholders(len(ids))+`) ORDER BY id`), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	live := make([]int64, 0, len(ids))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		live = append(live, id)
+	}
+	return live, rows.Err()
 }

@@ -45,7 +45,12 @@ func (db *DB) contactKeys(ctx context.Context, ws int64, ids []int64) (map[int64
 			args = append(args, id)
 		}
 		ids = ids[n:]
-		rows, err := db.keysRead.QueryContext(ctx, db.q(`SELECT contact_id, wrapped FROM contact_keys WHERE workspace_id = ? AND contact_id IN (`+placeholders(n)+`)`), args...)
+		// Only the one-key and full-batch forms are worth a prepared statement.
+		var q querier = db.keysRead.d
+		if n == 1 || n == batch {
+			q = db.keysRead
+		}
+		rows, err := q.QueryContext(ctx, db.q(`SELECT contact_id, wrapped FROM contact_keys WHERE workspace_id = ? AND contact_id IN (`+placeholders(n)+`)`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: read keys: %w", err)
 		}
@@ -111,6 +116,7 @@ func (db *DB) bulkTx(ctx context.Context, d *sql.DB, fn func(tx *sql.Tx, put row
 	if err != nil {
 		return mapError(err)
 	}
+	defer tx.Rollback() // after a panic; a no-op once committed
 	put := func(ctx context.Context, table string, cols []string, rows [][]any) error {
 		if len(rows) == 0 {
 			return nil
@@ -124,7 +130,6 @@ func (db *DB) bulkTx(ctx context.Context, d *sql.DB, fn func(tx *sql.Tx, put row
 		})
 	}
 	if err := fn(tx, put); err != nil {
-		tx.Rollback()
 		return mapError(err)
 	}
 	return mapError(tx.Commit())

@@ -259,94 +259,96 @@ func (db *DB) DeleteListGroup(ctx context.Context, id int64) error {
 
 // AddMembers subscribes contacts to a list.
 func (db *DB) AddMembers(ctx context.Context, listID int64, contactIDs []int64) (int64, error) {
-	return db.changeMembers(ctx, listID, true, true, func(_ int64, fn func([]int64) error) error { return fn(contactIDs) })
+	return db.changeMembers(ctx, listID, true, contactIDs, nil)
 }
 
 // RemoveMembers unsubscribes contacts from a list.
 func (db *DB) RemoveMembers(ctx context.Context, listID int64, contactIDs []int64) (int64, error) {
-	return db.changeMembers(ctx, listID, false, false, func(_ int64, fn func([]int64) error) error { return fn(contactIDs) })
+	return db.changeMembers(ctx, listID, false, contactIDs, nil)
 }
 
 // AddMembersByFilter subscribes every contact the filter matches.
 func (db *DB) AddMembersByFilter(ctx context.Context, listID int64, f custos.ContactFilter) (int64, error) {
-	return db.changeMembers(ctx, listID, true, false, func(ws int64, fn func([]int64) error) error { return db.contactIDs(ctx, ws, f, fn) })
+	return db.changeMembers(ctx, listID, true, nil, &f)
 }
 
 // RemoveMembersByFilter unsubscribes every contact the filter matches.
 func (db *DB) RemoveMembersByFilter(ctx context.Context, listID int64, f custos.ContactFilter) (int64, error) {
-	return db.changeMembers(ctx, listID, false, false, func(ws int64, fn func([]int64) error) error { return db.contactIDs(ctx, ws, f, fn) })
+	return db.changeMembers(ctx, listID, false, nil, &f)
 }
 
-// changeMembers adds or removes the contacts that each yields, in one
-// transaction, and returns how many memberships changed. With check, every
-// id must be a contact of the workspace.
-func (db *DB) changeMembers(ctx context.Context, listID int64, add, check bool, each func(ws int64, fn func([]int64) error) error) (int64, error) {
+// changeMembers adds or removes the contacts named by ids, or matching f,
+// in one transaction, and returns how many memberships changed. Named
+// contacts to add must all be live contacts of the workspace.
+func (db *DB) changeMembers(ctx context.Context, listID int64, add bool, ids []int64, f *custos.ContactFilter) (int64, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return 0, err
 	}
 	ws := a.WorkspaceID
+	if f != nil {
+		if ids, err = db.contactIDs(ctx, ws, *f); err != nil {
+			return 0, err
+		}
+	}
 	var changed int64
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := db.findList(ctx, tx, ws, listID); err != nil {
 			return err
 		}
 		now := micros(db.Now())
-		return each(ws, func(ids []int64) error {
-			for start := 0; start < len(ids); start += 500 {
-				batch := ids[start:min(start+500, len(ids))]
-				args := []any{ws, listID}
-				for _, id := range batch {
-					args = append(args, id)
-				}
-				if check {
-					var found int
-					if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM contacts WHERE workspace_id = ? AND id IN (`+placeholders(len(batch))+`)`),
-						append([]any{ws}, args[2:]...)...).Scan(&found); err != nil {
-						return err
-					}
-					if want := uniq(batch); found != want {
-						return custos.Invalid("contact_ids", "%d of the contacts do not exist", want-found)
-					}
-				}
-				if add {
-					rows := make([][]any, len(batch))
-					for i, id := range batch {
-						rows[i] = []any{ws, listID, id, now}
-					}
-					n, err := db.insertRowsSuffix(ctx, tx, "list_members", []string{"workspace_id", "list_id", "contact_id", "created_at"}, rows,
-						` ON CONFLICT (workspace_id, list_id, contact_id) DO NOTHING`)
-					if err != nil {
-						return err
-					}
-					changed += n
-					continue
-				}
-				res, err := tx.ExecContext(ctx, db.q(`DELETE FROM list_members WHERE workspace_id = ? AND list_id = ? AND contact_id IN (`+placeholders(len(batch))+`)`), args...)
+		for start := 0; start < len(ids); start += 500 {
+			batch := ids[start:min(start+500, len(ids))]
+			if add {
+				live, err := db.liveIDs(ctx, tx, ws, batch)
 				if err != nil {
 					return err
 				}
-				n, err := res.RowsAffected()
+				if want := len(uniq(batch)); f == nil && len(live) != want {
+					return custos.Invalid("contact_ids", "%d of the contacts do not exist", want-len(live))
+				}
+				rows := make([][]any, len(live))
+				for i, id := range live {
+					rows[i] = []any{ws, listID, id, now}
+				}
+				n, err := db.insertRowsSuffix(ctx, tx, "list_members", []string{"workspace_id", "list_id", "contact_id", "created_at"}, rows,
+					` ON CONFLICT (workspace_id, list_id, contact_id) DO NOTHING`)
 				if err != nil {
 					return err
 				}
 				changed += n
+				continue
 			}
-			return nil
-		})
+			args := []any{ws, listID}
+			for _, id := range batch {
+				args = append(args, id)
+			}
+			res, err := tx.ExecContext(ctx, db.q(`DELETE FROM list_members WHERE workspace_id = ? AND list_id = ? AND contact_id IN (`+placeholders(len(batch))+`)`), args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			changed += n
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	return changed, db.grew(ctx, int(changed), "list_members")
+	db.grew(int(changed), "list_members")
+	return changed, nil
 }
 
-func uniq(ids []int64) int {
+// uniq returns the distinct ids.
+func uniq(ids []int64) map[int64]bool {
 	m := make(map[int64]bool, len(ids))
 	for _, id := range ids {
 		m[id] = true
 	}
-	return len(m)
+	return m
 }
 
 // ContactLists returns the ids of the contact's lists.

@@ -15,9 +15,10 @@ import (
 // searchIndex answers fragment searches over names, companies and e-mail
 // addresses without plaintext at rest: it lives in memory only, built by
 // decrypting the contacts, and follows the workspace's contact revision, so
-// writes by this process or any other show up at the next search. Results
-// are always re-checked against the database, so a stale entry can only
-// cost time, never show a contact that no longer matches.
+// writes by this process or any other show up at the next search. The
+// database checks the rest of the filter for every candidate; a contact
+// renamed between the catch-up and that check can still match its old text
+// in that one search.
 type searchIndex struct {
 	db    *DB
 	batch int // contacts read from the database at a time

@@ -1,3 +1,6 @@
+-- Ids are never reused (AUTOINCREMENT), as on PostgreSQL: a client holding
+-- the id of a deleted object must not reach a new one.
+--
 -- Core schema: workspaces, API keys, fields, contacts, lists, purposes,
 -- notices, the consent ledger and the change history. Times are Unix
 -- microseconds (UTC). Personal values live only in the sealed columns,
@@ -10,14 +13,14 @@ CREATE TABLE id_seq (
 INSERT INTO id_seq (name, next) VALUES ('contacts', 1), ('consent_events', 1);
 
 CREATE TABLE workspaces (
-	id         INTEGER PRIMARY KEY,
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
 	name       TEXT NOT NULL UNIQUE,
 	rev        INTEGER NOT NULL DEFAULT 0,
 	created_at INTEGER NOT NULL
 );
 
 CREATE TABLE api_keys (
-	id           INTEGER PRIMARY KEY,
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
 	name         TEXT NOT NULL,
 	role         TEXT NOT NULL,
@@ -30,7 +33,7 @@ CREATE TABLE api_keys (
 CREATE INDEX api_keys_workspace ON api_keys (workspace_id, id);
 
 CREATE TABLE purposes (
-	id              INTEGER PRIMARY KEY,
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
 	workspace_id    INTEGER NOT NULL REFERENCES workspaces (id),
 	current_version INTEGER NOT NULL,
 	created_at      INTEGER NOT NULL
@@ -106,7 +109,7 @@ CREATE TABLE contact_tags (
 ) WITHOUT ROWID;
 
 CREATE TABLE list_groups (
-	id           INTEGER PRIMARY KEY,
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
 	name         TEXT NOT NULL,
 	description  TEXT NOT NULL,
@@ -116,7 +119,7 @@ CREATE TABLE list_groups (
 CREATE INDEX list_groups_workspace ON list_groups (workspace_id, id);
 
 CREATE TABLE lists (
-	id           INTEGER PRIMARY KEY,
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
 	group_id     INTEGER REFERENCES list_groups (id),
 	name         TEXT NOT NULL,
@@ -162,7 +165,7 @@ CREATE TABLE tombstones (
 -- The consent ledger: append-only. meta: the IP address and user agent,
 -- sealed under the contact's key.
 CREATE TABLE consent_events (
-	id              INTEGER PRIMARY KEY,
+	id              INTEGER PRIMARY KEY, -- from id_seq
 	workspace_id    INTEGER NOT NULL,
 	contact_id      INTEGER NOT NULL,
 	purpose_id      INTEGER NOT NULL REFERENCES purposes (id),
@@ -201,7 +204,7 @@ CREATE INDEX consent_state_purpose ON consent_state (workspace_id, purpose_id, a
 -- Field change history: one row per changed field; the field, old and new
 -- values are sealed under the contact's key.
 CREATE TABLE contact_changes (
-	id           INTEGER PRIMARY KEY,
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	workspace_id INTEGER NOT NULL,
 	contact_id   INTEGER NOT NULL,
 	actor        TEXT NOT NULL,

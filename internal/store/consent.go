@@ -354,7 +354,11 @@ func (db *DB) Permission(ctx context.Context, contactID, purposeID int64, at *ti
 		d := custos.Decide(status, p, s, last, db.Now())
 		return &d, nil
 	}
-	// As the ledger stood then: the events recorded by that time.
+	// As things stood then: the contact's status and last activity from
+	// its history, the purpose version in force, the events recorded.
+	if status, last, err = db.contactAt(ctx, ws, row, *at); err != nil {
+		return nil, err
+	}
 	p, err := db.purposeAt(ctx, db.read, ws, purposeID, micros(*at))
 	if err != nil {
 		return nil, err
@@ -365,6 +369,45 @@ func (db *DB) Permission(ctx context.Context, contactID, purposeID int64, at *ti
 	}
 	d := custos.Decide(status, p, custos.Fold(events)[purposeID], last, *at)
 	return &d, nil
+}
+
+// contactAt returns the contact's status and last activity as they stood
+// at the time, from its change history: the status a later change replaced,
+// and the last change made by then.
+func (db *DB) contactAt(ctx context.Context, ws int64, r *contactRow, at time.Time) (custos.ContactStatus, time.Time, error) {
+	status, last := custos.ContactStatus(r.status), fromMicros(r.created)
+	k, err := db.contactKey(ctx, ws, r.id)
+	if err != nil {
+		return status, last, err
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id, at, sealed FROM contact_changes WHERE workspace_id = ? AND contact_id = ? ORDER BY id`), ws, r.id)
+	if err != nil {
+		return status, last, fmt.Errorf("store: history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, when int64
+		var sealed []byte
+		if err := rows.Scan(&id, &when, &sealed); err != nil {
+			return status, last, err
+		}
+		if t := fromMicros(when); !t.After(at) {
+			last = t
+			continue
+		}
+		p, err := k.Open("history", sealed)
+		if err != nil {
+			return status, last, fmt.Errorf("store: history %d: %w", id, err)
+		}
+		var ch custos.Change
+		if err := json.Unmarshal(p, &ch); err != nil {
+			return status, last, err
+		}
+		if old, ok := ch.Old.(string); ok && ch.Field == "status" {
+			return custos.ContactStatus(old), last, nil // the first change after: what it replaced
+		}
+	}
+	return status, last, rows.Err()
 }
 
 // hasExplicitConsent reports whether the contact holds a consent in force

@@ -221,12 +221,23 @@ func TestConsentLedgerAndPermission(t *testing.T) {
 	if d, _ := db.Permission(ctx, c.ID, li.ID, nil); !d.Allowed || d.Reason != custos.ReasonBasis {
 		t.Fatalf("assigned basis: %+v", d)
 	}
-	// A restricted contact may not be processed at all.
+	// A restricted contact may not be processed at all; before the
+	// restriction it could be, and the answer for that time says so.
+	time.Sleep(2 * time.Millisecond)
+	unrestricted := db.Now()
+	time.Sleep(2 * time.Millisecond)
 	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Status: ptr(custos.StatusRestricted)}); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := db.Permission(ctx, c.ID, li.ID, nil); d.Allowed || d.Reason != custos.ReasonRestricted {
 		t.Fatalf("restricted: %+v", d)
+	}
+	if d, err := db.Permission(ctx, c.ID, li.ID, &unrestricted); err != nil || !d.Allowed || d.Reason != custos.ReasonBasis {
+		t.Fatalf("before the restriction: %+v %v", d, err)
+	}
+	later := db.Now()
+	if d, _ := db.Permission(ctx, c.ID, li.ID, &later); d.Allowed || d.Reason != custos.ReasonRestricted {
+		t.Fatalf("after the restriction, asked with at: %+v", d)
 	}
 	if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: 999999, Action: custos.ActionWithdraw}); code(err) != custos.EINVALID {
 		t.Fatalf("unknown purpose: %v", err)

@@ -388,3 +388,24 @@ func TestSpecialFieldKeepsNoBlindIndex(t *testing.T) {
 		t.Fatalf("read back: %+v %v", got, err)
 	}
 }
+
+func TestShreddedKeyHidesOnlyThatContact(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	a := mustContact(t, db, ctx, "a@example.com", map[string]any{"first_name": "Ala"})
+	b := mustContact(t, db, ctx, "b@example.com", map[string]any{"first_name": "Ola"})
+	actor, _ := custos.ActorFrom(ctx)
+	if err := db.ShredKey(ctx, actor.WorkspaceID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindContactByID(ctx, a.ID); code(err) != custos.EGONE {
+		t.Fatalf("shredded contact: %v", err)
+	}
+	cs, _, err := db.FindContacts(ctx, custos.ContactFilter{})
+	if err != nil || len(cs) != 1 || cs[0].ID != b.ID || cs[0].Fields["first_name"] != "Ola" {
+		t.Fatalf("listing: %v %v", cs, err)
+	}
+	if cs, _, _ := db.FindContacts(ctx, custos.ContactFilter{Search: "ala"}); len(cs) != 0 {
+		t.Fatalf("search still finds the shredded contact: %v", cs)
+	}
+}

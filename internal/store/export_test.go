@@ -8,3 +8,9 @@ func (db *DB) ExecRaw(ctx context.Context, stmt string) error {
 	_, err := db.write.ExecContext(ctx, stmt)
 	return err
 }
+
+// ShredKey deletes a contact's data key, as an erasure does first.
+func (db *DB) ShredKey(ctx context.Context, ws, id int64) error {
+	_, err := db.keys.ExecContext(ctx, db.q(`DELETE FROM contact_keys WHERE workspace_id = ? AND contact_id = ?`), ws, id)
+	return err
+}

@@ -163,11 +163,17 @@ func (db *DB) FindContacts(ctx context.Context, f custos.ContactFilter) ([]*cust
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make([]*custos.Contact, len(rows))
-	for i, r := range rows {
-		if out[i], err = r.open(keys[r.id]); err != nil {
+	out := make([]*custos.Contact, 0, len(rows))
+	for _, r := range rows {
+		c, err := r.open(keys[r.id])
+		if custos.ErrorCode(err) == custos.EGONE {
+			// Its key is shredded and its rows are on their way out: an
+			// erasure under way must not fail everyone's page.
+			continue
+		} else if err != nil {
 			return nil, 0, err
 		}
+		out = append(out, c)
 	}
 	return out, next, nil
 }

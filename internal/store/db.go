@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -535,6 +536,18 @@ func nullMicros(us sql.NullInt64) *time.Time {
 	}
 	t := fromMicros(us.Int64)
 	return &t
+}
+
+// encodeJSON marshals v without HTML escaping, the form in which JSON
+// values are stored and compared.
+func encodeJSON(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("store: encode %T: %v", v, err)) // only for unencodable types
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // placeholders returns "?, ?, …" with n marks.

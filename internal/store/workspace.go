@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -107,16 +106,4 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*custos.APIKey, e
 	}
 	k.Role, k.CreatedAt, k.LastUsedAt = custos.Role(role), fromMicros(created), nullMicros(used)
 	return k, nil
-}
-
-// encodeJSON marshals v without HTML escaping, the form in which JSON
-// values are stored and compared.
-func encodeJSON(v any) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic(fmt.Sprintf("store: encode %T: %v", v, err)) // only for unencodable types
-	}
-	return strings.TrimSuffix(b.String(), "\n")
 }

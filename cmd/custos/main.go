@@ -1,6 +1,6 @@
 // Command custos runs Custos, the GDPR-first CRM, and administers it:
 //
-//	custos serve | migrate | apikey create | workspace create | version
+//	custos serve | migrate | apikey create | workspace create | forget | version
 //
 // Configuration comes from flags, then CUSTOS_* environment variables
 // (secrets also as *_FILE), then defaults that run: data in ./data, SQLite,
@@ -83,6 +83,7 @@ Commands:
   migrate               create or migrate the database and exit
   apikey create         create an API key: --workspace NAME --role ROLE [--name NAME]
   workspace create NAME create a workspace
+  forget                forget a contact: --id ID | --email E, --mode erase|anonymize [--workspace W] [--request-id R]
   version               print the version
 
 Run 'custos <command> -h' for a command's flags.
@@ -103,6 +104,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.apikey(ctx, args[1:])
 	case "workspace":
 		return m.workspace(ctx, args[1:])
+	case "forget":
+		return m.forget(ctx, args[1:])
 	case "version":
 		fmt.Fprintln(m.Stdout, "custos", Version)
 		return nil

@@ -184,6 +184,22 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("after restart: %v", got)
 	}
 	tm.stop(t)
+
+	// Forget it from the command line: the next start knows nothing of it.
+	m, out, errs := newMain(cfg)
+	if err := m.Run(context.Background(), []string{"forget", "--email", strings.ToUpper(markers["email"]), "--mode", "erase", "--request-id", "DSR-1"}); err != nil {
+		t.Fatalf("forget: %v\n%s", err, errs)
+	}
+	m.Close()
+	if !strings.Contains(out.String(), "forgotten (erase)") {
+		t.Fatalf("forget printed %q", out)
+	}
+	tm = startServe(t, cfg)
+	tm.call(t, key, "GET", fmt.Sprintf("/api/v1/contacts/%d", id), nil, 404)
+	if found := tm.call(t, key, "GET", "/api/v1/contacts?q=zq7", nil, 200); len(found["data"].([]any)) != 0 {
+		t.Fatalf("search finds the forgotten contact: %v", found)
+	}
+	tm.stop(t)
 }
 
 // assertNoMarkers fails when any file under the data directory, or on
@@ -253,6 +269,13 @@ func TestCommands(t *testing.T) {
 	}
 	if _, err := run("apikey", "create", "--role", "emperor"); err == nil {
 		t.Fatal("a key with an unknown role was created")
+	}
+	// forget, by e-mail: the contact made through the API below is gone.
+	if _, err := run("forget", "--email", "x@example.com", "--mode", "erase"); err == nil {
+		t.Fatal("forgetting a contact that does not exist succeeded")
+	}
+	if _, err := run("forget", "--id", "1", "--mode", "shred"); err == nil {
+		t.Fatal("an unknown mode was accepted")
 	}
 	// The key works in its own workspace.
 	tm := startServe(t, cfg)

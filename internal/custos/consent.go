@@ -275,4 +275,5 @@ type Service interface {
 	PurposeService
 	NoticeService
 	ConsentService
+	ErasureService
 }

@@ -409,3 +409,5 @@ func TestShreddedKeyHidesOnlyThatContact(t *testing.T) {
 		t.Fatalf("search still finds the shredded contact: %v", cs)
 	}
 }
+
+func itoa(n int64) string { return fmt.Sprint(n) }

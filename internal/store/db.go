@@ -96,6 +96,11 @@ func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
 			return nil, err
 		}
 	}
+	// Before anything is served: an erasure a crash interrupted.
+	if err := db.finishErasures(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

@@ -61,6 +61,8 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"tags": []string{"changed"}}, "", true
 	case "POST /api/v1/contacts/{id}/consents":
 		return map[string]any{"purpose_id": w.purpose, "action": "withdraw"}, "", true
+	case "POST /api/v1/contacts/{id}/forget":
+		return map[string]any{"mode": "erase"}, "", true
 	case "GET /api/v1/contacts/{id}/permissions":
 		return nil, "?purpose_id=" + strconv.FormatInt(w.purpose, 10), true
 	case "PATCH /api/v1/lists/{id}":

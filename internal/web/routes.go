@@ -42,6 +42,7 @@ func (s *server) routes() []route {
 		{"PATCH", "/api/v1/contacts/{id}", custos.PermContactsWrite, s.updateContact},
 		{"GET", "/api/v1/contacts/{id}/history", custos.PermPersonalDataRead, s.contactHistory},
 		{"GET", "/api/v1/contacts/{id}/lists", custos.PermContactsRead, s.contactLists},
+		{"POST", "/api/v1/contacts/{id}/forget", custos.PermForget, s.forgetContact},
 
 		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
 		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},

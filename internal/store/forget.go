@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// ForgetContact forgets a contact in three steps, each committed before the
+// next, so that a crash at any point leaves either the contact intact or
+// its tombstone, and the next start finishes the rest (finishErasures):
+// the tombstone, then the key (crypto-shredding: every ciphertext of the
+// contact, in this database and in every backup, becomes noise), then the
+// rows.
+func (db *DB) ForgetContact(ctx context.Context, id int64, r custos.ForgetRequest) (*custos.Tombstone, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	ws := a.WorkspaceID
+	var t *custos.Tombstone
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if t, err = db.findTombstone(ctx, tx, ws, id); err == nil {
+			return nil // forgotten already: finish and answer the same
+		} else if custos.ErrorCode(err) != custos.ENOTFOUND {
+			return err
+		}
+		if _, err := db.findContactRow(ctx, tx, ws, id); err != nil {
+			return err
+		}
+		t = &custos.Tombstone{ContactID: id, Mode: r.Mode, RequestID: r.RequestID, ErasedAt: db.Now()}
+		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO tombstones (workspace_id, contact_id, mode, request_id, erased_at) VALUES (?, ?, ?, ?, ?)`),
+			ws, id, string(t.Mode), t.RequestID, micros(t.ErasedAt))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.purge(ctx, ws, id, t.Mode); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (db *DB) findTombstone(ctx context.Context, q querier, ws, id int64) (*custos.Tombstone, error) {
+	t := &custos.Tombstone{ContactID: id}
+	var mode string
+	var at int64
+	err := q.QueryRowContext(ctx, db.q(`SELECT mode, request_id, erased_at FROM tombstones WHERE workspace_id = ? AND contact_id = ?`), ws, id).Scan(&mode, &t.RequestID, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, custos.NotFound("tombstone")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: find tombstone: %w", err)
+	}
+	t.Mode, t.ErasedAt = custos.ForgetMode(mode), fromMicros(at)
+	return t, nil
+}
+
+// purge shreds the contact's key, then removes its rows: all of them to
+// erase; to anonymize, all but a contacts row stripped of personal values
+// (values of fields classified "none" stay, for statistics). Each step is
+// idempotent.
+func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) error {
+	if _, err := db.keys.ExecContext(ctx, db.q(`DELETE FROM contact_keys WHERE workspace_id = ? AND contact_id = ?`), ws, id); err != nil {
+		return fmt.Errorf("store: shred key: %w", mapError(err))
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var tagsJSON string
+		err := tx.QueryRowContext(ctx, db.q(`SELECT tags FROM contacts WHERE workspace_id = ? AND id = ?`), ws, id).Scan(&tagsJSON)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // purged already
+		} else if err != nil {
+			return err
+		}
+		var tags []string
+		if err := json.Unmarshal([]byte(tagsJSON), &tags); err != nil {
+			return err
+		}
+		if err := db.deleteTags(ctx, tx, ws, id, tags); err != nil {
+			return err
+		}
+		for _, table := range []string{"list_members", "consent_state", "consent_events", "contact_changes"} {
+			if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE workspace_id = ? AND contact_id = ?`), ws, id); err != nil {
+				return fmt.Errorf("purge %s: %w", table, err)
+			}
+		}
+		if mode == custos.ForgetErase {
+			_, err := tx.ExecContext(ctx, db.q(`DELETE FROM contacts WHERE workspace_id = ? AND id = ?`), ws, id)
+			return err
+		}
+		rev, err := db.bumpRev(ctx, tx, ws)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE contacts SET status = ?, email_bidx = NULL, phone_bidx = NULL, sealed = NULL, bidx = ?, tags = ?,
+			source_detail = '', rev = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`),
+			string(custos.StatusAnonymized), "{}", "[]", rev, micros(db.Now()), ws, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: purge contact: %w", err)
+	}
+	db.search.drop(ws, id)
+	return nil
+}
+
+// finishErasures completes every erasure a crash interrupted: a tombstone
+// whose contact still has its rows or personal values.
+func (db *DB) finishErasures(ctx context.Context) error {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT t.workspace_id, t.contact_id, t.mode FROM tombstones t
+		JOIN contacts c ON c.workspace_id = t.workspace_id AND c.id = t.contact_id
+		WHERE t.mode = ? OR c.status <> ? OR c.sealed IS NOT NULL`), string(custos.ForgetErase), string(custos.StatusAnonymized))
+	if err != nil {
+		return fmt.Errorf("store: unfinished erasures: %w", err)
+	}
+	type pending struct {
+		ws, id int64
+		mode   custos.ForgetMode
+	}
+	var todo []pending
+	for rows.Next() {
+		var p pending
+		var mode string
+		if err := rows.Scan(&p.ws, &p.id, &mode); err != nil {
+			rows.Close()
+			return err
+		}
+		p.mode = custos.ForgetMode(mode)
+		todo = append(todo, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range todo {
+		if err := db.purge(ctx, p.ws, p.id, p.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drop removes a contact's text from the search index at once.
+func (s *searchIndex) drop(ws, id int64) {
+	w := s.workspace(ws)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.text.has(id) {
+		w.text.put(id, "")
+	}
+}
+
+// has reports whether the index holds an entry for id.
+func (t *textIndex) has(id int64) bool {
+	for _, b := range t.blocks {
+		if len(b.ids) > 0 && b.ids[0] <= id && id <= b.ids[len(b.ids)-1] {
+			_, found := slices.BinarySearch(b.ids, id)
+			return found
+		}
+	}
+	return false
+}

@@ -1,0 +1,148 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/store"
+	"github.com/custos/custos/internal/store/storetest"
+)
+
+// forgettable creates a contact with personal values, a tag, a list, a
+// consent with IP and user agent, and a history entry.
+func forgettable(t *testing.T, db *store.DB, ctx context.Context) (*custos.Contact, *custos.Purpose, *custos.List) {
+	t.Helper()
+	score := &custos.FieldDef{Key: "score", Type: custos.FieldNumber, Classification: custos.ClassNone}
+	if err := db.CreateField(ctx, score); err != nil && code(err) != custos.ECONFLICT {
+		t.Fatal(err)
+	}
+	p := mustPurpose(t, db, ctx, custos.BasisConsent)
+	l := &custos.List{Name: "News"}
+	if err := db.CreateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	c := &custos.Contact{Email: "forget.me@example.com", Tags: []string{"vip"},
+		Fields: map[string]any{"first_name": "Zapomniana", "phone": "+48 600 700 800", "score": 7.0}}
+	if err := db.CreateContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddMembers(ctx, l.ID, []int64{c.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: p.ID, Action: custos.ActionGrant, Notice: "Tak.", IP: "192.0.2.1", UserAgent: "UA"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"last_name": "Nowak"}}); err != nil {
+		t.Fatal(err)
+	}
+	return c, p, l
+}
+
+func TestForgetErase(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	c, p, l := forgettable(t, db, ctx)
+	keep := mustContact(t, db, ctx, "stays@example.com", map[string]any{"first_name": "Zostaje"})
+
+	ts, err := db.ForgetContact(ctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase, RequestID: "DSR-2026-17"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts.ContactID != c.ID || ts.Mode != custos.ForgetErase || ts.RequestID != "DSR-2026-17" || ts.ErasedAt.IsZero() {
+		t.Fatalf("tombstone %+v", ts)
+	}
+	if _, err := db.FindContactByID(ctx, c.ID); code(err) != custos.ENOTFOUND {
+		t.Fatalf("erased contact: %v", err)
+	}
+	if _, _, err := db.ContactConsents(ctx, c.ID); code(err) != custos.ENOTFOUND {
+		t.Fatalf("erased contact's consents: %v", err)
+	}
+	for name, f := range map[string]custos.ContactFilter{
+		"search": {Search: "zapomniana"}, "email": {Email: ptr("forget.me@example.com")},
+		"tag": {Tag: ptr("vip")}, "list": {ListID: &l.ID}, "phone": {Fields: map[string]string{"phone": "+48600700800"}},
+	} {
+		if cs, _, err := db.FindContacts(ctx, f); err != nil || len(cs) != 0 {
+			t.Errorf("%s still finds %d contacts: %v", name, len(cs), err)
+		}
+	}
+	if got, _ := db.FindContactByID(ctx, keep.ID); got == nil || got.Fields["first_name"] != "Zostaje" {
+		t.Fatalf("the other contact changed: %+v", got)
+	}
+	// Idempotent: the same tombstone again, whatever the second request says.
+	again, err := db.ForgetContact(ctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetAnonymize})
+	if err != nil || *again != *ts {
+		t.Fatalf("second forget: %+v %v", again, err)
+	}
+	// The address may be used again by a new contact.
+	if err := db.CreateContact(ctx, &custos.Contact{Email: "forget.me@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ForgetContact(ctx, 987654, custos.ForgetRequest{Mode: custos.ForgetErase}); code(err) != custos.ENOTFOUND {
+		t.Fatalf("unknown contact: %v", err)
+	}
+	if _, err := db.ForgetContact(ctx, keep.ID, custos.ForgetRequest{Mode: "shred"}); code(err) != custos.EINVALID {
+		t.Fatalf("bad mode: %v", err)
+	}
+	if _, err := db.ForgetContact(ctx, keep.ID, custos.ForgetRequest{Mode: custos.ForgetErase, RequestID: "jan@example.com"}); code(err) != custos.EINVALID {
+		t.Fatalf("personal data as request id: %v", err)
+	}
+	_ = p
+}
+
+func TestForgetAnonymize(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	c, p, _ := forgettable(t, db, ctx)
+	if _, err := db.ForgetContact(ctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetAnonymize}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.FindContactByID(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != custos.StatusAnonymized || got.Email != "" || len(got.Tags) != 0 || len(got.Fields) != 1 || got.Fields["score"] != 7.0 {
+		t.Fatalf("anonymized contact holds %+v", got)
+	}
+	// Still counted; no longer processed, changed or found by its values.
+	if cs, _, _ := db.FindContacts(ctx, custos.ContactFilter{Status: ptr(custos.StatusAnonymized)}); len(cs) != 1 {
+		t.Fatalf("anonymized contacts: %d", len(cs))
+	}
+	if d, err := db.Permission(ctx, c.ID, p.ID, nil); err != nil || d.Allowed || d.Reason != custos.ReasonAnonymized {
+		t.Fatalf("permission: %+v %v", d, err)
+	}
+	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Tags: &[]string{"x"}}); code(err) != custos.ECONFLICT {
+		t.Fatalf("update of an anonymized contact: %v", err)
+	}
+	if states, events, err := db.ContactConsents(ctx, c.ID); err != nil || len(states) != 0 || len(events) != 0 {
+		t.Fatalf("ledger after anonymizing: %d states, %d events, %v", len(states), len(events), err)
+	}
+	if h, _, err := db.ContactHistory(ctx, c.ID, 0, 10); code(err) != custos.EGONE && len(h) != 0 {
+		t.Fatalf("history after anonymizing: %v %v", h, err)
+	}
+	if cs, _, _ := db.FindContacts(ctx, custos.ContactFilter{Search: "zapomniana"}); len(cs) != 0 {
+		t.Fatal("search still finds the anonymized contact")
+	}
+}
+
+// TestForgetResumesAfterCrash leaves a tombstone whose purge never ran, as
+// a kill -9 right after it would, and opens the store again.
+func TestForgetResumesAfterCrash(t *testing.T) {
+	cfg, v := storetest.Config(t), storetest.Vault(t)
+	db := storetest.OpenConfig(t, cfg, v)
+	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	c, _, _ := forgettable(t, db, ctx)
+	a, _ := custos.ActorFrom(ctx)
+	if err := db.ExecRaw(context.Background(), "INSERT INTO tombstones (workspace_id, contact_id, mode, request_id, erased_at) VALUES ("+
+		itoa(a.WorkspaceID)+", "+itoa(c.ID)+", 'erase', '', 1)"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.FindContactByID(ctx, c.ID); err != nil || got.Email == "" {
+		t.Fatalf("before the restart the contact is whole: %+v %v", got, err)
+	}
+	db.Close()
+	db = storetest.OpenConfig(t, cfg, v)
+	if _, err := db.FindContactByID(ctx, c.ID); code(err) != custos.ENOTFOUND {
+		t.Fatalf("after the restart: %v", err)
+	}
+}

@@ -16,13 +16,14 @@ func (m *Main) forget(ctx context.Context, args []string) error {
 	email := fs.String("email", "", "e-mail address of the contact")
 	mode := fs.String("mode", "", "erase or anonymize")
 	request := fs.String("request-id", "", "reference of the data-subject request (never personal data)")
+	suppress := fs.Bool("suppress", false, "keep a keyed hash of the address, so that the person is not added again")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if (*id == 0) == (*email == "") {
 		return errors.New("name the contact with exactly one of --id or --email")
 	}
-	req := custos.ForgetRequest{Mode: custos.ForgetMode(*mode), RequestID: *request}
+	req := custos.ForgetRequest{Mode: custos.ForgetMode(*mode), RequestID: *request, Suppress: *suppress}
 	if err := req.Validate(); err != nil {
 		return fmt.Errorf("--%s %s", custos.AsError(err).Field, custos.ErrorMessage(err))
 	}

@@ -83,7 +83,7 @@ Commands:
   migrate               create or migrate the database and exit
   apikey create         create an API key: --workspace NAME --role ROLE [--name NAME]
   workspace create NAME create a workspace
-  forget                forget a contact: --id ID | --email E, --mode erase|anonymize [--workspace W] [--request-id R]
+  forget                forget a contact: --id ID | --email E, --mode erase|anonymize [--workspace W] [--request-id R] [--suppress]
   version               print the version
 
 Run 'custos <command> -h' for a command's flags.

@@ -22,6 +22,9 @@ const (
 type ForgetRequest struct {
 	Mode      ForgetMode `json:"mode"`
 	RequestID string     `json:"request_id"`
+	// Suppress keeps a keyed hash of the address, so that the person is
+	// not imported, created or signed up again.
+	Suppress bool `json:"suppress"`
 }
 
 // requestIDRE keeps personal data out of tombstones: a request id is a
@@ -42,10 +45,11 @@ func (r *ForgetRequest) Validate() error {
 // Tombstone records that a contact was forgotten. It holds no personal
 // data, and it outlives every backup: a restore replays tombstones.
 type Tombstone struct {
-	ContactID int64      `json:"contact_id"`
-	Mode      ForgetMode `json:"mode"`
-	RequestID string     `json:"request_id"`
-	ErasedAt  time.Time  `json:"erased_at"`
+	ContactID  int64      `json:"contact_id"`
+	Mode       ForgetMode `json:"mode"`
+	RequestID  string     `json:"request_id"`
+	Suppressed bool       `json:"suppressed"`
+	ErasedAt   time.Time  `json:"erased_at"`
 }
 
 // ErasureService forgets contacts in the actor's workspace.

@@ -221,6 +221,13 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 		seen[c.Email] = i
 		c.CreatedAt, c.UpdatedAt, c.Monitoring = now, now, true
 	}
+	emails := make([]string, len(cs))
+	for i, c := range cs {
+		emails[i] = c.Email
+	}
+	if err := db.checkSuppressed(ctx, db.read.d, ws, "email", emails); err != nil {
+		return err
+	}
 	// Ids first, in a transaction of their own, so that the next chunk can
 	// be encrypted while the database writes this one.
 	var ids []int64
@@ -457,6 +464,9 @@ func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdat
 			changes = append(changes, custos.Change{Field: field, Old: old, New: new})
 		}
 		if u.Email != nil && *u.Email != c.Email {
+			if err := db.checkSuppressed(ctx, tx, ws, "email", []string{*u.Email}); err != nil {
+				return err
+			}
 			change("email", c.Email, *u.Email)
 			c.Email = *u.Email
 		}

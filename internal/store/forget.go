@@ -33,12 +33,24 @@ func (db *DB) ForgetContact(ctx context.Context, id int64, r custos.ForgetReques
 		} else if custos.ErrorCode(err) != custos.ENOTFOUND {
 			return err
 		}
-		if _, err := db.findContactRow(ctx, tx, ws, id); err != nil {
+		row, err := db.findContactRow(ctx, tx, ws, id)
+		if err != nil {
 			return err
 		}
 		t = &custos.Tombstone{ContactID: id, Mode: r.Mode, RequestID: r.RequestID, ErasedAt: db.Now()}
-		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO tombstones (workspace_id, contact_id, mode, request_id, erased_at) VALUES (?, ?, ?, ?, ?)`),
-			ws, id, string(t.Mode), t.RequestID, micros(t.ErasedAt))
+		var suppression []byte
+		if r.Suppress {
+			// The address is read before its key is shredded.
+			c, err := db.openRow(ctx, ws, row)
+			if err != nil {
+				return err
+			}
+			if c.Email != "" {
+				suppression, t.Suppressed = db.vault.SuppressionHash(ws, c.Email), true
+			}
+		}
+		_, err = tx.ExecContext(ctx, db.q(`INSERT INTO tombstones (workspace_id, contact_id, mode, request_id, erased_at, suppression) VALUES (?, ?, ?, ?, ?, ?)`),
+			ws, id, string(t.Mode), t.RequestID, micros(t.ErasedAt), suppression)
 		return err
 	})
 	if err != nil {
@@ -54,7 +66,8 @@ func (db *DB) findTombstone(ctx context.Context, q querier, ws, id int64) (*cust
 	t := &custos.Tombstone{ContactID: id}
 	var mode string
 	var at int64
-	err := q.QueryRowContext(ctx, db.q(`SELECT mode, request_id, erased_at FROM tombstones WHERE workspace_id = ? AND contact_id = ?`), ws, id).Scan(&mode, &t.RequestID, &at)
+	err := q.QueryRowContext(ctx, db.q(`SELECT mode, request_id, erased_at, suppression IS NOT NULL FROM tombstones WHERE workspace_id = ? AND contact_id = ?`), ws, id).
+		Scan(&mode, &t.RequestID, &at, &t.Suppressed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, custos.NotFound("tombstone")
 	} else if err != nil {
@@ -143,6 +156,31 @@ func (db *DB) finishErasures(ctx context.Context) error {
 	for _, p := range todo {
 		if err := db.purge(ctx, p.ws, p.id, p.mode); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkSuppressed fails with ECONFLICT naming the field when one of the
+// addresses belongs to a person erased with suppression.
+func (db *DB) checkSuppressed(ctx context.Context, q querier, ws int64, field string, emails []string) error {
+	const batch = 500
+	for start := 0; start < len(emails); start += batch {
+		end := min(start+batch, len(emails))
+		args := []any{ws}
+		for _, e := range emails[start:end] {
+			args = append(args, db.vault.SuppressionHash(ws, e))
+		}
+		var n int
+		if err := q.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM tombstones WHERE workspace_id = ? AND suppression IN (`+placeholders(end-start)+`)`), args...).Scan(&n); err != nil {
+			return fmt.Errorf("store: suppression: %w", err)
+		}
+		if n > 0 {
+			msg := "this address belongs to a person erased at their request, who asked not to be added again"
+			if len(emails) > 1 {
+				msg = "an address in the request belongs to a person erased at their request, who asked not to be added again"
+			}
+			return &custos.Error{Code: custos.ECONFLICT, Field: field, Message: msg}
 		}
 	}
 	return nil

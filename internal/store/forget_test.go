@@ -146,3 +146,33 @@ func TestForgetResumesAfterCrash(t *testing.T) {
 		t.Fatalf("after the restart: %v", err)
 	}
 }
+
+func TestForgetWithSuppression(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	c, _, _ := forgettable(t, db, ctx)
+	other := mustContact(t, db, ctx, "other@example.com", nil)
+	ts, err := db.ForgetContact(ctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase, Suppress: true})
+	if err != nil || !ts.Suppressed {
+		t.Fatalf("forget: %+v %v", ts, err)
+	}
+	refused := func(what string, err error) {
+		t.Helper()
+		if e := custos.AsError(err); e == nil || e.Code != custos.ECONFLICT || e.Field != "email" {
+			t.Errorf("%s: %v, want a conflict on email", what, err)
+		}
+	}
+	refused("create", db.CreateContact(ctx, &custos.Contact{Email: " Forget.Me@example.com "}))
+	refused("bulk create", db.CreateContacts(ctx, []*custos.Contact{{Email: "new@example.com"}, {Email: "forget.me@example.com"}}, nil))
+	_, err = db.UpdateContact(ctx, other.ID, custos.ContactUpdate{Email: ptr("forget.me@example.com")})
+	refused("change of address", err)
+	// Nothing of the refused bulk request was written.
+	if cs, _, _ := db.FindContacts(ctx, custos.ContactFilter{Email: ptr("new@example.com")}); len(cs) != 0 {
+		t.Fatal("the refused bulk request wrote a contact")
+	}
+	// Another workspace is not affected.
+	ctxB := storetest.Workspace(t, db, "other", custos.RoleAdmin)
+	if err := db.CreateContact(ctxB, &custos.Contact{Email: "forget.me@example.com"}); err != nil {
+		t.Fatalf("another workspace: %v", err)
+	}
+}

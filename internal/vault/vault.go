@@ -39,9 +39,10 @@ var ErrDecrypt = errors.New("vault: ciphertext does not open")
 
 // Vault derives the working keys from the master key.
 type Vault struct {
-	wrap    cipher.AEAD // wraps data keys
-	bidxKey []byte      // keys blind indexes
-	hmacs   sync.Pool
+	wrap     cipher.AEAD // wraps data keys
+	bidxKey  []byte      // keys blind indexes
+	suppress []byte      // keys address HMACs kept after erasure
+	hmacs    sync.Pool
 }
 
 // New returns a vault for a 32-byte master key.
@@ -60,7 +61,7 @@ func New(master []byte) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1")}
+	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1"), suppress: derive("suppression v1")}
 	v.hmacs.New = func() any { return hmac.New(sha256.New, v.bidxKey) }
 	return v, nil
 }
@@ -211,4 +212,14 @@ func (v *Vault) BlindIndex(workspace int64, field, value string) []byte {
 	h.Write([]byte{0})
 	h.Write([]byte(value))
 	return h.Sum(nil)[:16]
+}
+
+// SuppressionHash returns a keyed hash of an e-mail address kept after its
+// owner's erasure, so that the address is not imported again. It uses a key
+// of its own, so it cannot be matched against blind indexes.
+func (v *Vault) SuppressionHash(workspace int64, email string) []byte {
+	h := hmac.New(sha256.New, v.suppress)
+	h.Write(binding("suppress", workspace, 0, ""))
+	h.Write([]byte(email))
+	return h.Sum(nil)
 }

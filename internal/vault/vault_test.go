@@ -3,6 +3,7 @@ package vault
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -262,6 +263,36 @@ func TestBlindIndex(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestSuppressionHash(t *testing.T) {
+	v := mustNew(t, testMaster)
+	const email = "ada@example.com"
+	h := v.SuppressionHash(1, email)
+	if !bytes.Equal(h, v.SuppressionHash(1, email)) {
+		t.Error("equal inputs give different hashes")
+	}
+	if bytes.Equal(h, v.SuppressionHash(2, email)) {
+		t.Error("the hash is the same in another workspace")
+	}
+	if bytes.Equal(h, v.SuppressionHash(1, "bo@example.com")) {
+		t.Error("two addresses give the same hash")
+	}
+	bidx := v.BlindIndex(1, "email", email)
+	if bytes.HasPrefix(h, bidx) || bytes.Contains(h, bidx) {
+		t.Error("the suppression hash holds the blind index")
+	}
+	// Its key is not the blind-index key: the same message under the blind
+	// index key gives another MAC.
+	mac := hmac.New(sha256.New, v.bidxKey)
+	mac.Write(binding("suppress", 1, 0, ""))
+	mac.Write([]byte(email))
+	if hmac.Equal(h, mac.Sum(nil)) {
+		t.Error("the suppression hash is keyed with the blind-index key")
+	}
+	if bytes.Equal(v.suppress, v.bidxKey) {
+		t.Error("the suppression and blind-index keys are equal")
+	}
 }
 
 func TestLoadMasterKey(t *testing.T) {

@@ -1,0 +1,5 @@
+-- Suppression: a keyed hash of the address of a contact erased at its
+-- owner's request, kept so that the address is not imported or signed up
+-- again. Its key is not the blind-index key.
+ALTER TABLE tombstones ADD COLUMN suppression BYTEA;
+CREATE INDEX tombstones_suppression ON tombstones (workspace_id, suppression) WHERE suppression IS NOT NULL;

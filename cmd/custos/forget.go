@@ -34,14 +34,8 @@ func (m *Main) forget(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *email != "" {
-		cs, _, err := m.DB.FindContacts(actx, custos.ContactFilter{Email: email, Limit: 1})
-		if err != nil {
-			return fmt.Errorf("find contact: %s", custos.ErrorMessage(err))
-		} else if len(cs) == 0 {
-			return errors.New("no contact has this e-mail address")
-		}
-		*id = cs[0].ID
+	if *id, err = m.contactID(actx, *id, *email); err != nil {
+		return err
 	}
 	t, err := m.DB.ForgetContact(actx, *id, req)
 	if err != nil {

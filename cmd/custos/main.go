@@ -1,6 +1,6 @@
 // Command custos runs Custos, the GDPR-first CRM, and administers it:
 //
-//	custos serve | migrate | apikey create | workspace create | forget | version
+//	custos serve | migrate | apikey create | workspace create | export | forget | version
 //
 // Configuration comes from flags, then CUSTOS_* environment variables
 // (secrets also as *_FILE), then defaults that run: data in ./data, SQLite,
@@ -83,6 +83,7 @@ Commands:
   migrate               create or migrate the database and exit
   apikey create         create an API key: --workspace NAME --role ROLE [--name NAME]
   workspace create NAME create a workspace
+  export                everything held about a contact: --id ID | --email E [--format json|csv|zip] [--out FILE]
   forget                forget a contact: --id ID | --email E, --mode erase|anonymize [--workspace W] [--request-id R] [--suppress]
   version               print the version
 
@@ -106,6 +107,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.workspace(ctx, args[1:])
 	case "forget":
 		return m.forget(ctx, args[1:])
+	case "export":
+		return m.export(ctx, args[1:])
 	case "version":
 		fmt.Fprintln(m.Stdout, "custos", Version)
 		return nil

@@ -185,8 +185,19 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	tm.stop(t)
 
-	// Forget it from the command line: the next start knows nothing of it.
+	// Export it from the command line, outside the data directory.
+	exported := filepath.Join(t.TempDir(), "contact.json")
 	m, out, errs := newMain(cfg)
+	if err := m.Run(context.Background(), []string{"export", "--id", fmt.Sprint(id), "--out", exported}); err != nil {
+		t.Fatalf("export: %v\n%s", err, errs)
+	}
+	m.Close()
+	if b, err := os.ReadFile(exported); err != nil || !strings.Contains(string(b), markers["changed"]) || !strings.Contains(string(b), markers["ip"]) {
+		t.Fatalf("the export lacks the contact's values: %v", err)
+	}
+
+	// Forget it from the command line: the next start knows nothing of it.
+	m, out, errs = newMain(cfg)
 	if err := m.Run(context.Background(), []string{"forget", "--email", strings.ToUpper(markers["email"]), "--mode", "erase", "--request-id", "DSR-1"}); err != nil {
 		t.Fatalf("forget: %v\n%s", err, errs)
 	}

@@ -276,4 +276,5 @@ type Service interface {
 	NoticeService
 	ConsentService
 	ErasureService
+	ExportService
 }

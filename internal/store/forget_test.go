@@ -176,3 +176,44 @@ func TestForgetWithSuppression(t *testing.T) {
 		t.Fatalf("another workspace: %v", err)
 	}
 }
+
+func TestExportContact(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	c, p, l := forgettable(t, db, ctx)
+	if _, err := db.UpdatePurpose(ctx, p.ID, custos.PurposeUpdate{RetentionDays: ptr(730)}); err != nil {
+		t.Fatal(err)
+	}
+	x, err := db.ExportContact(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Contact.Email != "forget.me@example.com" || x.Contact.Fields["first_name"] != "Zapomniana" || x.Contact.Fields["last_name"] != "Nowak" {
+		t.Fatalf("values: %+v", x.Contact)
+	}
+	if len(x.Lists) != 1 || x.Lists[0].ID != l.ID {
+		t.Fatalf("lists: %+v", x.Lists)
+	}
+	if len(x.Ledger) != 1 || x.Ledger[0].IP != "192.0.2.1" || x.Ledger[0].UserAgent != "UA" || len(x.Consents) != 1 {
+		t.Fatalf("consents: %+v %+v", x.Consents, x.Ledger)
+	}
+	if len(x.Notices) != 1 || x.Notices[0].Body != "Tak." {
+		t.Fatalf("notices: %+v", x.Notices)
+	}
+	if len(x.Purposes) != 2 || x.Purposes[1].RetentionDays != 730 || x.Purposes[0].LegalBasis != custos.BasisConsent {
+		t.Fatalf("purposes: %+v", x.Purposes)
+	}
+	if len(x.History) != 1 || x.History[0].Field != "fields.last_name" {
+		t.Fatalf("history: %+v", x.History)
+	}
+	keys := map[string]bool{}
+	for _, f := range x.Fields {
+		keys[f.Key] = true
+	}
+	if !keys["email"] || !keys["first_name"] || !keys["score"] || keys["company"] {
+		t.Fatalf("field definitions: %v", keys)
+	}
+	if _, err := db.ExportContact(ctx, 987654); code(err) != custos.ENOTFOUND {
+		t.Fatalf("unknown contact: %v", err)
+	}
+}

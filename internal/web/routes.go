@@ -43,6 +43,7 @@ func (s *server) routes() []route {
 		{"GET", "/api/v1/contacts/{id}/history", custos.PermPersonalDataRead, s.contactHistory},
 		{"GET", "/api/v1/contacts/{id}/lists", custos.PermContactsRead, s.contactLists},
 		{"POST", "/api/v1/contacts/{id}/forget", custos.PermForget, s.forgetContact},
+		{"GET", "/api/v1/contacts/{id}/export", custos.PermExport, s.exportContact},
 
 		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
 		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},
@@ -79,9 +80,10 @@ func (s *server) routes() []route {
 
 // server holds what the handlers share.
 type server struct {
-	svc custos.Service
-	log *slog.Logger
-	mux *http.ServeMux
+	svc      custos.Service
+	log      *slog.Logger
+	mux      *http.ServeMux
+	exporter *Exporter
 }
 
 // NewHandler returns the HTTP handler of the whole server.
@@ -94,7 +96,7 @@ func newServer(svc custos.Service, log *slog.Logger) *server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{svc: svc, log: log, mux: http.NewServeMux()}
+	s := &server{svc: svc, log: log, mux: http.NewServeMux(), exporter: NewExporter()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.guard(rt))
 	}

@@ -1,0 +1,30 @@
+package custos
+
+import (
+	"context"
+	"time"
+)
+
+// Export is everything Custos holds about one contact, for an access
+// (Art. 15) or portability (Art. 20) request: the values, where they came
+// from, every consent with its proof and the wording shown, the purposes
+// with their basis and retention, the lists, and the change history.
+type Export struct {
+	GeneratedAt time.Time       `json:"generated_at"`
+	Contact     *Contact        `json:"contact"`
+	Fields      []*FieldDef     `json:"fields"`
+	Lists       []*List         `json:"lists"`
+	Consents    []*ConsentState `json:"consents"`
+	Ledger      []*ConsentEvent `json:"ledger"`
+	Purposes    []*Purpose      `json:"purposes"`
+	Notices     []*Notice       `json:"notices"`
+	History     []*Change       `json:"history"`
+	Recipients  []string        `json:"recipients"`
+}
+
+// ExportService answers access requests in the actor's workspace.
+type ExportService interface {
+	// ExportContact gathers everything held about the contact. ENOTFOUND
+	// for a contact not in the workspace, EGONE for one whose key is gone.
+	ExportContact(ctx context.Context, id int64) (*Export, error)
+}

@@ -1,0 +1,203 @@
+package web
+
+import (
+	"archive/zip"
+	"bytes"
+	"embed"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+//go:embed templates/export.html
+var templates embed.FS
+
+// ExportFormat reports whether f is a format exports are written in.
+func ExportFormat(f string) bool { return f == "json" || f == "csv" || f == "zip" }
+
+// Exporter writes access-request exports in the formats the API offers;
+// the command line uses it too.
+type Exporter struct {
+	html *template.Template
+}
+
+// NewExporter parses the human-readable summary; a broken template stops
+// the program at start.
+func NewExporter() *Exporter {
+	return &Exporter{html: template.Must(template.ParseFS(templates, "templates/export.html"))}
+}
+
+// Write writes x in the format (see ExportFormat).
+func (e *Exporter) Write(w io.Writer, x *custos.Export, format string) error {
+	switch format {
+	case "json":
+		return writeExportJSON(w, x)
+	case "csv":
+		return writeExportCSV(w, x)
+	case "zip":
+		return e.writeZip(w, x)
+	}
+	return custos.Invalid("format", "must be json, csv or zip")
+}
+
+// exportView is what the summary template reads.
+type exportView struct {
+	*custos.Export
+	notices map[string]string
+}
+
+// Wording returns the text of a notice by its hash.
+func (v exportView) Wording(hash string) string { return v.notices[hash] }
+
+// exportQuery lists the query parameters of the export route.
+var exportQuery = []string{"format"}
+
+// exportContact answers an access or portability request: everything held
+// about the contact, as JSON, CSV, or a zip of both with a summary a person
+// can read.
+func (s *server) exportContact(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "contact")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q, err := readQuery(r, exportQuery)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	format := "json"
+	if f := q.str("format"); f != nil {
+		format = *f
+	}
+	if !ExportFormat(format) {
+		s.writeError(w, r, custos.Invalid("format", "must be json, csv or zip"))
+		return
+	}
+	x, err := s.svc.ExportContact(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var body bytes.Buffer
+	if err := s.exporter.Write(&body, x, format); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	types := map[string]string{"json": "application/json", "csv": "text/csv; charset=utf-8", "zip": "application/zip"}
+	w.Header().Set("Content-Type", types[format])
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contact-%d.%s"`, id, format))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body.Bytes())
+}
+
+func writeExportJSON(w io.Writer, x *custos.Export) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(x)
+}
+
+// csvCell makes a value safe for a spreadsheet: a cell that starts like a
+// formula is prefixed with an apostrophe, so it is read as text.
+func csvCell(v any) string {
+	var s string
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		s = v
+	default:
+		b, _ := json.Marshal(v)
+		s = string(b)
+	}
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// writeExportCSV writes the export as one sheet of section, item, name and
+// value rows (RFC 4180 quoting).
+func writeExportCSV(w io.Writer, x *custos.Export) error {
+	cw := csv.NewWriter(w)
+	row := func(section, item, name string, value any) {
+		cw.Write([]string{section, item, name, csvCell(value)})
+	}
+	row("section", "item", "name", "value")
+	c := x.Contact
+	row("contact", "", "email", c.Email)
+	row("contact", "", "status", string(c.Status))
+	row("contact", "", "source", string(c.Source.Kind))
+	row("contact", "", "source_detail", c.Source.Detail)
+	row("contact", "", "created_at", c.CreatedAt)
+	row("contact", "", "tags", strings.Join(c.Tags, ", "))
+	for _, f := range x.Fields {
+		if f.Key != custos.FieldEmail {
+			row("field", f.Key, f.Label, c.Fields[f.Key])
+		}
+	}
+	for _, l := range x.Lists {
+		row("list", fmt.Sprint(l.ID), "name", l.Name)
+	}
+	for _, p := range x.Purposes {
+		item := fmt.Sprintf("%d v%d", p.ID, p.Version)
+		row("purpose", item, "name", p.Name)
+		row("purpose", item, "legal_basis", string(p.LegalBasis))
+		row("purpose", item, "retention", fmt.Sprintf("%d days from %s", p.RetentionDays, p.RetentionFrom))
+	}
+	for _, e := range x.Ledger {
+		item := fmt.Sprint(e.ID)
+		row("consent", item, "purpose", fmt.Sprintf("%d v%d", e.PurposeID, e.PurposeVersion))
+		row("consent", item, "action", string(e.Action))
+		row("consent", item, "method", string(e.Method))
+		row("consent", item, "effective_from", e.EffectiveFrom)
+		row("consent", item, "ip", e.IP)
+		row("consent", item, "user_agent", e.UserAgent)
+		row("consent", item, "notice", e.NoticeHash)
+	}
+	for _, n := range x.Notices {
+		row("notice", n.Hash, "wording", n.Body)
+	}
+	for _, h := range x.History {
+		item := fmt.Sprint(h.ID)
+		row("change", item, "at", h.At)
+		row("change", item, "by", h.Actor)
+		row("change", item, "field", h.Field)
+		row("change", item, "old", h.Old)
+		row("change", item, "new", h.New)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// writeZip writes export.json, export.csv and summary.html.
+func (e *Exporter) writeZip(w io.Writer, x *custos.Export) error {
+	z := zip.NewWriter(w)
+	view := exportView{Export: x, notices: map[string]string{}}
+	for _, n := range x.Notices {
+		view.notices[n.Hash] = n.Body
+	}
+	for _, part := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{"export.json", func(w io.Writer) error { return writeExportJSON(w, x) }},
+		{"export.csv", func(w io.Writer) error { return writeExportCSV(w, x) }},
+		{"summary.html", func(w io.Writer) error { return e.html.Execute(w, view) }},
+	} {
+		f, err := z.Create(part.name)
+		if err != nil {
+			return err
+		}
+		if err := part.write(f); err != nil {
+			return fmt.Errorf("web: export %s: %w", part.name, err)
+		}
+	}
+	return z.Close()
+}

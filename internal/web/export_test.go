@@ -1,0 +1,68 @@
+package web
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+func TestExportThroughTheAPI(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	// A formula, markup and a script in values a person or an import sets.
+	_, err := e.db.UpdateContact(w.ctx, w.contact, custos.ContactUpdate{Fields: map[string]any{
+		"first_name": "=HYPERLINK(\"http://evil\")", "company": "<script>alert(1)</script>"}})
+	must(t, err)
+	path := fmt.Sprintf("/api/v1/contacts/%d/export", w.contact)
+
+	e.call(e.key(w, custos.RoleMarketer), "GET", path, nil, 403, nil)
+	e.call(w.token, "GET", path+"?format=pdf", nil, 400, nil)
+
+	var x custos.Export
+	e.call(w.token, "GET", path, nil, 200, &x)
+	if x.Contact.Email != w.email || len(x.Ledger) == 0 || len(x.Purposes) == 0 || len(x.History) == 0 {
+		t.Fatalf("json export: %+v", x)
+	}
+
+	res := e.call(w.token, "GET", path+"?format=csv", nil, 200, nil)
+	if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+		t.Fatalf("csv content type %q", ct)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(res.body)).ReadAll()
+	must(t, err)
+	found := map[string]string{}
+	for _, r := range rows {
+		found[r[0]+"/"+r[2]] = r[3]
+	}
+	if got := found["field/First name"]; got != "'=HYPERLINK(\"http://evil\")" {
+		t.Fatalf("formula cell written as %q", got)
+	}
+	if found["contact/email"] != w.email {
+		t.Fatalf("csv email %q", found["contact/email"])
+	}
+
+	res = e.call(w.token, "GET", path+"?format=zip", nil, 200, nil)
+	z, err := zip.NewReader(bytes.NewReader(res.body), int64(len(res.body)))
+	must(t, err)
+	files := map[string]string{}
+	for _, f := range z.File {
+		rc, err := f.Open()
+		must(t, err)
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		files[f.Name] = string(b)
+	}
+	html := files["summary.html"]
+	if files["export.json"] == "" || files["export.csv"] == "" || html == "" {
+		t.Fatalf("zip holds %d files", len(files))
+	}
+	if strings.Contains(html, "<script>alert(1)") || !strings.Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;") || !strings.Contains(html, w.email) {
+		t.Fatal("the summary does not escape values, or lacks them")
+	}
+}

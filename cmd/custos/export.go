@@ -18,13 +18,13 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	workspace := fs.String("workspace", custos.DefaultWorkspace, "workspace of the contact")
 	id := fs.Int64("id", 0, "id of the contact")
 	email := fs.String("email", "", "e-mail address of the contact")
-	format := fs.String("format", "json", "json, csv or zip")
+	format := fs.String("format", "json", "json, csv, xlsx or zip")
 	out := fs.String("out", "", "file to write (default: standard output)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if !web.ExportFormat(*format) {
-		return errors.New("--format must be json, csv or zip")
+		return errors.New("--format must be json, csv, xlsx or zip")
 	}
 	if _, err := m.open(ctx); err != nil {
 		return err

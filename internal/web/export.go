@@ -13,13 +13,14 @@ import (
 	"strings"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/xuri/excelize/v2"
 )
 
 //go:embed templates/export.html
 var templates embed.FS
 
 // ExportFormat reports whether f is a format exports are written in.
-func ExportFormat(f string) bool { return f == "json" || f == "csv" || f == "zip" }
+func ExportFormat(f string) bool { return f == "json" || f == "csv" || f == "xlsx" || f == "zip" }
 
 // Exporter writes access-request exports in the formats the API offers;
 // the command line uses it too.
@@ -40,10 +41,12 @@ func (e *Exporter) Write(w io.Writer, x *custos.Export, format string) error {
 		return writeExportJSON(w, x)
 	case "csv":
 		return writeExportCSV(w, x)
+	case "xlsx":
+		return writeExportXLSX(w, x)
 	case "zip":
 		return e.writeZip(w, x)
 	}
-	return custos.Invalid("format", "must be json, csv or zip")
+	return custos.Invalid("format", "must be json, csv, xlsx or zip")
 }
 
 // exportView is what the summary template reads.
@@ -77,7 +80,7 @@ func (s *server) exportContact(w http.ResponseWriter, r *http.Request) {
 		format = *f
 	}
 	if !ExportFormat(format) {
-		s.writeError(w, r, custos.Invalid("format", "must be json, csv or zip"))
+		s.writeError(w, r, custos.Invalid("format", "must be json, csv, xlsx or zip"))
 		return
 	}
 	x, err := s.svc.ExportContact(r.Context(), id)
@@ -90,7 +93,8 @@ func (s *server) exportContact(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	types := map[string]string{"json": "application/json", "csv": "text/csv; charset=utf-8", "zip": "application/zip"}
+	types := map[string]string{"json": "application/json", "csv": "text/csv; charset=utf-8", "zip": "application/zip",
+		"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 	w.Header().Set("Content-Type", types[format])
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contact-%d.%s"`, id, format))
 	w.WriteHeader(http.StatusOK)
@@ -122,14 +126,13 @@ func csvCell(v any) string {
 	return s
 }
 
-// writeExportCSV writes the export as one sheet of section, item, name and
-// value rows (RFC 4180 quoting).
-func writeExportCSV(w io.Writer, x *custos.Export) error {
-	cw := csv.NewWriter(w)
+// exportRows flattens the export into section, item, name and value rows,
+// each value made safe for a spreadsheet, the header first.
+func exportRows(x *custos.Export) [][]string {
+	rows := [][]string{{"section", "item", "name", "value"}}
 	row := func(section, item, name string, value any) {
-		cw.Write([]string{section, item, name, csvCell(value)})
+		rows = append(rows, []string{section, item, name, csvCell(value)})
 	}
-	row("section", "item", "name", "value")
 	c := x.Contact
 	row("contact", "", "email", c.Email)
 	row("contact", "", "status", string(c.Status))
@@ -172,11 +175,37 @@ func writeExportCSV(w io.Writer, x *custos.Export) error {
 		row("change", item, "old", h.Old)
 		row("change", item, "new", h.New)
 	}
-	cw.Flush()
+	return rows
+}
+
+// writeExportCSV writes the export's rows as CSV (RFC 4180 quoting).
+func writeExportCSV(w io.Writer, x *custos.Export) error {
+	cw := csv.NewWriter(w)
+	cw.WriteAll(exportRows(x))
 	return cw.Error()
 }
 
-// writeZip writes export.json, export.csv and summary.html.
+// writeExportXLSX writes the export's rows as one sheet, every cell a
+// string, never a formula.
+func writeExportXLSX(w io.Writer, x *custos.Export) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	const sheet = "Sheet1"
+	for i, r := range exportRows(x) {
+		for j, v := range r {
+			cell, err := excelize.CoordinatesToCellName(j+1, i+1)
+			if err != nil {
+				return err
+			}
+			if err := f.SetCellStr(sheet, cell, v); err != nil {
+				return err
+			}
+		}
+	}
+	return f.Write(w)
+}
+
+// writeZip writes export.json, export.csv, export.xlsx and summary.html.
 func (e *Exporter) writeZip(w io.Writer, x *custos.Export) error {
 	z := zip.NewWriter(w)
 	view := exportView{Export: x, notices: map[string]string{}}
@@ -189,6 +218,7 @@ func (e *Exporter) writeZip(w io.Writer, x *custos.Export) error {
 	}{
 		{"export.json", func(w io.Writer) error { return writeExportJSON(w, x) }},
 		{"export.csv", func(w io.Writer) error { return writeExportCSV(w, x) }},
+		{"export.xlsx", func(w io.Writer) error { return writeExportXLSX(w, x) }},
 		{"summary.html", func(w io.Writer) error { return e.html.Execute(w, view) }},
 	} {
 		f, err := z.Create(part.name)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/xuri/excelize/v2"
 )
 
 func TestExportThroughTheAPI(t *testing.T) {
@@ -47,6 +48,22 @@ func TestExportThroughTheAPI(t *testing.T) {
 		t.Fatalf("csv email %q", found["contact/email"])
 	}
 
+	res = e.call(w.token, "GET", path+"?format=xlsx", nil, 200, nil)
+	book, err := excelize.OpenReader(bytes.NewReader(res.body))
+	must(t, err)
+	sheet, err := book.GetRows("Sheet1")
+	must(t, err)
+	book.Close()
+	cells := map[string]string{}
+	for _, r := range sheet {
+		if len(r) == 4 {
+			cells[r[0]+"/"+r[2]] = r[3]
+		}
+	}
+	if cells["field/First name"] != "'=HYPERLINK(\"http://evil\")" || cells["contact/email"] != w.email {
+		t.Fatalf("xlsx cells: first name %q, email %q", cells["field/First name"], cells["contact/email"])
+	}
+
 	res = e.call(w.token, "GET", path+"?format=zip", nil, 200, nil)
 	z, err := zip.NewReader(bytes.NewReader(res.body), int64(len(res.body)))
 	must(t, err)
@@ -59,7 +76,7 @@ func TestExportThroughTheAPI(t *testing.T) {
 		files[f.Name] = string(b)
 	}
 	html := files["summary.html"]
-	if files["export.json"] == "" || files["export.csv"] == "" || html == "" {
+	if files["export.json"] == "" || files["export.csv"] == "" || files["export.xlsx"] == "" || html == "" {
 		t.Fatalf("zip holds %d files", len(files))
 	}
 	if strings.Contains(html, "<script>alert(1)") || !strings.Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;") || !strings.Contains(html, w.email) {

@@ -240,3 +240,64 @@ func BenchmarkPermission(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
 }
+
+// BenchmarkForget measures forgetting one contact that holds values, a
+// tag, a list membership, a consent and a history entry: tombstone, key
+// shredded, rows purged.
+func BenchmarkForget(b *testing.B) {
+	db := storetest.Open(b)
+	ctx := storetest.Workspace(b, db, "bench", custos.RoleAdmin)
+	p := mustPurpose(b, db, ctx, custos.BasisConsent)
+	l := &custos.List{Name: "news"}
+	if err := db.CreateList(ctx, l); err != nil {
+		b.Fatal(err)
+	}
+	cs := make([]*custos.Contact, b.N)
+	for i := range cs {
+		cs[i] = benchContact("f", i)
+	}
+	if err := db.CreateContacts(ctx, cs, []custos.ConsentRequest{{PurposeID: p.ID, Action: custos.ActionGrant, Notice: "Yes.", Method: custos.MethodImport}}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.AddMembersByFilter(ctx, l.ID, custos.ContactFilter{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := db.ForgetContact(ctx, cs[i].ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/forget")
+}
+
+// BenchmarkExport measures the export of a contact with 1,000 consent
+// events and 100 history entries.
+func BenchmarkExport(b *testing.B) {
+	db := storetest.Open(b)
+	ctx := storetest.Workspace(b, db, "bench", custos.RoleAdmin)
+	p := mustPurpose(b, db, ctx, custos.BasisConsent)
+	c := mustContact(b, db, ctx, "busy@example.com", map[string]any{"first_name": "Busy"})
+	for i := range 1000 {
+		action := custos.ActionGrant
+		if i%2 == 1 {
+			action = custos.ActionWithdraw
+		}
+		if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: p.ID, Action: action, Notice: "Yes.", IP: "192.0.2.1", UserAgent: "UA"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 100 {
+		if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"last_name": fmt.Sprint("Name", i)}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		x, err := db.ExportContact(ctx, c.ID)
+		if err != nil || len(x.Ledger) != 1000 {
+			b.Fatalf("%v %v", len(x.Ledger), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/export")
+}

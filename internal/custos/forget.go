@@ -42,14 +42,16 @@ func (r *ForgetRequest) Validate() error {
 	return nil
 }
 
-// Tombstone records that a contact was forgotten. It holds no personal
-// data, and it outlives every backup: a restore replays tombstones.
+// Tombstone records that a contact was forgotten, and is its erasure
+// certificate: the request, the time, the mode and how many rows of each
+// kind were removed. It holds no personal data.
 type Tombstone struct {
-	ContactID  int64      `json:"contact_id"`
-	Mode       ForgetMode `json:"mode"`
-	RequestID  string     `json:"request_id"`
-	Suppressed bool       `json:"suppressed"`
-	ErasedAt   time.Time  `json:"erased_at"`
+	ContactID  int64            `json:"contact_id"`
+	Mode       ForgetMode       `json:"mode"`
+	RequestID  string           `json:"request_id"`
+	Suppressed bool             `json:"suppressed"`
+	ErasedAt   time.Time        `json:"erased_at"`
+	Removed    map[string]int64 `json:"removed"`
 }
 
 // ErasureService forgets contacts in the actor's workspace.

@@ -59,33 +59,40 @@ func (db *DB) ForgetContact(ctx context.Context, id int64, r custos.ForgetReques
 	if err := db.purge(ctx, ws, id, t.Mode); err != nil {
 		return nil, err
 	}
-	return t, nil
+	// The certificate as the purge that did the work recorded it.
+	return db.findTombstone(ctx, db.read, ws, id)
 }
 
 func (db *DB) findTombstone(ctx context.Context, q querier, ws, id int64) (*custos.Tombstone, error) {
 	t := &custos.Tombstone{ContactID: id}
-	var mode string
+	var mode, removed string
 	var at int64
-	err := q.QueryRowContext(ctx, db.q(`SELECT mode, request_id, erased_at, suppression IS NOT NULL FROM tombstones WHERE workspace_id = ? AND contact_id = ?`), ws, id).
-		Scan(&mode, &t.RequestID, &at, &t.Suppressed)
+	err := q.QueryRowContext(ctx, db.q(`SELECT mode, request_id, erased_at, suppression IS NOT NULL, removed FROM tombstones WHERE workspace_id = ? AND contact_id = ?`), ws, id).
+		Scan(&mode, &t.RequestID, &at, &t.Suppressed, &removed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, custos.NotFound("tombstone")
 	} else if err != nil {
 		return nil, fmt.Errorf("store: find tombstone: %w", err)
 	}
 	t.Mode, t.ErasedAt = custos.ForgetMode(mode), fromMicros(at)
+	if err := json.Unmarshal([]byte(removed), &t.Removed); err != nil {
+		return nil, fmt.Errorf("store: tombstone %d: %w", id, err)
+	}
 	return t, nil
 }
 
 // purge shreds the contact's key, then removes its rows: all of them to
 // erase; to anonymize, all but a contacts row stripped of personal values
 // (values of fields classified "none" stay, for statistics). Each step is
-// idempotent.
+// idempotent. The transaction that removes the rows writes their counts,
+// per kind, into the tombstone: the erasure certificate.
 func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) error {
-	if _, err := db.keys.ExecContext(ctx, db.q(`DELETE FROM contact_keys WHERE workspace_id = ? AND contact_id = ?`), ws, id); err != nil {
+	res, err := db.keys.ExecContext(ctx, db.q(`DELETE FROM contact_keys WHERE workspace_id = ? AND contact_id = ?`), ws, id)
+	if err != nil {
 		return fmt.Errorf("store: shred key: %w", mapError(err))
 	}
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	keys, _ := res.RowsAffected()
+	err = db.tx(ctx, func(tx *sql.Tx) error {
 		var tagsJSON string
 		err := tx.QueryRowContext(ctx, db.q(`SELECT tags FROM contacts WHERE workspace_id = ? AND id = ?`), ws, id).Scan(&tagsJSON)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -100,22 +107,34 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 		if err := db.deleteTags(ctx, tx, ws, id, tags); err != nil {
 			return err
 		}
+		removed := map[string]int64{"data_key": keys, "tags": int64(len(tags))}
 		for _, table := range []string{"list_members", "consent_state", "consent_events", "contact_changes"} {
-			if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE workspace_id = ? AND contact_id = ?`), ws, id); err != nil {
+			res, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE workspace_id = ? AND contact_id = ?`), ws, id)
+			if err != nil {
 				return fmt.Errorf("purge %s: %w", table, err)
+			}
+			if removed[table], err = res.RowsAffected(); err != nil {
+				return err
 			}
 		}
 		if mode == custos.ForgetErase {
-			_, err := tx.ExecContext(ctx, db.q(`DELETE FROM contacts WHERE workspace_id = ? AND id = ?`), ws, id)
-			return err
+			if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM contacts WHERE workspace_id = ? AND id = ?`), ws, id); err != nil {
+				return err
+			}
+			removed["contacts"] = 1
+		} else {
+			rev, err := db.bumpRev(ctx, tx, ws)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, db.q(`UPDATE contacts SET status = ?, email_bidx = NULL, phone_bidx = NULL, sealed = NULL, bidx = ?, tags = ?,
+				source_detail = '', rev = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`),
+				string(custos.StatusAnonymized), "{}", "[]", rev, micros(db.Now()), ws, id); err != nil {
+				return err
+			}
+			removed["personal_values"] = 1
 		}
-		rev, err := db.bumpRev(ctx, tx, ws)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, db.q(`UPDATE contacts SET status = ?, email_bidx = NULL, phone_bidx = NULL, sealed = NULL, bidx = ?, tags = ?,
-			source_detail = '', rev = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`),
-			string(custos.StatusAnonymized), "{}", "[]", rev, micros(db.Now()), ws, id)
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE tombstones SET removed = ? WHERE workspace_id = ? AND contact_id = ?`), encodeJSON(removed), ws, id)
 		return err
 	})
 	if err != nil {

@@ -3,3 +3,6 @@
 -- again. Its key is not the blind-index key.
 ALTER TABLE tombstones ADD COLUMN suppression BYTEA;
 CREATE INDEX tombstones_suppression ON tombstones (workspace_id, suppression) WHERE suppression IS NOT NULL;
+-- The erasure certificate: how many rows of each kind were removed, as
+-- JSON; no personal data.
+ALTER TABLE tombstones ADD COLUMN removed TEXT NOT NULL DEFAULT '{}';

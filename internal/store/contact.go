@@ -436,6 +436,10 @@ func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdat
 		if r.status == string(custos.StatusAnonymized) {
 			return custos.Errorf(custos.ECONFLICT, "an anonymized contact cannot be changed")
 		}
+		if r.status == string(custos.StatusRestricted) && (u.Email != nil || u.Tags != nil || len(u.Fields) > 0) {
+			// Art. 18: the data is kept as it is until the restriction is lifted.
+			return custos.Errorf(custos.ECONFLICT, "the contact's processing is restricted: lift the restriction (status active) before changing its data")
+		}
 		k, err := db.contactKey(ctx, ws, id)
 		if err != nil {
 			return err

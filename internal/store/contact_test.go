@@ -232,12 +232,22 @@ func TestConsentLedgerAndPermission(t *testing.T) {
 	if d, _ := db.Permission(ctx, c.ID, li.ID, nil); d.Allowed || d.Reason != custos.ReasonRestricted {
 		t.Fatalf("restricted: %+v", d)
 	}
+	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"first_name": "X"}}); code(err) != custos.ECONFLICT {
+		t.Fatalf("edit of a restricted contact: %v", err)
+	}
 	if d, err := db.Permission(ctx, c.ID, li.ID, &unrestricted); err != nil || !d.Allowed || d.Reason != custos.ReasonBasis {
 		t.Fatalf("before the restriction: %+v %v", d, err)
 	}
 	later := db.Now()
 	if d, _ := db.Permission(ctx, c.ID, li.ID, &later); d.Allowed || d.Reason != custos.ReasonRestricted {
 		t.Fatalf("after the restriction, asked with at: %+v", d)
+	}
+	// Lifted, the contact may be edited again.
+	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Status: ptr(custos.StatusActive)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"first_name": "X"}}); err != nil {
+		t.Fatalf("edit after lifting: %v", err)
 	}
 	if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: 999999, Action: custos.ActionWithdraw}); code(err) != custos.EINVALID {
 		t.Fatalf("unknown purpose: %v", err)

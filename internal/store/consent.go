@@ -162,7 +162,7 @@ func (db *DB) RecordConsent(ctx context.Context, contactID int64, r custos.Conse
 	}
 	var events []*custos.ConsentEvent
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		row, err := db.findContactRow(ctx, tx, ws, contactID)
+		row, err := db.lockContact(ctx, tx, ws, contactID)
 		if err != nil {
 			return err
 		}

@@ -322,6 +322,15 @@ func (db *DB) writeChunk(ctx context.Context, a custos.Actor, ch *chunk, consent
 	cs, ids, sealed := ch.cs, ch.ids, ch.sealed
 	now := micros(cs[0].CreatedAt)
 	err := db.bulkTx(ctx, db.write, func(tx *sql.Tx, put rowWriter) error {
+		// Again inside the transaction: someone may have been forgotten
+		// with suppression since the request began.
+		emails := make([]string, len(cs))
+		for i, c := range cs {
+			emails[i] = c.Email
+		}
+		if err := db.checkSuppressed(ctx, tx, ws, "email", emails); err != nil {
+			return err
+		}
 		rev, err := db.bumpRev(ctx, tx, ws)
 		if err != nil {
 			return err
@@ -417,6 +426,30 @@ func (db *DB) findContactRow(ctx context.Context, q querier, ws, id int64) (*con
 	return r, nil
 }
 
+// lockContact reads the contact's row inside a write transaction and, on
+// PostgreSQL, locks it until the transaction ends, so that a forget and a
+// change of the same contact never interleave (SQLite's one writer
+// serialises them anyway). A forgotten contact, or one being forgotten
+// (its tombstone written), is ECONFLICT: it may not change any more.
+func (db *DB) lockContact(ctx context.Context, tx *sql.Tx, ws, id int64) (*contactRow, error) {
+	lock := ""
+	if db.pg {
+		lock = " FOR UPDATE"
+	}
+	r, err := scanContactRow(tx.QueryRowContext(ctx, db.q(`SELECT `+contactColumns+` FROM contacts c WHERE workspace_id = ? AND id = ?`+lock), ws, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, custos.NotFound("contact")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: lock contact: %w", err)
+	}
+	if _, err := db.findTombstone(ctx, tx, ws, id); err == nil {
+		return nil, custos.Errorf(custos.ECONFLICT, "the contact has been forgotten (%s) and cannot change", r.status)
+	} else if custos.ErrorCode(err) != custos.ENOTFOUND {
+		return nil, err
+	}
+	return r, nil
+}
+
 // UpdateContact applies u and records every changed field in the history.
 func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdate) (*custos.Contact, error) {
 	a, err := actor(ctx)
@@ -429,7 +462,7 @@ func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdat
 	ws := a.WorkspaceID
 	var c *custos.Contact
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		r, err := db.findContactRow(ctx, tx, ws, id)
+		r, err := db.lockContact(ctx, tx, ws, id)
 		if err != nil {
 			return err
 		}

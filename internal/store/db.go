@@ -185,6 +185,9 @@ func sqliteDSN(path string, writer bool) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	if writer {
+		// Deleted content is overwritten, so a shredded key or a purged row
+		// does not linger in free pages.
+		q.Add("_pragma", "secure_delete(1)")
 		// Blind indexes are random, so index inserts land on random pages:
 		// a larger page cache keeps them in memory between commits.
 		q.Add("_pragma", "cache_size(-131072)")

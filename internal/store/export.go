@@ -79,7 +79,8 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 		x.Notices = append(x.Notices, n)
 	}
 	x.History = []*custos.Change{}
-	for before := int64(0); ; {
+	for before := int64(0); x.Contact.Status != custos.StatusAnonymized; {
+		// (An anonymized contact has no history left, nor a key to read it.)
 		page, next, err := db.ContactHistory(ctx, id, before, custos.MaxLimit)
 		if err != nil {
 			return nil, err

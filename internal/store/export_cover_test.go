@@ -1,9 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/custos/custos/internal/custos"
 )
 
 // TestExportCoversEveryContactTable derives from the schema every table
@@ -38,5 +43,36 @@ func TestExportCoversEveryContactTable(t *testing.T) {
 	}
 	if found < 8 {
 		t.Fatalf("found only %d contact tables; the schema query is wrong", found)
+	}
+}
+
+// TestShreddedKeyLeavesNoBytes forgets a contact and then looks for its
+// wrapped data key in every file of the data directory: deleted content
+// must be overwritten, and the WAL emptied, not merely unlinked.
+func TestShreddedKeyLeavesNoBytes(t *testing.T) {
+	dir := t.TempDir()
+	db := openTestDBAt(t, dir)
+	ctx := testActor(t, db)
+	c := &custos.Contact{Email: "shred@example.com"}
+	if err := db.CreateContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := custos.ActorFrom(ctx)
+	var wrapped []byte
+	if err := db.keysRead.QueryRowContext(ctx, `SELECT wrapped FROM contact_keys WHERE workspace_id = ? AND contact_id = ?`, a.WorkspaceID, c.ID).Scan(&wrapped); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ForgetContact(ctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, wrapped) {
+			t.Errorf("%s still holds the shredded key", filepath.Base(f))
+		}
 	}
 }

@@ -195,12 +195,22 @@ func (db *DB) DeleteField(ctx context.Context, key string) error {
 		if f.BuiltIn {
 			return custos.Errorf(custos.ECONFLICT, "built-in fields cannot be deleted")
 		}
+		// Anonymized contacts keep their values of fields classified none
+		// for statistics; they go with the field.
 		var n int
-		if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM contacts WHERE workspace_id = ? AND (`+db.jsonHas("clear")+` OR `+db.jsonHas("bidx")+`)`),
-			a.WorkspaceID, db.jsonPath(key), db.jsonPath(key)).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM contacts WHERE workspace_id = ? AND status <> ? AND (`+db.jsonHas("clear")+` OR `+db.jsonHas("bidx")+`)`),
+			a.WorkspaceID, string(custos.StatusAnonymized), db.jsonPath(key), db.jsonPath(key)).Scan(&n); err != nil {
 			return err
 		} else if n > 0 {
 			return custos.Errorf(custos.ECONFLICT, "%d contacts hold a value of this field; clear them first", n)
+		}
+		strip := `json_remove(clear, ?)`
+		if db.pg {
+			strip = `clear - ?::text`
+		}
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE contacts SET clear = `+strip+` WHERE workspace_id = ? AND status = ? AND `+db.jsonHas("clear")),
+			db.jsonPath(key), a.WorkspaceID, string(custos.StatusAnonymized), db.jsonPath(key)); err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, db.q(`DELETE FROM fields WHERE workspace_id = ? AND key = ?`), a.WorkspaceID, key)
 		return err

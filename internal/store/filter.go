@@ -276,14 +276,19 @@ func (db *DB) contactIDs(ctx context.Context, ws int64, f custos.ContactFilter) 
 }
 
 // liveIDs returns those of the ids, in order, that are contacts of the
-// workspace and not anonymized, as tx sees them.
+// workspace, neither anonymized nor being forgotten, as tx sees them.
 func (db *DB) liveIDs(ctx context.Context, tx *sql.Tx, ws int64, ids []int64) ([]int64, error) {
 	args := make([]any, 0, len(ids)+2)
 	args = append(args, ws, string(custos.StatusAnonymized))
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM contacts WHERE workspace_id = ? AND status <> ? AND id IN (`+placeholders(len(ids))+`) ORDER BY id`), args...)
+	lock := ""
+	if db.pg {
+		lock = " FOR SHARE" // a forget waits for this transaction, or this one skips its rows
+	}
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM contacts c WHERE workspace_id = ? AND status <> ? AND id IN (`+placeholders(len(ids))+`)
+		AND NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.workspace_id = c.workspace_id AND t.contact_id = c.id) ORDER BY id`+lock), args...)
 	if err != nil {
 		return nil, err
 	}

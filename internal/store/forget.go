@@ -27,13 +27,15 @@ func (db *DB) ForgetContact(ctx context.Context, id int64, r custos.ForgetReques
 	}
 	ws := a.WorkspaceID
 	var t *custos.Tombstone
+	again := false
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		if t, err = db.findTombstone(ctx, tx, ws, id); err == nil {
-			return nil // forgotten already: finish and answer the same
+			again = true // forgotten already: answer the same certificate
+			return nil
 		} else if custos.ErrorCode(err) != custos.ENOTFOUND {
 			return err
 		}
-		row, err := db.findContactRow(ctx, tx, ws, id)
+		row, err := db.lockContact(ctx, tx, ws, id) // no tombstone yet: found above
 		if err != nil {
 			return err
 		}
@@ -49,12 +51,17 @@ func (db *DB) ForgetContact(ctx context.Context, id int64, r custos.ForgetReques
 				suppression, t.Suppressed = db.vault.SuppressionHash(ws, c.Email), true
 			}
 		}
-		_, err = tx.ExecContext(ctx, db.q(`INSERT INTO tombstones (workspace_id, contact_id, mode, request_id, erased_at, suppression) VALUES (?, ?, ?, ?, ?, ?)`),
+		// Two forgets of one contact at once: the second finds the first's.
+		_, err = tx.ExecContext(ctx, db.q(`INSERT INTO tombstones (workspace_id, contact_id, mode, request_id, erased_at, suppression) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (workspace_id, contact_id) DO NOTHING`),
 			ws, id, string(t.Mode), t.RequestID, micros(t.ErasedAt), suppression)
 		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if again {
+		return t, nil // a purge a crash cut short is finished at the next start
 	}
 	if err := db.purge(ctx, ws, id, t.Mode); err != nil {
 		return nil, err
@@ -93,8 +100,12 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 	}
 	keys, _ := res.RowsAffected()
 	err = db.tx(ctx, func(tx *sql.Tx) error {
+		lock := ""
+		if db.pg {
+			lock = " FOR UPDATE" // writers of this contact wait, then find it gone
+		}
 		var tagsJSON string
-		err := tx.QueryRowContext(ctx, db.q(`SELECT tags FROM contacts WHERE workspace_id = ? AND id = ?`), ws, id).Scan(&tagsJSON)
+		err := tx.QueryRowContext(ctx, db.q(`SELECT tags FROM contacts WHERE workspace_id = ? AND id = ?`+lock), ws, id).Scan(&tagsJSON)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // purged already
 		} else if err != nil {
@@ -134,13 +145,24 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 			}
 			removed["personal_values"] = 1
 		}
-		_, err = tx.ExecContext(ctx, db.q(`UPDATE tombstones SET removed = ? WHERE workspace_id = ? AND contact_id = ?`), encodeJSON(removed), ws, id)
+		// The certificate of the purge that did the work; a resumed purge
+		// finding less keeps the first count.
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE tombstones SET removed = ? WHERE workspace_id = ? AND contact_id = ? AND removed = '{}'`), encodeJSON(removed), ws, id)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: purge contact: %w", err)
 	}
 	db.search.drop(ws, id)
+	if !db.pg {
+		// Old page images in the WAL still hold the key and the rows;
+		// secure_delete has zeroed them in the database files.
+		for _, d := range []*sql.DB{db.keys, db.write} {
+			if _, err := d.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+				return fmt.Errorf("store: checkpoint after purge: %w", err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -99,8 +99,15 @@ func TestForgetAnonymize(t *testing.T) {
 	db := storetest.Open(t)
 	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
 	c, p, _ := forgettable(t, db, ctx)
-	if _, err := db.ForgetContact(ctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetAnonymize}); err != nil {
+	first, err := db.ForgetContact(ctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetAnonymize})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// A second request, even another mode, answers the first certificate
+	// and changes nothing.
+	second, err := db.ForgetContact(ctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase, Suppress: true})
+	if err != nil || !reflect.DeepEqual(first, second) || first.Removed["consent_events"] != 1 {
+		t.Fatalf("second forget: %+v, first %+v, %v", second, first, err)
 	}
 	got, err := db.FindContactByID(ctx, c.ID)
 	if err != nil {
@@ -127,6 +134,16 @@ func TestForgetAnonymize(t *testing.T) {
 	}
 	if cs, _, _ := db.FindContacts(ctx, custos.ContactFilter{Search: "zapomniana"}); len(cs) != 0 {
 		t.Fatal("search still finds the anonymized contact")
+	}
+	if x, err := db.ExportContact(ctx, c.ID); err != nil || x.Contact.Email != "" || len(x.Ledger) != 0 {
+		t.Fatalf("export of an anonymized contact: %+v %v", x, err)
+	}
+	// Its statistics value goes with its field.
+	if err := db.DeleteField(ctx, "score"); err != nil {
+		t.Fatalf("delete a field only an anonymized contact holds: %v", err)
+	}
+	if got, _ := db.FindContactByID(ctx, c.ID); len(got.Fields) != 0 {
+		t.Fatalf("the deleted field's value stayed: %v", got.Fields)
 	}
 }
 

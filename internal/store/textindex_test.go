@@ -94,13 +94,19 @@ func TestSearchCatchUpAcrossBatches(t *testing.T) {
 // this package cannot use storetest, which imports it.
 func openTestDB(t *testing.T) *DB {
 	t.Helper()
+	return openTestDBAt(t, t.TempDir())
+}
+
+// openTestDBAt opens a store on SQLite in dir.
+func openTestDBAt(t *testing.T, dir string) *DB {
+	t.Helper()
 	key := make([]byte, vault.KeySize)
 	crand.Read(key)
 	v, err := vault.New(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := Open(context.Background(), Config{DataDir: t.TempDir()}, v)
+	db, err := Open(context.Background(), Config{DataDir: dir}, v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/custos/custos/internal/custos"
 	"github.com/xuri/excelize/v2"
@@ -116,6 +117,8 @@ func csvCell(v any) string {
 		return ""
 	case string:
 		s = v
+	case time.Time:
+		s = v.Format(time.RFC3339)
 	default:
 		b, _ := json.Marshal(v)
 		s = string(b)
@@ -131,7 +134,7 @@ func csvCell(v any) string {
 func exportRows(x *custos.Export) [][]string {
 	rows := [][]string{{"section", "item", "name", "value"}}
 	row := func(section, item, name string, value any) {
-		rows = append(rows, []string{section, item, name, csvCell(value)})
+		rows = append(rows, []string{section, csvCell(item), csvCell(name), csvCell(value)})
 	}
 	c := x.Contact
 	row("contact", "", "email", c.Email)

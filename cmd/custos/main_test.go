@@ -187,7 +187,7 @@ func TestServeEndToEnd(t *testing.T) {
 
 	// Export it from the command line, outside the data directory.
 	exported := filepath.Join(t.TempDir(), "contact.json")
-	m, out, errs := newMain(cfg)
+	m, _, errs := newMain(cfg)
 	if err := m.Run(context.Background(), []string{"export", "--id", fmt.Sprint(id), "--out", exported}); err != nil {
 		t.Fatalf("export: %v\n%s", err, errs)
 	}
@@ -197,7 +197,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 
 	// Forget it from the command line: the next start knows nothing of it.
-	m, out, errs = newMain(cfg)
+	m, out, errs := newMain(cfg)
 	if err := m.Run(context.Background(), []string{"forget", "--email", strings.ToUpper(markers["email"]), "--mode", "erase", "--request-id", "DSR-1"}); err != nil {
 		t.Fatalf("forget: %v\n%s", err, errs)
 	}

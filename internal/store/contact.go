@@ -221,12 +221,16 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 		seen[c.Email] = i
 		c.CreatedAt, c.UpdatedAt, c.Monitoring = now, now, true
 	}
-	emails := make([]string, len(cs))
-	for i, c := range cs {
-		emails[i] = c.Email
-	}
-	if err := db.checkSuppressed(ctx, db.read.d, ws, "email", emails); err != nil {
-		return err
+	if len(cs) > chunkSize {
+		// Before the first chunk commits; each chunk's transaction checks
+		// its own addresses again, which is all a single chunk needs.
+		emails := make([]string, len(cs))
+		for i, c := range cs {
+			emails[i] = c.Email
+		}
+		if err := db.checkSuppressed(ctx, db.read.d, ws, "email", emails); err != nil {
+			return err
+		}
 	}
 	// Ids first, in a transaction of their own, so that the next chunk can
 	// be encrypted while the database writes this one.

@@ -84,9 +84,6 @@ func readQuery(r *http.Request, allowed []string, prefixes ...string) (queryPara
 	return queryParams{values: values}, nil
 }
 
-// has reports whether the parameter was given.
-func (q queryParams) has(name string) bool { return q.values.Has(name) }
-
 // str returns the parameter, or nil when it was not given.
 func (q queryParams) str(name string) *string {
 	if !q.values.Has(name) {

@@ -221,31 +221,31 @@ func (db *DB) contactIDs(ctx context.Context, ws int64, f custos.ContactFilter) 
 		}
 		return nil
 	}
-	if f.Search != "" {
-		// Walk the search results page by page.
-		f.After = 0
-		for {
-			cs, next, err := db.FindContacts(ctx, f)
-			if err != nil {
-				return nil, err
-			}
-			for _, c := range cs {
-				if c.Status != custos.StatusAnonymized {
-					ids = append(ids, c.ID)
-				}
-			}
-			if err := tooMany(); err != nil || next == 0 {
-				slices.Sort(ids)
-				return ids, err
-			}
-			f.After = next
-		}
-	}
 	w, err := db.contactWhere(ctx, ws, &f)
 	if err != nil {
 		return nil, err
 	}
 	w.add(`c.status <> ?`, string(custos.StatusAnonymized))
+	if f.Search != "" {
+		// Walk the search results page by page; only ids are needed, so
+		// nothing is decrypted.
+		f.After = 0
+		for {
+			rows, err := db.searchRows(ctx, ws, w, f)
+			if err != nil {
+				return nil, err
+			}
+			page := rows[:min(len(rows), f.Limit)]
+			for _, r := range page {
+				ids = append(ids, r.id)
+			}
+			if err := tooMany(); err != nil || len(rows) <= f.Limit {
+				slices.Sort(ids)
+				return ids, err
+			}
+			f.After = page[len(page)-1].id
+		}
+	}
 	var after int64
 	const batch = 5000
 	for {

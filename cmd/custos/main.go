@@ -1,6 +1,6 @@
 // Command custos runs Custos, the GDPR-first CRM, and administers it:
 //
-//	custos serve | migrate | apikey create | workspace create | export | forget | version
+//	custos serve | migrate | apikey create | workspace create | export | forget | backup | restore | version
 //
 // Configuration comes from flags, then CUSTOS_* environment variables
 // (secrets also as *_FILE), then defaults that run: data in ./data, SQLite,
@@ -85,6 +85,8 @@ Commands:
   workspace create NAME create a workspace
   export                everything held about a contact: --id ID | --email E [--format json|csv|zip] [--out FILE]
   forget                forget a contact: --id ID | --email E, --mode erase|anonymize [--workspace W] [--request-id R] [--suppress]
+  backup DIR            back up the data (with the erasure journal) into DIR; --keys backs up the key store instead
+  restore DIR...        restore data and/or key backups into the data directory [--replace] [--journal FILE]...
   version               print the version
 
 Run 'custos <command> -h' for a command's flags.
@@ -109,6 +111,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.forget(ctx, args[1:])
 	case "export":
 		return m.export(ctx, args[1:])
+	case "backup":
+		return m.backup(ctx, args[1:])
+	case "restore":
+		return m.restore(ctx, args[1:])
 	case "version":
 		fmt.Fprintln(m.Stdout, "custos", Version)
 		return nil
@@ -165,20 +171,16 @@ func (m *Main) open(ctx context.Context) (created bool, err error) {
 		return false, fmt.Errorf("log level: %w", err)
 	}
 	m.Log = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
-		return false, fmt.Errorf("data directory: %w", err)
-	}
-	key, err := vault.LoadMasterKey(m.Config.MasterKey, filepath.Join(m.Config.DataDir, vault.MasterKeyFile))
+	v, err := m.vault()
 	if err != nil {
 		return false, err
 	}
-	v, err := vault.New(key)
+	m.DB, err = store.Open(ctx, m.storeConfig(), v)
 	if err != nil {
 		return false, err
 	}
-	m.DB, err = store.Open(ctx, store.Config{DataDir: m.Config.DataDir, DatabaseURL: m.Config.DatabaseURL, Schema: m.Config.Schema}, v)
-	if err != nil {
-		return false, err
+	if m.DB.Replayed > 0 || m.DB.ReplayedKeys > 0 {
+		m.Log.Info("erasures replayed from the journal", "tombstones", m.DB.Replayed, "keys_shredded", m.DB.ReplayedKeys)
 	}
 	_, err = m.DB.FindWorkspaceByName(ctx, custos.DefaultWorkspace)
 	if custos.ErrorCode(err) == custos.ENOTFOUND {
@@ -189,6 +191,23 @@ func (m *Main) open(ctx context.Context) (created bool, err error) {
 		return err == nil, err
 	}
 	return false, err
+}
+
+// vault loads the master key (creating the key file in a new data
+// directory) and returns the vault over it.
+func (m *Main) vault() (*vault.Vault, error) {
+	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	key, err := vault.LoadMasterKey(m.Config.MasterKey, filepath.Join(m.Config.DataDir, vault.MasterKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	return vault.New(key)
+}
+
+func (m *Main) storeConfig() store.Config {
+	return store.Config{DataDir: m.Config.DataDir, DatabaseURL: m.Config.DatabaseURL, Schema: m.Config.Schema}
 }
 
 // actAs returns a context acting for the command line in the named

@@ -196,6 +196,16 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("the export lacks the contact's values: %v", err)
 	}
 
+	// Back up the data and the keys, apart, before the person is forgotten.
+	backups := t.TempDir()
+	for _, args := range [][]string{{"backup", filepath.Join(backups, "data")}, {"backup", "--keys", filepath.Join(backups, "keys")}} {
+		m, out, errs := newMain(cfg)
+		if err := m.Run(context.Background(), args); err != nil || !strings.Contains(out.String(), "Backed up the") {
+			t.Fatalf("%v: %v\n%s%s", args, err, out, errs)
+		}
+		m.Close()
+	}
+
 	// Forget it from the command line: the next start knows nothing of it.
 	m, out, errs := newMain(cfg)
 	if err := m.Run(context.Background(), []string{"forget", "--email", strings.ToUpper(markers["email"]), "--mode", "erase", "--request-id", "DSR-1"}); err != nil {
@@ -211,6 +221,40 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("search finds the forgotten contact: %v", found)
 	}
 	tm.stop(t)
+
+	// Restore the backups made before the erasure into a fresh directory:
+	// it needs the master key, and then knows nothing of the person.
+	fresh := storetest.Config(t)
+	restore := func() (string, error) {
+		m, out, errs := newMain(fresh)
+		defer m.Close()
+		err := m.Run(context.Background(), []string{"restore", filepath.Join(backups, "data"), filepath.Join(backups, "keys")})
+		return out.String() + errs.String(), err
+	}
+	if _, err := restore(); err == nil || !strings.Contains(err.Error(), "needs the master key") {
+		t.Fatalf("restore without the master key: %v", err)
+	}
+	masterKey, err := os.ReadFile(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fresh.DataDir, "master.key"), masterKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := restore(); err != nil || !strings.Contains(out, "Erasures replayed: 1 tombstones written back") {
+		t.Fatalf("restore: %v\n%s", err, out)
+	}
+	tm = startServe(t, fresh)
+	tm.call(t, key, "GET", fmt.Sprintf("/api/v1/contacts/%d", id), nil, 404)
+	if found := tm.call(t, key, "GET", "/api/v1/contacts?q=zq7", nil, 200); len(found["data"].([]any)) != 0 {
+		t.Fatalf("search of the restored store finds the forgotten contact: %v", found)
+	}
+	assertNoMarkers(t, fresh, markers)
+	tm.stop(t)
+	assertNoMarkers(t, fresh, markers)
+	for _, d := range []string{"data", "keys"} {
+		assertNoMarkers(t, store.Config{DataDir: filepath.Join(backups, d)}, markers)
+	}
 }
 
 // assertNoMarkers fails when any file under the data directory, or on

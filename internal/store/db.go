@@ -41,7 +41,8 @@ const (
 
 // Config says where the data lives.
 type Config struct {
-	// DataDir holds the SQLite files (and the master key, outbox, …).
+	// DataDir holds the SQLite files, the erasure journal (on PostgreSQL
+	// too), the master key and the outbox. Required.
 	DataDir string
 	// DatabaseURL selects PostgreSQL when it starts with postgres:// or
 	// postgresql://; empty means SQLite in DataDir.
@@ -51,9 +52,14 @@ type Config struct {
 	Schema string
 }
 
+func (cfg Config) postgres() bool {
+	return strings.HasPrefix(cfg.DatabaseURL, "postgres://") || strings.HasPrefix(cfg.DatabaseURL, "postgresql://")
+}
+
 // DB is the store. It implements custos.Service.
 type DB struct {
 	pg    bool
+	dir   string     // the data directory
 	write *sql.DB    // the one writer connection on SQLite; the pool on PostgreSQL
 	read  *stmtCache // readers on SQLite; the same pool on PostgreSQL
 	keys  *sql.DB    // the key store's writer
@@ -62,6 +68,11 @@ type DB struct {
 	vault    *vault.Vault
 	search   *searchIndex
 	growth   growth
+	journal  journal
+	// Replayed and ReplayedKeys count, at Open, the tombstones written back
+	// from the erasure journal and the keys of forgotten contacts shredded:
+	// non-zero after an older database or key store was restored.
+	Replayed, ReplayedKeys int64
 	bg       sync.WaitGroup // background work, waited for by Close
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
@@ -72,17 +83,10 @@ var _ custos.Service = (*DB)(nil)
 // Open opens (creating and migrating when new) the data store and the key
 // store, with v holding the keys.
 func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
-	db := &DB{vault: v, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
-	db.search = newSearchIndex(db)
+	db := newDB(v)
+	db.dir = cfg.DataDir
 	var err error
-	if u := cfg.DatabaseURL; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
-		err = db.openPostgres(ctx, cfg)
-	} else if u != "" {
-		return nil, fmt.Errorf("store: database URL must start with postgres:// (or be empty for SQLite)")
-	} else {
-		err = db.openSQLite(cfg.DataDir)
-	}
-	if err != nil {
+	if err := db.connect(ctx, cfg); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -96,12 +100,39 @@ func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
 			return nil, err
 		}
 	}
-	// Before anything is served: an erasure a crash interrupted.
+	// Before anything is served: the erasures a restored older database
+	// or key store does not know, then every erasure left unfinished.
+	if db.Replayed, db.ReplayedKeys, err = db.replayErasures(ctx, cfg.DataDir); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := db.finishErasures(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// connect opens the connections cfg names, without migrating.
+func (db *DB) connect(ctx context.Context, cfg Config) error {
+	if cfg.DataDir == "" {
+		return errors.New("store: no data directory")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("store: create data directory: %w", err)
+	}
+	if cfg.postgres() {
+		return db.openPostgres(ctx, cfg)
+	} else if cfg.DatabaseURL != "" {
+		return fmt.Errorf("store: database URL must start with postgres:// (or be empty for SQLite)")
+	}
+	return db.openSQLite(cfg.DataDir)
+}
+
+func newDB(v *vault.Vault) *DB {
+	db := &DB{vault: v, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	db.search = newSearchIndex(db)
+	return db
 }
 
 // growth counts, per table, rows written by bulk paths since the
@@ -206,12 +237,6 @@ func sqliteDSN(path string, writer bool) string {
 }
 
 func (db *DB) openSQLite(dir string) error {
-	if dir == "" {
-		return errors.New("store: no data directory")
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("store: create data directory: %w", err)
-	}
 	var err error
 	open := func(file string, writer bool, conns int) *sql.DB {
 		if err != nil {
@@ -406,17 +431,28 @@ func (db *DB) Dialect() string {
 // migrate applies the embedded migrations that have not run yet, each in
 // its own transaction, to the data store and the key store.
 func (db *DB) migrate(ctx context.Context) error {
-	dataDir, keysDir := "migrations/sqlite", "migrations/keys-sqlite"
-	if db.pg {
-		dataDir, keysDir = "migrations/postgres", "migrations/keys-postgres"
-	}
-	if err := db.migrateOne(ctx, db.write, dataDir); err != nil {
+	if err := db.migrateOne(ctx, db.write, db.migrations(BackupData), 0); err != nil {
 		return err
 	}
-	return db.migrateOne(ctx, db.keys, keysDir)
+	return db.migrateOne(ctx, db.keys, db.migrations(BackupKeys), 0)
 }
 
-func (db *DB) migrateOne(ctx context.Context, d *sql.DB, dir string) error {
+// migrations returns the directory of the migrations of the data store or
+// of the key store, in this store's dialect.
+func (db *DB) migrations(kind BackupKind) string {
+	dir := "migrations/"
+	if kind == BackupKeys {
+		dir += "keys-"
+	}
+	if db.pg {
+		return dir + "postgres"
+	}
+	return dir + "sqlite"
+}
+
+// migrateOne applies the migrations in dir to d, up to and including
+// version upTo (0: all of them).
+func (db *DB) migrateOne(ctx context.Context, d *sql.DB, dir string, upTo int) error {
 	if _, err := d.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
@@ -430,6 +466,9 @@ func (db *DB) migrateOne(ctx context.Context, d *sql.DB, dir string) error {
 		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("store: migration %s has no number", base)
+		}
+		if upTo > 0 && version > upTo {
+			break
 		}
 		body, err := migrations.ReadFile(name)
 		if err != nil {

@@ -27,6 +27,7 @@ func (db *DB) ForgetContact(ctx context.Context, id int64, r custos.ForgetReques
 	}
 	ws := a.WorkspaceID
 	var t *custos.Tombstone
+	var suppression []byte
 	again := false
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		if t, err = db.findTombstone(ctx, tx, ws, id); err == nil {
@@ -40,7 +41,6 @@ func (db *DB) ForgetContact(ctx context.Context, id int64, r custos.ForgetReques
 			return err
 		}
 		t = &custos.Tombstone{ContactID: id, Mode: r.Mode, RequestID: r.RequestID, ErasedAt: db.Now()}
-		var suppression []byte
 		if r.Suppress {
 			// The address is read before its key is shredded.
 			c, err := db.openRow(ctx, ws, row)
@@ -62,6 +62,10 @@ func (db *DB) ForgetContact(ctx context.Context, id int64, r custos.ForgetReques
 	}
 	if again {
 		return t, nil // a purge a crash cut short is finished at the next start
+	}
+	if err := db.record(ctx, journalEntry{Workspace: ws, Contact: id, Mode: string(t.Mode), RequestID: t.RequestID,
+		ErasedAt: micros(t.ErasedAt), Suppression: suppression}); err != nil {
+		return nil, err
 	}
 	if err := db.purge(ctx, ws, id, t.Mode); err != nil {
 		return nil, err
@@ -99,6 +103,9 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 		return fmt.Errorf("store: shred key: %w", mapError(err))
 	}
 	keys, _ := res.RowsAffected()
+	if err := db.shredBackupKeys(ctx, ws, id); err != nil {
+		return err
+	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		lock := ""
 		if db.pg {

@@ -42,6 +42,7 @@ type Vault struct {
 	wrap     cipher.AEAD // wraps data keys
 	bidxKey  []byte      // keys blind indexes
 	suppress []byte      // keys address HMACs kept after erasure
+	journal  []byte      // keys the MACs of the erasure journal's entries
 	hmacs    sync.Pool
 }
 
@@ -61,7 +62,7 @@ func New(master []byte) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1"), suppress: derive("suppression v1")}
+	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1"), suppress: derive("suppression v1"), journal: derive("erasure-journal v1")}
 	v.hmacs.New = func() any { return hmac.New(sha256.New, v.bidxKey) }
 	return v, nil
 }
@@ -221,5 +222,15 @@ func (v *Vault) SuppressionHash(workspace int64, email string) []byte {
 	h := hmac.New(sha256.New, v.suppress)
 	h.Write(binding("suppress", workspace, 0, ""))
 	h.Write([]byte(email))
+	return h.Sum(nil)
+}
+
+// JournalMAC returns a MAC of one entry of the erasure journal, so that an
+// entry cannot be forged or altered (to erase someone, or to bring an
+// erased person back) without the master key.
+func (v *Vault) JournalMAC(entry []byte) []byte {
+	h := hmac.New(sha256.New, v.journal)
+	h.Write(binding("journal", 0, 0, ""))
+	h.Write(entry)
 	return h.Sum(nil)
 }

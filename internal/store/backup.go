@@ -1,0 +1,477 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/custos/custos/internal/vault"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// BackupKind says which store a backup holds. The data and the key store
+// are backed up apart, to be kept apart: together they are the plaintext.
+type BackupKind string
+
+// The kinds of backup.
+const (
+	BackupData BackupKind = "data"
+	BackupKeys BackupKind = "keys"
+)
+
+// ManifestFile describes a backup. It is written last: a directory without
+// it holds no complete backup.
+const ManifestFile = "custos-backup.json"
+
+// Manifest describes a backup.
+type Manifest struct {
+	Format    int        `json:"format"`
+	Kind      BackupKind `json:"kind"`
+	Dialect   string     `json:"dialect"`
+	CreatedAt time.Time  `json:"created_at"`
+	// Migration is the last migration the backed-up store had run.
+	Migration int `json:"migration"`
+	// Tables are the COPY files of a PostgreSQL backup, in load order;
+	// Sequences the values of its sequences.
+	Tables    []string         `json:"tables,omitempty"`
+	Sequences map[string]int64 `json:"sequences,omitempty"`
+}
+
+// Backup writes a consistent copy of the data store, with the erasure
+// journal, or of the key store into dir, which must be new or empty. On
+// SQLite the copy is a database file (VACUUM INTO); on PostgreSQL one COPY
+// file per table, read in one snapshot. The backup is registered first, so
+// that every erasure from then on reaches it: appended to its journal, or
+// its key shredded.
+func (db *DB) Backup(ctx context.Context, dir string, kind BackupKind) (*Manifest, error) {
+	if kind != BackupData && kind != BackupKeys {
+		return nil, fmt.Errorf("store: backup kind must be data or keys")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: backup directory: %w", err)
+	}
+	if err := emptyDir(dir); err != nil {
+		return nil, err
+	}
+	if _, err := db.write.ExecContext(ctx, db.q(`INSERT INTO backup_sites (path, kind, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (path) DO UPDATE SET kind = excluded.kind, created_at = excluded.created_at`), dir, string(kind), micros(db.Now())); err != nil {
+		return nil, fmt.Errorf("store: register backup: %w", err)
+	}
+	m := &Manifest{Format: 1, Kind: kind, Dialect: db.Dialect(), CreatedAt: db.Now()}
+	d, file := db.write, DataFile
+	if kind == BackupKeys {
+		d, file = db.keys, KeysFile
+	}
+	if err := d.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&m.Migration); err != nil {
+		return nil, fmt.Errorf("store: backup: %w", err)
+	}
+	if db.pg {
+		err = db.dumpPostgres(ctx, d, dir, m)
+	} else {
+		err = vacuumInto(ctx, filepath.Join(db.dir, file), filepath.Join(dir, file))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if kind == BackupData {
+		db.journal.mu.Lock()
+		err = copyFile(db.journal.path, filepath.Join(dir, JournalFile))
+		db.journal.mu.Unlock()
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	body, _ := json.MarshalIndent(m, "", "  ")
+	if err := writeFile(filepath.Join(dir, ManifestFile), append(body, '\n')); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// backupSites returns the directories of the registered backups of kind.
+func (db *DB) backupSites(ctx context.Context, kind BackupKind) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT path FROM backup_sites WHERE kind = ? ORDER BY path`), string(kind))
+	if err != nil {
+		return nil, fmt.Errorf("store: backup sites: %w", err)
+	}
+	defer rows.Close()
+	var dirs []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs, rows.Err()
+}
+
+// shredBackupKeys removes the contact's key from every registered key
+// backup still in place.
+func (db *DB) shredBackupKeys(ctx context.Context, ws, id int64) error {
+	sites, err := db.backupSites(ctx, BackupKeys)
+	if err != nil {
+		return err
+	}
+	for _, dir := range sites {
+		m, err := ReadManifest(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed, or never completed
+		} else if err != nil {
+			return err
+		}
+		if m.Dialect == "postgres" {
+			err = dropCopyLines(filepath.Join(dir, "contact_keys.copy"), []byte(strconv.FormatInt(ws, 10)+"\t"+strconv.FormatInt(id, 10)+"\t"))
+		} else {
+			err = deleteBackupKey(ctx, filepath.Join(dir, KeysFile), ws, id)
+		}
+		if err != nil {
+			return fmt.Errorf("store: shred key in backup %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// deleteBackupKey deletes a key from an SQLite key backup, overwriting it
+// in place and keeping no journal of the old page on disk.
+func deleteBackupKey(ctx context.Context, path string, ws, id int64) error {
+	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=secure_delete(1)&_pragma=journal_mode(MEMORY)")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	_, err = d.ExecContext(ctx, `DELETE FROM contact_keys WHERE workspace_id = ? AND contact_id = ?`, ws, id)
+	return err
+}
+
+// dropCopyLines rewrites a COPY file without the lines that start with
+// prefix, replacing it atomically.
+func dropCopyLines(path string, prefix []byte) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	dropped := false
+	for sc.Scan() {
+		if bytes.HasPrefix(sc.Bytes(), prefix) {
+			dropped = true
+			continue
+		}
+		out.Write(sc.Bytes())
+		out.WriteByte('\n')
+	}
+	if err := sc.Err(); err != nil || !dropped {
+		return err
+	}
+	return writeFile(path, out.Bytes())
+}
+
+// ReadManifest reads the manifest of the backup in dir.
+func ReadManifest(dir string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil || m.Format != 1 || (m.Kind != BackupData && m.Kind != BackupKeys) {
+		return nil, fmt.Errorf("store: %s is not a Custos backup manifest", filepath.Join(dir, ManifestFile))
+	}
+	return &m, nil
+}
+
+// Restore puts the backup in dir in place of the data store or the key
+// store that cfg names, which must be empty unless replace is set (the
+// server must then be stopped). It merges the backup's erasure journal, and
+// the extra journals named, into the data directory's journal; the next
+// Open replays every erasure in it, so that a person forgotten after the
+// backup was made stays forgotten.
+func Restore(ctx context.Context, cfg Config, v *vault.Vault, dir string, replace bool, journals ...string) (*Manifest, error) {
+	m, err := ReadManifest(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: %s holds no complete backup (no %s)", dir, ManifestFile)
+	} else if err != nil {
+		return nil, err
+	}
+	db := newDB(v)
+	if err := db.connect(ctx, cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	defer db.Close()
+	if m.Dialect != db.Dialect() {
+		return nil, fmt.Errorf("store: this is a %s backup; the target store is %s", m.Dialect, db.Dialect())
+	}
+	if m.Kind == BackupData {
+		// Read before anything changes: a journal that fails its MACs
+		// stops the restore.
+		for _, j := range append([]string{filepath.Join(dir, JournalFile)}, journals...) {
+			if err := mergeJournal(filepath.Join(cfg.DataDir, JournalFile), j, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if db.pg {
+		err = db.restorePostgres(ctx, cfg, dir, m, replace)
+	} else {
+		err = db.restoreSQLite(cfg.DataDir, dir, m, replace)
+	}
+	return m, err
+}
+
+// mergeJournal appends to the journal at dst the entries of the journal at
+// src that it lacks.
+func mergeJournal(dst, src string, v *vault.Vault) error {
+	add, err := readJournal(src, v, false)
+	if err != nil || len(add) == 0 {
+		return err
+	}
+	have, err := readJournal(dst, v, true)
+	if err != nil {
+		return err
+	}
+	known := map[contactRef]bool{}
+	for _, e := range have {
+		known[e.ref()] = true
+	}
+	var lines []byte
+	for _, e := range add {
+		if !known[e.ref()] {
+			known[e.ref()] = true
+			lines = append(lines, e.line(v)...)
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return appendJournal(dst, lines)
+}
+
+func (db *DB) restoreSQLite(dataDir, dir string, m *Manifest, replace bool) error {
+	file := DataFile
+	if m.Kind == BackupKeys {
+		file = KeysFile
+	}
+	target := filepath.Join(dataDir, file)
+	// The connections connect opened would hold the file: close them.
+	if err := db.Close(); err != nil {
+		return err
+	}
+	db.write, db.keys, db.read, db.keysRead = nil, nil, nil, nil
+	if err := checkEmptySQLite(target, replace); err != nil {
+		return err
+	}
+	for _, suffix := range []string{"-wal", "-shm", ""} {
+		if err := os.Remove(target + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: restore: %w", err)
+		}
+	}
+	return copyFile(filepath.Join(dir, file), target)
+}
+
+// checkEmptySQLite refuses to overwrite a database that holds a schema,
+// unless replace is set. connect created the file, empty, when it was new.
+func checkEmptySQLite(path string, replace bool) error {
+	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var n int
+	if err := d.QueryRow(`SELECT COUNT(*) FROM sqlite_master`).Scan(&n); err != nil {
+		return fmt.Errorf("store: restore: %w", err)
+	}
+	if n > 0 && !replace {
+		return fmt.Errorf("store: %s holds a database already; restore with replace (the server stopped) to overwrite it", path)
+	}
+	return nil
+}
+
+func (db *DB) restorePostgres(ctx context.Context, cfg Config, dir string, m *Manifest, replace bool) error {
+	d, schema := db.write, cfg.Schema
+	if schema == "" {
+		schema = "custos"
+	}
+	if m.Kind == BackupKeys {
+		d, schema = db.keys, schema+"_keys"
+	}
+	var n int
+	if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&n); err != nil {
+		return fmt.Errorf("store: restore: %w", err)
+	}
+	if n > 0 {
+		if !replace {
+			return fmt.Errorf("store: schema %s holds a database already; restore with replace (the server stopped) to overwrite it", schema)
+		}
+		if _, err := d.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE; CREATE SCHEMA `+schema); err != nil {
+			return fmt.Errorf("store: restore: %w", err)
+		}
+	}
+	if err := db.migrateOne(ctx, d, db.migrations(m.Kind), m.Migration); err != nil {
+		return err
+	}
+	conn, err := d.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c := dc.(*stdlib.Conn).Conn()
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx)
+		for _, t := range m.Tables {
+			f, err := os.Open(filepath.Join(dir, t+".copy"))
+			if err != nil {
+				return fmt.Errorf("store: restore: %w", err)
+			}
+			_, err = c.PgConn().CopyFrom(ctx, f, `COPY `+pgx.Identifier{t}.Sanitize()+` FROM STDIN`)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("store: restore %s: %w", t, err)
+			}
+		}
+		for name, value := range m.Sequences {
+			if _, err := tx.Exec(ctx, `SELECT setval(format('%I.%I', current_schema(), $1::text), $2)`, name, value); err != nil {
+				return fmt.Errorf("store: restore sequence %s: %w", name, err)
+			}
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+// dumpPostgres writes one COPY file per table of d's schema, and the
+// sequences, all read in one snapshot.
+func (db *DB) dumpPostgres(ctx context.Context, d *sql.DB, dir string, m *Manifest) error {
+	conn, err := d.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c := dc.(*stdlib.Conn).Conn()
+		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(ctx)
+		// Creation order, which is an order in which foreign keys load.
+		rows, _ := tx.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname <> 'schema_migrations' ORDER BY c.oid`)
+		if m.Tables, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return fmt.Errorf("store: backup: %w", err)
+		}
+		for _, t := range m.Tables {
+			if err := createFile(filepath.Join(dir, t+".copy"), func(w io.Writer) error {
+				_, err := c.PgConn().CopyTo(ctx, w, `COPY `+pgx.Identifier{t}.Sanitize()+` TO STDOUT`)
+				return err
+			}); err != nil {
+				return fmt.Errorf("store: backup %s: %w", t, err)
+			}
+		}
+		rows, _ = tx.Query(ctx, `SELECT sequencename::text, last_value FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL`)
+		m.Sequences = map[string]int64{}
+		for rows.Next() {
+			var name string
+			var value int64
+			if err := rows.Scan(&name, &value); err != nil {
+				rows.Close()
+				return err
+			}
+			m.Sequences[name] = value
+		}
+		rows.Close()
+		return rows.Err()
+	})
+}
+
+// vacuumInto writes a consistent copy of the SQLite database at src to dst.
+func vacuumInto(ctx context.Context, src, dst string) error {
+	d, err := sql.Open("sqlite", "file:"+src+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, err := d.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+		return fmt.Errorf("store: backup %s: %w", filepath.Base(src), err)
+	}
+	return os.Chmod(dst, 0o600)
+}
+
+// emptyDir makes sure dir exists (mode 0700) and holds nothing.
+func emptyDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("store: backup directory: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("store: backup directory: %w", err)
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("store: backup directory %s is not empty", dir)
+	}
+	return nil
+}
+
+// createFile creates path (mode 0600, failing if it exists), fills it
+// with fill and syncs it.
+func createFile(path string, fill func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	err = fill(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writeFile replaces path with b atomically: a temporary file, synced,
+// renamed over it.
+func writeFile(path string, b []byte) error {
+	tmp := path + ".tmp"
+	_ = os.Remove(tmp)
+	if err := createFile(tmp, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// copyFile copies src to dst (mode 0600) atomically.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".tmp"
+	_ = os.Remove(tmp)
+	if err := createFile(tmp, func(w io.Writer) error { _, err := io.Copy(w, in); return err }); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}

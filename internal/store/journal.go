@@ -1,0 +1,270 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/custos/custos/internal/vault"
+)
+
+// JournalFile is the erasure journal: every tombstone, one line of JSON
+// each, with a MAC under a key derived from the master key. It lives in the
+// data directory and in every data backup Custos made, outside the
+// databases, so that restoring an older database (or key store) cannot
+// bring an erased person back: at every start the journal's tombstones are
+// replayed before anything is served.
+const JournalFile = "erasures.journal"
+
+// journalEntry is one tombstone in the journal; it holds no personal data.
+type journalEntry struct {
+	Workspace   int64  `json:"workspace_id"`
+	Contact     int64  `json:"contact_id"`
+	Mode        string `json:"mode"`
+	RequestID   string `json:"request_id"`
+	ErasedAt    int64  `json:"erased_at"`             // Unix microseconds
+	Suppression []byte `json:"suppression,omitempty"` // the address HMAC, when kept
+	MAC         []byte `json:"mac,omitempty"`
+}
+
+type contactRef struct{ ws, id int64 }
+
+func (e *journalEntry) ref() contactRef { return contactRef{e.Workspace, e.Contact} }
+
+// line returns the entry as a journal line, MAC included.
+func (e journalEntry) line(v *vault.Vault) []byte {
+	e.MAC = nil
+	body, _ := json.Marshal(e)
+	e.MAC = v.JournalMAC(body)
+	line, _ := json.Marshal(e)
+	return append(line, '\n')
+}
+
+// readJournal returns the entries of the journal at path (none when it does
+// not exist). A last line without its newline is an append a crash cut
+// short: it is left out, and with repair cut off the file, so that the next
+// append starts on a line of its own. Any other line that does not parse, or whose MAC
+// does not match, fails the read: the journal was altered, or it was
+// written under another master key.
+func readJournal(path string, v *vault.Vault, repair bool) ([]journalEntry, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("store: erasure journal: %w", err)
+	}
+	if i := bytes.LastIndexByte(b, '\n'); i < len(b)-1 {
+		b = b[:i+1] // a torn last line
+		if repair {
+			if err := os.Truncate(path, int64(len(b))); err != nil {
+				return nil, fmt.Errorf("store: erasure journal: %w", err)
+			}
+		}
+	}
+	var entries []journalEntry
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		var e journalEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Workspace <= 0 || e.Contact <= 0 {
+			return nil, fmt.Errorf("store: erasure journal %s, line %d: not an entry", path, n)
+		}
+		mac := e.MAC
+		if !hmac.Equal(bytes.TrimSuffix(e.line(v), []byte{'\n'}), sc.Bytes()) || mac == nil {
+			return nil, fmt.Errorf("store: erasure journal %s, line %d: the MAC does not match (altered, or written under another master key)", path, n)
+		}
+		entries = append(entries, e)
+	}
+	return entries, sc.Err()
+}
+
+// appendJournal appends lines to the journal at path and syncs it.
+func appendJournal(path string, lines []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: erasure journal: %w", err)
+	}
+	if _, err := f.Write(lines); err != nil {
+		f.Close()
+		return fmt.Errorf("store: erasure journal: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("store: erasure journal: %w", err)
+	}
+	return f.Close()
+}
+
+// journal is the erasure journal of an open store.
+type journal struct {
+	mu    sync.Mutex
+	path  string
+	known map[contactRef]bool // contacts the local journal holds
+}
+
+// record writes the entries not yet journaled: to the journal of every
+// data backup this store made that is still in place, then to its own.
+// A crash in between leaves the local journal without them, so the next
+// start writes them everywhere again; repeated entries are harmless.
+func (db *DB) record(ctx context.Context, entries ...journalEntry) error {
+	db.journal.mu.Lock()
+	defer db.journal.mu.Unlock()
+	var lines []byte
+	var fresh []contactRef
+	for _, e := range entries {
+		if !db.journal.known[e.ref()] {
+			lines = append(lines, e.line(db.vault)...)
+			fresh = append(fresh, e.ref())
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	sites, err := db.backupSites(ctx, BackupData)
+	if err != nil {
+		return err
+	}
+	for _, dir := range sites {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			continue // the backup was removed
+		}
+		if err := appendJournal(filepath.Join(dir, JournalFile), lines); err != nil {
+			return err
+		}
+	}
+	if err := appendJournal(db.journal.path, lines); err != nil {
+		return err
+	}
+	for _, r := range fresh {
+		db.journal.known[r] = true
+	}
+	return nil
+}
+
+// replayErasures brings the database, the key store and the journal into
+// agreement before anything is served: tombstones the journal lacks are
+// journaled; tombstones the database lacks (a restored older database) are
+// written back, and finishErasures then purges their contacts; keys of
+// every tombstoned contact are shredded (a restored older key store); and
+// id sequences are moved past every id the journal and the key store name,
+// so that no new contact is given the id of a forgotten one.
+// It returns how many tombstones it wrote back and how many keys it shredded.
+func (db *DB) replayErasures(ctx context.Context, dataDir string) (restored, shredded int64, err error) {
+	db.journal.path = filepath.Join(dataDir, JournalFile)
+	entries, err := readJournal(db.journal.path, db.vault, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	db.journal.known = make(map[contactRef]bool, len(entries))
+	for _, e := range entries {
+		db.journal.known[e.ref()] = true
+	}
+	inDB := map[contactRef]bool{}
+	var missing []journalEntry
+	rows, err := db.read.QueryContext(ctx, `SELECT workspace_id, contact_id, mode, request_id, erased_at, suppression FROM tombstones`)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: read tombstones: %w", err)
+	}
+	for rows.Next() {
+		var e journalEntry
+		if err := rows.Scan(&e.Workspace, &e.Contact, &e.Mode, &e.RequestID, &e.ErasedAt, &e.Suppression); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		inDB[e.ref()] = true
+		if !db.journal.known[e.ref()] {
+			missing = append(missing, e)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	if err := db.record(ctx, missing...); err != nil {
+		return 0, 0, err
+	}
+
+	var maxWS, maxContact int64
+	byWS := map[int64][]int64{}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		for _, e := range entries {
+			maxWS, maxContact = max(maxWS, e.Workspace), max(maxContact, e.Contact)
+			byWS[e.Workspace] = append(byWS[e.Workspace], e.Contact)
+			if inDB[e.ref()] {
+				continue
+			}
+			inDB[e.ref()] = true
+			if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO tombstones (workspace_id, contact_id, mode, request_id, erased_at, suppression) VALUES (?, ?, ?, ?, ?, ?)
+				ON CONFLICT (workspace_id, contact_id) DO NOTHING`), e.Workspace, e.Contact, e.Mode, e.RequestID, e.ErasedAt, e.Suppression); err != nil {
+				return fmt.Errorf("store: replay tombstone: %w", err)
+			}
+			restored++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	for ws, ids := range byWS {
+		for start := 0; start < len(ids); start += 500 {
+			batch := ids[start:min(start+500, len(ids))]
+			args := []any{ws}
+			for _, id := range batch {
+				args = append(args, id)
+			}
+			res, err := db.keys.ExecContext(ctx, db.q(`DELETE FROM contact_keys WHERE workspace_id = ? AND contact_id IN (`+placeholders(len(batch))+`)`), args...)
+			if err != nil {
+				return 0, 0, fmt.Errorf("store: replay key shredding: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			shredded += n
+		}
+	}
+	if shredded > 0 && !db.pg {
+		if _, err := db.keys.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			return 0, 0, fmt.Errorf("store: checkpoint after replay: %w", err)
+		}
+	}
+	var maxKey sql.NullInt64
+	if err := db.keysRead.QueryRowContext(ctx, `SELECT MAX(contact_id) FROM contact_keys`).Scan(&maxKey); err != nil {
+		return 0, 0, fmt.Errorf("store: replay: %w", err)
+	}
+	return restored, shredded, db.advanceSequences(ctx, maxWS, max(maxContact, maxKey.Int64))
+}
+
+// advanceSequences makes sure the next workspace id is above ws and the
+// next contact id above contact.
+func (db *DB) advanceSequences(ctx context.Context, ws, contact int64) error {
+	var stmts []string
+	var args [][]any
+	if db.pg {
+		const setval = `SELECT setval(format('%I.%I', schemaname, sequencename), $2) FROM pg_sequences
+			WHERE schemaname = current_schema() AND sequencename = $1 AND COALESCE(last_value, 0) < $2`
+		stmts = []string{setval, setval}
+		args = [][]any{{"workspaces_id_seq", ws}, {"contacts_id_seq", contact}}
+	} else {
+		stmts = []string{
+			`UPDATE id_seq SET next = MAX(next, ?) WHERE name = 'contacts'`,
+			`INSERT INTO sqlite_sequence (name, seq) SELECT 'workspaces', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'workspaces')`,
+			`UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'workspaces'`,
+		}
+		args = [][]any{{contact + 1}, {ws}, {ws}}
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		for i, s := range stmts {
+			if _, err := tx.ExecContext(ctx, s, args[i]...); err != nil {
+				return fmt.Errorf("store: advance id sequences: %w", err)
+			}
+		}
+		return nil
+	})
+}

@@ -49,6 +49,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	m.Log.Info("custos is serving", "addr", m.Addr, "dialect", m.DB.Dialect(), "version", Version)
 	close(m.Ready)
 	go m.warmSearch(ctx)
+	swept := make(chan struct{})
+	go m.sweepForgotten(ctx, swept)
+	defer func() { <-swept }()
 
 	select {
 	case err := <-errc:
@@ -62,6 +65,29 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// forgottenSweep is how often serve drops from memory what another
+// process forgot: the decrypted search text of a contact erased from the
+// command line outlives the erasure by at most this long.
+const forgottenSweep = 30 * time.Second
+
+// sweepForgotten runs DropForgotten every forgottenSweep until ctx ends,
+// then closes done.
+func (m *Main) sweepForgotten(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(forgottenSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.DB.DropForgotten(ctx); err != nil && ctx.Err() == nil {
+				m.Log.Error("dropping forgotten contacts from the search index", "err", err)
+			}
+		}
+	}
 }
 
 // printFirstKey creates and prints the admin API key of a new install.

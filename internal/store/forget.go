@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/custos/custos/internal/custos"
@@ -230,6 +231,48 @@ func (db *DB) checkSuppressed(ctx context.Context, q querier, ws int64, field st
 			}
 			return &custos.Error{Code: custos.ECONFLICT, Field: field, Message: msg}
 		}
+	}
+	return nil
+}
+
+// DropForgotten removes from the search index the text of contacts that
+// another process (the command line) forgot since the last call: serve
+// calls it periodically, so that no decrypted copy outlives an erasure by
+// more than that period. Searches never return such a contact meanwhile;
+// each candidate is checked against the database.
+func (db *DB) DropForgotten(ctx context.Context) error {
+	s := db.search
+	s.mu.Lock()
+	wss := make(map[int64]*wsIndex, len(s.wss))
+	maps.Copy(wss, s.wss)
+	s.mu.Unlock()
+	for ws, w := range wss {
+		w.mu.RLock()
+		since := w.erasedSince
+		w.mu.RUnlock()
+		rows, err := db.read.QueryContext(ctx, db.q(`SELECT contact_id, erased_at FROM tombstones WHERE workspace_id = ? AND erased_at >= ?`), ws, since)
+		if err != nil {
+			return fmt.Errorf("store: forgotten contacts: %w", err)
+		}
+		var ids []int64
+		for rows.Next() {
+			var id, at int64
+			if err := rows.Scan(&id, &at); err != nil {
+				rows.Close()
+				return err
+			}
+			ids, since = append(ids, id), max(since, at)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			s.drop(ws, id)
+		}
+		w.mu.Lock()
+		w.erasedSince = since
+		w.mu.Unlock()
 	}
 	return nil
 }

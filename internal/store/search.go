@@ -33,6 +33,9 @@ type wsIndex struct {
 	rev    int64
 	lastID int64
 	text   textIndex
+	// erasedSince: tombstones erased before it were dropped already
+	// (DropForgotten); Unix microseconds.
+	erasedSince int64
 }
 
 func newSearchIndex(db *DB) *searchIndex {

@@ -106,12 +106,7 @@ func openTestDBAt(t *testing.T, dir string) *DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := Open(context.Background(), Config{DataDir: dir}, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return openWith(t, dir, v)
 }
 
 // testActor creates a workspace and returns a context acting in it.
@@ -122,4 +117,60 @@ func testActor(t *testing.T, db *DB) context.Context {
 		t.Fatal(err)
 	}
 	return custos.WithActor(context.Background(), custos.Actor{WorkspaceID: w.ID, Kind: custos.ActorSystem, Role: custos.RoleAdmin})
+}
+
+// TestDropForgottenByAnotherProcess forgets a contact through a second
+// store on the same files (the command line beside a running server): the
+// first store's index holds the decrypted text until DropForgotten.
+func TestDropForgottenByAnotherProcess(t *testing.T) {
+	dir := t.TempDir()
+	key := make([]byte, vault.KeySize)
+	crand.Read(key)
+	v, err := vault.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := openWith(t, dir, v)
+	ctx := testActor(t, server)
+	c := &custos.Contact{Email: "drop@example.com", Fields: map[string]any{"last_name": "Dropowski"}}
+	if err := server.CreateContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := custos.ActorFrom(ctx)
+	indexed := func() bool {
+		w, err := server.search.current(ctx, a.WorkspaceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.mu.RLock()
+		defer w.mu.RUnlock()
+		ids, _ := w.text.matchesBelow(1<<62, []byte("dropowski"), 10)
+		return len(ids) == 1
+	}
+	if !indexed() {
+		t.Fatal("the contact is not in the index")
+	}
+	cli := openWith(t, dir, v)
+	if _, err := cli.ForgetContact(ctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
+		t.Fatal(err)
+	}
+	if !indexed() {
+		t.Fatal("the erasure reached the other store's memory by itself; the test is wrong")
+	}
+	if err := server.DropForgotten(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if indexed() {
+		t.Fatal("the forgotten contact's text is still in the index")
+	}
+}
+
+func openWith(t *testing.T, dir string, v *vault.Vault) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), Config{DataDir: dir}, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

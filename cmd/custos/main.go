@@ -1,6 +1,6 @@
 // Command custos runs Custos, the GDPR-first CRM, and administers it:
 //
-//	custos serve | migrate | apikey create | workspace create | export | forget | backup | restore | version
+//	custos serve | migrate | apikey create | workspace create | export | forget | backup | restore | audit verify | version
 //
 // Configuration comes from flags, then CUSTOS_* environment variables
 // (secrets also as *_FILE), then defaults that run: data in ./data, SQLite,
@@ -87,6 +87,7 @@ Commands:
   forget                forget a contact: --id ID | --email E, --mode erase|anonymize [--workspace W] [--request-id R] [--suppress]
   backup DIR            back up the data (with the erasure journal) into DIR; --keys backs up the key store instead
   restore DIR...        restore data and/or key backups into the data directory [--replace] [--journal FILE]...
+  audit verify          verify the hash chain of a workspace's audit log [--workspace W]
   version               print the version
 
 Run 'custos <command> -h' for a command's flags.
@@ -115,6 +116,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.backup(ctx, args[1:])
 	case "restore":
 		return m.restore(ctx, args[1:])
+	case "audit":
+		return m.audit(ctx, args[1:])
 	case "version":
 		fmt.Fprintln(m.Stdout, "custos", Version)
 		return nil

@@ -192,6 +192,11 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("export: %v\n%s", err, errs)
 	}
 	m.Close()
+	m, out, errs := newMain(cfg)
+	if err := m.Run(context.Background(), []string{"audit", "verify"}); err != nil || !strings.Contains(out.String(), "intact: 1 entries") {
+		t.Fatalf("audit verify after the export: %v\n%s%s", err, out, errs)
+	}
+	m.Close()
 	if b, err := os.ReadFile(exported); err != nil || !strings.Contains(string(b), markers["changed"]) || !strings.Contains(string(b), markers["ip"]) {
 		t.Fatalf("the export lacks the contact's values: %v", err)
 	}
@@ -207,7 +212,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 
 	// Forget it from the command line: the next start knows nothing of it.
-	m, out, errs := newMain(cfg)
+	m, out, errs = newMain(cfg)
 	if err := m.Run(context.Background(), []string{"forget", "--email", strings.ToUpper(markers["email"]), "--mode", "erase", "--request-id", "DSR-1"}); err != nil {
 		t.Fatalf("forget: %v\n%s", err, errs)
 	}

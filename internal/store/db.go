@@ -73,7 +73,7 @@ type DB struct {
 	// from the erasure journal and the keys of forgotten contacts shredded:
 	// non-zero after an older database or key store was restored.
 	Replayed, ReplayedKeys int64
-	bg       sync.WaitGroup // background work, waited for by Close
+	bg                     sync.WaitGroup // background work, waited for by Close
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 }

@@ -13,9 +13,10 @@ import (
 const (
 	// exportedTables feed ExportContact.
 	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes"
-	// unexportedTables hold nothing about the person: key material, and
-	// tombstones without personal data.
-	unexportedTables = "contact_keys tombstones"
+	// unexportedTables hold nothing about the person: key material,
+	// tombstones without personal data, and the audit log of staff actions
+	// (ids only).
+	unexportedTables = "contact_keys tombstones audit_log"
 )
 
 // ExportContact gathers everything held about the contact.
@@ -90,6 +91,10 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 			break
 		}
 		before = next
+	}
+	// Audited: a failed entry fails the export.
+	if err := db.auditTx(ctx, a, custos.AuditContactExport, id, ""); err != nil {
+		return nil, err
 	}
 	return x, nil
 }

@@ -56,7 +56,14 @@ func (db *DB) ForgetContact(ctx context.Context, id int64, r custos.ForgetReques
 		_, err = tx.ExecContext(ctx, db.q(`INSERT INTO tombstones (workspace_id, contact_id, mode, request_id, erased_at, suppression) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace_id, contact_id) DO NOTHING`),
 			ws, id, string(t.Mode), t.RequestID, micros(t.ErasedAt), suppression)
-		return err
+		if err != nil {
+			return err
+		}
+		detail := "mode=" + string(t.Mode)
+		if t.RequestID != "" {
+			detail += " request=" + t.RequestID
+		}
+		return db.audit(ctx, tx, a, custos.AuditContactForget, id, detail)
 	})
 	if err != nil {
 		return nil, err

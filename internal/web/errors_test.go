@@ -126,6 +126,12 @@ func TestErrorShapes(t *testing.T) {
 		{name: "repeated parameter", method: "GET", path: "/api/v1/contacts?tag=a&tag=b", status: 400, code: "invalid", field: "tag"},
 		{name: "short search", method: "GET", path: "/api/v1/contacts?q=a", status: 400, code: "invalid", field: "q"},
 		{name: "history bad cursor", method: "GET", path: contact + "/history?cursor=abc", status: 400, code: "invalid", field: "cursor"},
+		{name: "audit bad contact", method: "GET", path: "/api/v1/audit?contact_id=x", status: 400, code: "invalid", field: "contact_id"},
+		{name: "audit bad time", method: "GET", path: "/api/v1/audit?after=yesterday", status: 400, code: "invalid", field: "after"},
+		{name: "audit bad limit", method: "GET", path: "/api/v1/audit?limit=0", status: 400, code: "invalid", field: "limit"},
+		{name: "audit NUL in action", method: "GET", path: "/api/v1/audit?action=a%00b", status: 400, code: "invalid", field: "action"},
+		{name: "audit unknown parameter", method: "GET", path: "/api/v1/audit?user=1", status: 400, code: "invalid", field: "user"},
+		{name: "audit verify parameter", method: "GET", path: "/api/v1/audit/verify?deep=1", status: 400, code: "invalid", field: "deep"},
 		{name: "permission without purpose", method: "GET", path: contact + "/permissions", status: 400, code: "invalid", field: "purpose_id"},
 		{name: "permission bad at", method: "GET", path: contact + "/permissions?purpose_id=1&at=now", status: 400, code: "invalid", field: "at"},
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -82,4 +84,32 @@ func TestExportThroughTheAPI(t *testing.T) {
 	if strings.Contains(html, "<script>alert(1)") || !strings.Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;") || !strings.Contains(html, w.email) {
 		t.Fatal("the summary does not escape values, or lacks them")
 	}
+}
+
+// TestExportIsAudited exports through the API and finds the entry, with
+// the key that did it, in the audit log; a DPO may read it, a marketer not.
+func TestExportIsAudited(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	b := e.newWorkspace("b")
+	dpo := e.key(a, custos.RoleDPO)
+	e.call(dpo, "GET", "/api/v1/contacts/"+strconv.FormatInt(a.contact, 10)+"/export?format=csv", nil, http.StatusOK, nil)
+
+	var page struct {
+		Data []custos.AuditEntry `json:"data"`
+	}
+	e.call(dpo, "GET", "/api/v1/audit?action=contact.export&contact_id="+strconv.FormatInt(a.contact, 10), nil, http.StatusOK, &page)
+	if len(page.Data) != 2 || !strings.HasPrefix(page.Data[0].Actor, "apikey:") || *page.Data[0].ContactID != a.contact {
+		t.Fatalf("audit after an export: %+v", page.Data)
+	}
+	e.call(a.token, "GET", "/api/v1/audit?contact_id="+strconv.FormatInt(b.contact, 10), nil, http.StatusOK, &page)
+	if len(page.Data) != 0 {
+		t.Fatalf("A's log shows B's contact: %+v", page.Data)
+	}
+	var rep custos.AuditReport
+	e.call(dpo, "GET", "/api/v1/audit/verify", nil, http.StatusOK, &rep)
+	if !rep.OK || rep.Entries != 2 {
+		t.Fatalf("verify: %+v", rep)
+	}
+	e.call(e.key(a, custos.RoleMarketer), "GET", "/api/v1/audit", nil, http.StatusForbidden, nil)
 }

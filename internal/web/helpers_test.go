@@ -92,6 +92,9 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	ev, err := e.db.RecordConsent(w.ctx, w.contact, req)
 	must(t, err)
 	w.event = ev.ID
+
+	_, err = e.db.ExportContact(w.ctx, w.contact) // an audit entry
+	must(t, err)
 	return w
 }
 

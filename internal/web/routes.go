@@ -75,6 +75,9 @@ func (s *server) routes() []route {
 		{"GET", "/api/v1/notices", custos.PermContactsRead, s.listNotices},
 		{"POST", "/api/v1/notices", custos.PermPurposesManage, s.createNotice},
 		{"GET", "/api/v1/notices/{hash}", custos.PermContactsRead, s.getNotice},
+
+		{"GET", "/api/v1/audit", custos.PermAuditRead, s.listAudit},
+		{"GET", "/api/v1/audit/verify", custos.PermAuditRead, s.verifyAudit},
 	}
 }
 

@@ -1,0 +1,76 @@
+package custos
+
+import (
+	"context"
+	"time"
+)
+
+// Audited actions.
+const (
+	AuditContactExport = "contact.export"
+	AuditContactForget = "contact.forget"
+)
+
+// AuditEntry is one line of the audit log: who did what to which object,
+// when. It holds ids only, never a personal value. Each entry carries the
+// hash of the one before it in its workspace, so that a changed, removed or
+// reordered entry breaks the chain.
+type AuditEntry struct {
+	Seq       int64     `json:"seq"`
+	At        time.Time `json:"at"`
+	Actor     string    `json:"actor"`
+	Action    string    `json:"action"`
+	ContactID *int64    `json:"contact_id"`
+	// Detail is a short, non-personal note: an export's format, an
+	// erasure's mode and request reference.
+	Detail   string `json:"detail"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+}
+
+// AuditFilter selects audit entries, newest first.
+type AuditFilter struct {
+	ContactID *int64
+	Action    *string
+	Actor     *string
+	After     *time.Time
+	Before    *time.Time
+	Cursor    int64 // entries with a sequence number below it
+	Limit     int
+}
+
+// Validate checks the filter and fills in the default limit.
+func (f *AuditFilter) Validate() error {
+	if f.Limit == 0 {
+		f.Limit = DefaultLimit
+	}
+	if f.Limit < 1 || f.Limit > MaxLimit {
+		return Invalid("limit", "must be between 1 and %d", MaxLimit)
+	}
+	for name, s := range map[string]*string{"action": f.Action, "actor": f.Actor} {
+		if s != nil {
+			if err := CheckText(name, *s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// AuditReport is the outcome of checking a workspace's audit chain.
+type AuditReport struct {
+	Entries int64  `json:"entries"`
+	OK      bool   `json:"ok"`
+	Problem string `json:"problem,omitempty"` // the first break found
+	Seq     int64  `json:"seq,omitempty"`     // where it was found
+}
+
+// AuditService reads the audit log of the actor's workspace.
+type AuditService interface {
+	// FindAudit returns the entries matching f, newest first, and the
+	// cursor of the next page (0: none).
+	FindAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, int64, error)
+	// VerifyAudit recomputes the workspace's chain and reports the first
+	// entry that was changed, removed, reordered or cut off.
+	VerifyAudit(ctx context.Context) (*AuditReport, error)
+}

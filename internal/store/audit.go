@@ -1,0 +1,225 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// genesis is the previous hash of a workspace's first audit entry.
+var genesis = make([]byte, sha256.Size)
+
+// auditRow is an audit entry as stored.
+type auditRow struct {
+	ws, seq, at   int64
+	actor, action string
+	contact       sql.NullInt64
+	detail        string
+	prev, hash    []byte
+}
+
+// sum returns the entry's hash: SHA-256 over the previous hash and every
+// field, each length-prefixed, so that no two entries encode alike.
+func (r *auditRow) sum() []byte {
+	h := sha256.New()
+	h.Write(r.prev)
+	var n [8]byte
+	num := func(v int64) {
+		binary.BigEndian.PutUint64(n[:], uint64(v))
+		h.Write(n[:])
+	}
+	str := func(s string) {
+		num(int64(len(s)))
+		h.Write([]byte(s))
+	}
+	num(r.ws)
+	num(r.seq)
+	num(r.at)
+	str(r.actor)
+	str(r.action)
+	if r.contact.Valid {
+		num(1)
+		num(r.contact.Int64)
+	} else {
+		num(0)
+	}
+	str(r.detail)
+	return h.Sum(nil)
+}
+
+// audit appends an entry for the actor to its workspace's chain, inside
+// tx: if it cannot be written, the change it records is not made either.
+func (db *DB) audit(ctx context.Context, tx *sql.Tx, a custos.Actor, action string, contact int64, detail string) error {
+	ws := a.WorkspaceID
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_heads (workspace_id, seq, hash) VALUES (?, 0, ?) ON CONFLICT (workspace_id) DO NOTHING`), ws, genesis); err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	lock := ""
+	if db.pg {
+		lock = " FOR UPDATE" // one writer per chain at a time
+	}
+	r := auditRow{ws: ws, at: micros(db.Now()), actor: a.String(), action: action, detail: detail}
+	if contact > 0 {
+		r.contact = sql.NullInt64{Int64: contact, Valid: true}
+	}
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT seq, hash FROM audit_heads WHERE workspace_id = ?`+lock), ws).Scan(&r.seq, &r.prev); err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	r.seq++
+	r.hash = r.sum()
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_log (workspace_id, seq, at, actor, action, contact_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		r.ws, r.seq, r.at, r.actor, r.action, r.contact, r.detail, r.prev, r.hash); err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, db.q(`UPDATE audit_heads SET seq = ?, hash = ? WHERE workspace_id = ?`), r.seq, r.hash, ws); err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	return nil
+}
+
+// auditTx records an entry in a transaction of its own: for reads, such
+// as an export, which fail when their entry cannot be written.
+func (db *DB) auditTx(ctx context.Context, a custos.Actor, action string, contact int64, detail string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error { return db.audit(ctx, tx, a, action, contact, detail) })
+}
+
+const auditColumns = `seq, at, actor, action, contact_id, detail, prev_hash, hash`
+
+func scanAudit(rows *sql.Rows, ws int64) (*auditRow, error) {
+	r := &auditRow{ws: ws}
+	err := rows.Scan(&r.seq, &r.at, &r.actor, &r.action, &r.contact, &r.detail, &r.prev, &r.hash)
+	return r, err
+}
+
+// FindAudit returns the workspace's audit entries matching f, newest first.
+func (db *DB) FindAudit(ctx context.Context, f custos.AuditFilter) ([]*custos.AuditEntry, int64, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, 0, err
+	}
+	where, args := []string{"workspace_id = ?"}, []any{a.WorkspaceID}
+	add := func(cond string, v any) {
+		where, args = append(where, cond), append(args, v)
+	}
+	if f.ContactID != nil {
+		add("contact_id = ?", *f.ContactID)
+	}
+	if f.Action != nil {
+		add("action = ?", *f.Action)
+	}
+	if f.Actor != nil {
+		add("actor = ?", *f.Actor)
+	}
+	if f.After != nil {
+		add("at >= ?", micros(*f.After))
+	}
+	if f.Before != nil {
+		add("at < ?", micros(*f.Before))
+	}
+	if f.Cursor > 0 {
+		add("seq < ?", f.Cursor)
+	}
+	args = append(args, f.Limit+1)
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+auditColumns+` FROM audit_log WHERE `+strings.Join(where, " AND ")+` ORDER BY seq DESC LIMIT ?`), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: find audit: %w", err)
+	}
+	defer rows.Close()
+	entries := []*custos.AuditEntry{}
+	for rows.Next() {
+		r, err := scanAudit(rows, a.WorkspaceID)
+		if err != nil {
+			return nil, 0, err
+		}
+		e := &custos.AuditEntry{Seq: r.seq, At: fromMicros(r.at), Actor: r.actor, Action: r.action, Detail: r.detail,
+			PrevHash: hex.EncodeToString(r.prev), Hash: hex.EncodeToString(r.hash)}
+		if r.contact.Valid {
+			e.ContactID = &r.contact.Int64
+		}
+		entries = append(entries, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(entries) > f.Limit {
+		entries = entries[:f.Limit]
+		next = entries[f.Limit-1].Seq
+	}
+	return entries, next, nil
+}
+
+// VerifyAudit recomputes the workspace's audit chain from its first entry
+// and compares its end with the chain's head.
+func (db *DB) VerifyAudit(ctx context.Context) (*custos.AuditReport, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ws := a.WorkspaceID
+	rep := &custos.AuditReport{OK: true}
+	fail := func(seq int64, format string, args ...any) (*custos.AuditReport, error) {
+		rep.OK, rep.Seq, rep.Problem = false, seq, fmt.Sprintf(format, args...)
+		return rep, nil
+	}
+	prev, last := genesis, int64(0)
+	// Read in pages, so that a long chain is not one long read.
+	for {
+		rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+auditColumns+` FROM audit_log WHERE workspace_id = ? AND seq > ? ORDER BY seq LIMIT 10000`), ws, last)
+		if err != nil {
+			return nil, fmt.Errorf("store: verify audit: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			r, err := scanAudit(rows, ws)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			n++
+			switch {
+			case r.seq != last+1:
+				rows.Close()
+				return fail(last+1, "entry %d is missing", last+1)
+			case !bytes.Equal(r.prev, prev):
+				rows.Close()
+				return fail(r.seq, "entry %d does not follow entry %d: entries were reordered, removed or rewritten", r.seq, last)
+			case !bytes.Equal(r.sum(), r.hash):
+				rows.Close()
+				return fail(r.seq, "entry %d was changed", r.seq)
+			}
+			prev, last = r.hash, r.seq
+			rep.Entries++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	var headSeq int64
+	var headHash []byte
+	err = db.read.QueryRowContext(ctx, db.q(`SELECT seq, hash FROM audit_heads WHERE workspace_id = ?`), ws).Scan(&headSeq, &headHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		headSeq, headHash = 0, genesis
+	} else if err != nil {
+		return nil, fmt.Errorf("store: verify audit: %w", err)
+	}
+	if headSeq != last || !bytes.Equal(headHash, prev) {
+		return fail(last+1, "the log ends at entry %d but its head is entry %d: entries were cut off or the head rewritten", last, headSeq)
+	}
+	return rep, nil
+}

@@ -1,7 +1,8 @@
 // Package mail delivers Custos's messages: it builds an RFC 5322 message
 // from a custos.Message and hands it to an SMTP server (STARTTLS or
 // implicit TLS, certificates always verified), or, when no server is
-// configured, writes it into an outbox directory for development.
+// configured, writes it into an outbox directory for development. It can
+// sign messages with DKIM.
 //
 // Nothing here logs, and no error carries an address, a subject or a body:
 // errors say "the recipient address", never the address itself.
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/emersion/go-msgauth/dkim"
 )
 
 // Config says how mail leaves Custos.
@@ -33,6 +35,20 @@ type Config struct {
 	// TLSConfig, when set, is the base of the TLS configuration (tests set
 	// RootCAs). It may not switch off certificate verification.
 	TLSConfig *tls.Config
+	// DKIM, when set, signs every message.
+	DKIM *DKIMConfig
+}
+
+// DKIMConfig says how messages are signed with DKIM.
+type DKIMConfig struct {
+	// Domain is the signing domain (d=): the domain of From or a parent.
+	Domain string
+	// Selector names the key under Domain (s=): the public key is published
+	// at <Selector>._domainkey.<Domain>.
+	Selector string
+	// KeyFile is a PEM file holding an RSA (at least 1024 bits) or Ed25519
+	// private key, PKCS #8 or PKCS #1; others may not read it.
+	KeyFile string
 }
 
 // Sender sends messages over SMTP or into the outbox. It implements
@@ -43,12 +59,14 @@ type Sender struct {
 	idDomain string // the domain of Message-IDs
 	outbox   *outbox
 	smtp     *smtpTransport
+	dkim     *dkim.SignOptions
 }
 
 var _ custos.Mailer = (*Sender)(nil)
 
 // New checks cfg and returns a sender. Errors name the field at fault:
-// smtp_url, from, outbox_dir or tls_config. They never hold the SMTP password.
+// smtp_url, from, outbox_dir, tls_config, dkim.domain, dkim.selector or
+// dkim.key_file. They never hold the SMTP password.
 func New(cfg Config) (*Sender, error) {
 	s := &Sender{}
 	var err error
@@ -62,6 +80,11 @@ func New(cfg Config) (*Sender, error) {
 		}
 	} else if s.smtp, err = parseSMTPURL(cfg.URL, cfg.TLSConfig); err != nil {
 		return nil, err
+	}
+	if cfg.DKIM != nil {
+		if s.dkim, err = loadDKIM(cfg.DKIM, s.idDomain); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -104,10 +127,19 @@ func (s *Sender) Purge(ref string) (int, error) {
 	return s.outbox.purge(ref)
 }
 
-// compose builds m. It returns the bare recipient address for the
-// envelope.
+// compose builds m and signs it when DKIM is configured. It returns the
+// bare recipient address for the envelope.
 func (s *Sender) compose(m *custos.Message, now time.Time) (string, []byte, error) {
-	return build(s.from, s.idDomain, m, now)
+	to, raw, err := build(s.from, s.idDomain, m, now)
+	if err != nil {
+		return "", nil, err
+	}
+	if s.dkim != nil {
+		if raw, err = sign(raw, s.dkim); err != nil {
+			return "", nil, err
+		}
+	}
+	return to, raw, nil
 }
 
 // maxRef is the longest Ref.

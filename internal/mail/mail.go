@@ -146,13 +146,14 @@ func (s *Sender) compose(m *custos.Message, now time.Time) (string, []byte, erro
 const maxRef = 64
 
 // checkRef checks that ref is 1 to 64 of a–z, 0–9 and "-", so that it can
-// start a file name; an empty ref becomes empty (an error when empty is "").
-func checkRef(ref, empty string) (string, error) {
+// start a file name. An empty ref becomes def, or is an error when def is
+// empty too.
+func checkRef(ref, def string) (string, error) {
 	if ref == "" {
-		if empty == "" {
+		if def == "" {
 			return "", custos.Invalid("ref", "is required")
 		}
-		return empty, nil
+		return def, nil
 	}
 	if !validRef(ref) {
 		return "", custos.Invalid("ref", "must be 1 to %d of a-z, 0-9 and -", maxRef)

@@ -19,11 +19,11 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// Limits of a message.
-const (
-	MaxSubject = 255 // characters
-	maxAddress = custos.MaxEmail
-)
+// MaxSubject is the longest Subject, in characters.
+const MaxSubject = 255
+
+// maxAddress is the longest address, once its domain is in ASCII.
+const maxAddress = custos.MaxEmail
 
 // build turns m into an RFC 5322 message from the given From field value,
 // with Message-IDs in idDomain, and returns the bare recipient address

@@ -271,6 +271,7 @@ type Service interface {
 	APIKeyService
 	FieldService
 	ContactService
+	RestrictionService
 	ListService
 	PurposeService
 	NoticeService

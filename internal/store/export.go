@@ -12,7 +12,7 @@ import (
 // that is in neither list.
 const (
 	// exportedTables feed ExportContact.
-	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes"
+	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions"
 	// unexportedTables hold nothing about the person: key material, and
 	// tombstones without personal data.
 	unexportedTables = "contact_keys tombstones"
@@ -90,6 +90,9 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 			break
 		}
 		before = next
+	}
+	if x.Restrictions, err = db.ContactRestrictions(ctx, id); err != nil {
+		return nil, err
 	}
 	return x, nil
 }

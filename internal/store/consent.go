@@ -168,6 +168,8 @@ func (db *DB) RecordConsent(ctx context.Context, contactID int64, r custos.Conse
 		}
 		if row.status == string(custos.StatusAnonymized) {
 			return custos.Errorf(custos.ECONFLICT, "the contact is anonymized")
+		} else if row.status == string(custos.StatusRestricted) && r.Action.Permits() {
+			return custos.Restricted("action", "a %s is refused until the restriction is lifted; a withdrawal or a removed basis is recorded", r.Action)
 		}
 		keys := []*vault.ContactKey{nil}
 		if needsKeys(rs) {
@@ -185,29 +187,30 @@ func (db *DB) RecordConsent(ctx context.Context, contactID int64, r custos.Conse
 }
 
 // RecordConsentByFilter appends the event for every contact the filter
-// matches, in one transaction, and returns how many.
-func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter, r custos.ConsentRequest) (int64, error) {
+// matches, in one transaction, and returns for how many; a grant or an
+// assigned basis skips the restricted contacts, and counts them.
+func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter, r custos.ConsentRequest) (n, skipped int64, err error) {
 	a, err := actor(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	ws := a.WorkspaceID
 	rs := []custos.ConsentRequest{r}
 	purposes, err := db.consentPurposes(ctx, ws, rs, db.Now())
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	ids, err := db.contactIDs(ctx, ws, f)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var n int64
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(ids); start += 5000 {
-			live, err := db.liveIDs(ctx, tx, ws, ids[start:min(start+5000, len(ids))])
+			live, s, err := db.liveIDs(ctx, tx, ws, ids[start:min(start+5000, len(ids))], r.Action.Permits())
 			if err != nil {
 				return err
 			}
+			skipped += int64(len(s))
 			keys := make([]*vault.ContactKey, len(live))
 			if needsKeys(rs) {
 				m, err := db.contactKeys(ctx, ws, live)
@@ -226,10 +229,10 @@ func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter,
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	db.grew(int(n), "consent_events", "consent_state")
-	return n, nil
+	return n, skipped, nil
 }
 
 const eventColumns = `id, contact_id, purpose_id, purpose_version, action, method, notice_hash, effective_from, meta, actor, created_at`

@@ -257,6 +257,7 @@ func TestMigrationRecordsEarlierRestrictions(t *testing.T) {
 	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Tags: &[]string{"x"}}); err != nil {
 		t.Fatal(err)
 	}
+	// Restricted as it was done then: by a change of status alone.
 	for _, stmt := range []string{
 		`DROP TABLE contact_restrictions`,
 		`DELETE FROM schema_migrations WHERE version = 3`,
@@ -281,5 +282,152 @@ func TestMigrationRecordsEarlierRestrictions(t *testing.T) {
 	}
 	if got, _ := db.FindContactByID(ctx, c.ID); got.Status != custos.StatusActive {
 		t.Fatalf("status %q", got.Status)
+	}
+}
+
+// TestRestrictedContactIsFrozen checks every write a restriction refuses:
+// each gives ERESTRICTED naming the field and changes nothing, while the
+// person's own rights (withdrawal, removal of a basis, leaving a list)
+// still work and bulk requests skip the contact.
+func TestRestrictedContactIsFrozen(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	pc := mustPurpose(t, db, ctx, custos.BasisConsent)
+	li := mustPurpose(t, db, ctx, custos.BasisLegitimateInterests)
+	li2 := &custos.Purpose{Name: "Fraud prevention", LegalBasis: custos.BasisLegitimateInterests}
+	if err := db.CreatePurpose(ctx, li2); err != nil {
+		t.Fatal(err)
+	}
+	member, other := &custos.List{Name: "Member"}, &custos.List{Name: "Other"}
+	for _, l := range []*custos.List{member, other} {
+		if err := db.CreateList(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &custos.Contact{Email: "frozen@example.com", Tags: []string{"bulk"}, Fields: map[string]any{"first_name": "Ewa", "company": "Firma"}}
+	d := &custos.Contact{Email: "free@example.com", Tags: []string{"bulk"}}
+	for _, x := range []*custos.Contact{c, d} {
+		if err := db.CreateContact(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.AddMembers(ctx, member.ID, []int64{x.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range []custos.ConsentRequest{{PurposeID: pc.ID, Action: custos.ActionGrant, Notice: "Tak."}, {PurposeID: li.ID, Action: custos.ActionAssignBasis}} {
+		if _, err := db.RecordConsent(ctx, c.ID, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.RestrictContact(ctx, c.ID, "Contests the data."); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := db.FindContactByID(ctx, c.ID)
+	histBefore, _, _ := db.ContactHistory(ctx, c.ID, 0, custos.MaxLimit)
+	_, eventsBefore, _ := db.ContactConsents(ctx, c.ID)
+
+	refused := []struct {
+		name  string
+		field string
+		do    func() error
+	}{
+		{"change e-mail", "email", func() error {
+			_, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Email: ptr("new@example.com")})
+			return err
+		}},
+		{"change tags", "tags", func() error {
+			_, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Tags: &[]string{"x"}})
+			return err
+		}},
+		{"change a field", "fields.first_name", func() error {
+			_, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"first_name": "Eva"}})
+			return err
+		}},
+		{"clear a field", "fields.company", func() error {
+			_, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"company": nil}})
+			return err
+		}},
+		{"add to a list", "contact_ids", func() error {
+			_, err := db.AddMembers(ctx, other.ID, []int64{c.ID})
+			return err
+		}},
+		{"add to a list with another", "contact_ids", func() error {
+			_, err := db.AddMembers(ctx, other.ID, []int64{d.ID, c.ID})
+			return err
+		}},
+		{"grant", "action", func() error {
+			_, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: pc.ID, Action: custos.ActionGrant, Notice: "Tak."})
+			return err
+		}},
+		{"assign a basis", "action", func() error {
+			_, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: li2.ID, Action: custos.ActionAssignBasis})
+			return err
+		}},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.do()
+			if e := custos.AsError(err); e == nil || e.Code != custos.ERESTRICTED || e.Field != tc.field || !strings.Contains(e.Message, "restricted") {
+				t.Fatalf("got %v, want %s on %q", err, custos.ERESTRICTED, tc.field)
+			}
+		})
+	}
+	after, _ := db.FindContactByID(ctx, c.ID)
+	histAfter, _, _ := db.ContactHistory(ctx, c.ID, 0, custos.MaxLimit)
+	_, eventsAfter, _ := db.ContactConsents(ctx, c.ID)
+	if after.Email != before.Email || after.Fields["first_name"] != "Ewa" || after.Fields["company"] != "Firma" ||
+		strings.Join(after.Tags, ",") != "bulk" || !after.UpdatedAt.Equal(before.UpdatedAt) || after.Status != custos.StatusRestricted {
+		t.Fatalf("a refused write changed the contact: %+v", after)
+	}
+	if len(histAfter) != len(histBefore) || len(eventsAfter) != len(eventsBefore) {
+		t.Fatalf("a refused write left history (%d→%d) or ledger (%d→%d) entries", len(histBefore), len(histAfter), len(eventsBefore), len(eventsAfter))
+	}
+	if l, _ := db.FindList(ctx, other.ID); l.Members != 0 {
+		t.Fatalf("a refused addition left %d members", l.Members)
+	}
+
+	// An update that names nothing changes nothing, and is no error.
+	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{}); err != nil {
+		t.Fatalf("empty update: %v", err)
+	}
+	// Bulk requests skip the contact and say so; a withdrawal reaches it.
+	if n, skipped, err := db.AddMembersByFilter(ctx, other.ID, custos.ContactFilter{Tag: ptr("bulk")}); err != nil || n != 1 || skipped != 1 {
+		t.Fatalf("add by filter: %d added, %d skipped, %v", n, skipped, err)
+	}
+	if lists, _ := db.ContactLists(ctx, c.ID); len(lists) != 1 || lists[0] != member.ID {
+		t.Fatalf("restricted contact's lists: %v", lists)
+	}
+	if n, skipped, err := db.RecordConsentByFilter(ctx, custos.ContactFilter{Tag: ptr("bulk")}, custos.ConsentRequest{PurposeID: li2.ID, Action: custos.ActionAssignBasis}); err != nil || n != 1 || skipped != 1 {
+		t.Fatalf("bulk assign: %d recorded, %d skipped, %v", n, skipped, err)
+	}
+	if states, _, _ := db.ContactConsents(ctx, c.ID); len(states) != 2 {
+		t.Fatalf("bulk assignment reached the restricted contact: %+v", states)
+	}
+	if n, skipped, err := db.RecordConsentByFilter(ctx, custos.ContactFilter{Tag: ptr("bulk")}, custos.ConsentRequest{PurposeID: pc.ID, Action: custos.ActionWithdraw}); err != nil || n != 2 || skipped != 0 {
+		t.Fatalf("bulk withdrawal: %d recorded, %d skipped, %v", n, skipped, err)
+	}
+
+	// The person's rights: remove the basis, leave a list.
+	if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: li.ID, Action: custos.ActionRemoveBasis}); err != nil {
+		t.Fatalf("remove a basis: %v", err)
+	}
+	if n, err := db.RemoveMembers(ctx, member.ID, []int64{c.ID}); err != nil || n != 1 {
+		t.Fatalf("leave a list: %d %v", n, err)
+	}
+	states, _, _ := db.ContactConsents(ctx, c.ID)
+	for _, s := range states {
+		if s.Action.Permits() {
+			t.Errorf("purpose %d still %s", s.PurposeID, s.Action)
+		}
+	}
+	// Lifted, the contact may change again.
+	if _, err := db.LiftRestriction(ctx, c.ID, "Data confirmed."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddMembers(ctx, other.ID, []int64{c.ID}); err != nil {
+		t.Fatalf("add after lifting: %v", err)
+	}
+	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Tags: &[]string{"x"}}); err != nil {
+		t.Fatalf("update after lifting: %v", err)
 	}
 }

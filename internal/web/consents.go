@@ -165,12 +165,12 @@ func (s *server) recordConsentBulk(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	n, err := s.svc.RecordConsentByFilter(r.Context(), f, req)
+	n, skipped, err := s.svc.RecordConsentByFilter(r.Context(), f, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, affectedBody{Affected: n})
+	s.writeJSON(w, r, http.StatusOK, affectedBody{Affected: n, Skipped: skipped})
 }
 
 // redactEvents removes the IP address and user agent, which are personal

@@ -118,15 +118,6 @@ func TestContactsHappyPath(t *testing.T) {
 		}
 	})
 
-	t.Run("restrict", func(t *testing.T) {
-		var u custos.Contact
-		e.call(tok, "PATCH", path, map[string]any{"status": "restricted"}, http.StatusOK, &u)
-		if u.Status != custos.StatusRestricted {
-			t.Errorf("status %q", u.Status)
-		}
-		e.call(tok, "PATCH", path, map[string]any{"status": "active"}, http.StatusOK, &u)
-	})
-
 	t.Run("filters", func(t *testing.T) {
 		tests := []struct {
 			name  string

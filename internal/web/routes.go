@@ -44,6 +44,9 @@ func (s *server) routes() []route {
 		{"GET", "/api/v1/contacts/{id}/lists", custos.PermContactsRead, s.contactLists},
 		{"POST", "/api/v1/contacts/{id}/forget", custos.PermForget, s.forgetContact},
 		{"GET", "/api/v1/contacts/{id}/export", custos.PermExport, s.exportContact},
+		{"POST", "/api/v1/contacts/{id}/restriction", custos.PermContactsRestrict, s.restrictContact},
+		{"DELETE", "/api/v1/contacts/{id}/restriction", custos.PermContactsRestrict, s.liftRestriction},
+		{"GET", "/api/v1/contacts/{id}/restrictions", custos.PermPersonalDataRead, s.contactRestrictions},
 
 		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
 		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},

@@ -39,6 +39,7 @@ const (
 	MethodForm       ConsentMethod = "form"
 	MethodDOI        ConsentMethod = "doi"
 	MethodPreference ConsentMethod = "preference_centre"
+	MethodObjection  ConsentMethod = "objection" // the person objected to direct marketing (Art. 21(2))
 )
 
 // ConsentRequest asks for a ledger event.
@@ -274,6 +275,14 @@ type ConsentService interface {
 	// Permission decides whether the contact may be processed for the
 	// purpose at the given time (nil: now), from the ledger as it stood then.
 	Permission(ctx context.Context, contactID, purposeID int64, at *time.Time) (*Decision, error)
+	// ObjectToMarketing records the contact's objection to direct
+	// marketing (Art. 21(2)) in one transaction: for every purpose whose
+	// current version is marked marketing, a withdraw event where the
+	// contact's consent is granted and a remove_basis event where a basis is
+	// assigned, each with method objection. It returns the events, none
+	// when there is nothing to end. ENOTFOUND for a contact not in the
+	// workspace; ECONFLICT for a forgotten one.
+	ObjectToMarketing(ctx context.Context, contactID int64) ([]*ConsentEvent, error)
 }
 
 // Service is everything the store offers the web layer and the command line.

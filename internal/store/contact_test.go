@@ -262,7 +262,7 @@ func TestLedgerIsAppendOnlyInTheDatabase(t *testing.T) {
 	if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: p.ID, Action: custos.ActionGrant, Notice: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, stmt := range []string{`UPDATE consent_events SET action = 'withdraw'`, `DELETE FROM consent_events`, `UPDATE notices SET body = 'y'`, `UPDATE purpose_versions SET name = 'y'`} {
+	for _, stmt := range []string{`UPDATE consent_events SET action = 'withdraw'`, `DELETE FROM consent_events`, `UPDATE notices SET body = 'y'`, `UPDATE purpose_versions SET name = 'y'`, `UPDATE purpose_versions SET marketing = NOT marketing`} {
 		if err := db.ExecRaw(context.Background(), stmt); err == nil {
 			t.Errorf("%s: the database allowed it", stmt)
 		}

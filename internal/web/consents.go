@@ -102,6 +102,24 @@ func (s *server) recordConsent(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusCreated, e)
 }
 
+// objectToMarketing records the contact's objection to direct marketing
+// (GDPR Art. 21(2)) and answers the events that ended its consents and
+// bases for marketing purposes, none when there was nothing to end.
+func (s *server) objectToMarketing(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "contact")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	events, err := s.svc.ObjectToMarketing(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	redactEvents(r.Context(), events...)
+	s.writeJSON(w, r, http.StatusOK, dataBody[*custos.ConsentEvent]{Data: orEmpty(events)})
+}
+
 // permissionQuery lists the query parameters of the permission route.
 var permissionQuery = []string{"purpose_id", "at"}
 

@@ -156,6 +156,7 @@ func exportRows(x *custos.Export) [][]string {
 		row("purpose", item, "name", p.Name)
 		row("purpose", item, "legal_basis", string(p.LegalBasis))
 		row("purpose", item, "retention", fmt.Sprintf("%d days from %s", p.RetentionDays, p.RetentionFrom))
+		row("purpose", item, "direct_marketing", p.Marketing)
 	}
 	for _, e := range x.Ledger {
 		item := fmt.Sprint(e.ID)

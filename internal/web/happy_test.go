@@ -557,3 +557,60 @@ func TestRestrictionHappyPath(t *testing.T) {
 		t.Errorf("as of the restriction: %+v", then)
 	}
 }
+
+func TestObjectionHappyPath(t *testing.T) {
+	e := newEnv(t)
+	w := e.emptyWorkspace("w")
+	tok := w.token
+
+	var news, offers, service custos.Purpose
+	e.call(tok, "POST", "/api/v1/purposes", map[string]any{"name": "Newsletter", "legal_basis": "consent", "marketing": true}, http.StatusCreated, &news)
+	e.call(tok, "POST", "/api/v1/purposes", map[string]any{"name": "Offers", "legal_basis": "legitimate_interests"}, http.StatusCreated, &offers)
+	e.call(tok, "POST", "/api/v1/purposes", map[string]any{"name": "Service", "legal_basis": "consent"}, http.StatusCreated, &service)
+	if !news.Marketing || offers.Marketing {
+		t.Fatalf("marketing flags: %+v %+v", news, offers)
+	}
+	e.call(tok, "PATCH", "/api/v1/purposes/"+strconv.FormatInt(offers.ID, 10), map[string]any{"marketing": true}, http.StatusOK, &offers)
+	if !offers.Marketing || offers.Version != 2 {
+		t.Fatalf("offers made marketing: %+v", offers)
+	}
+	var c custos.Contact
+	e.call(tok, "POST", "/api/v1/contacts", map[string]any{"email": "jan@example.com"}, http.StatusCreated, &c)
+	contact := "/api/v1/contacts/" + strconv.FormatInt(c.ID, 10)
+	e.call(tok, "POST", contact+"/consents", map[string]any{"purpose_id": news.ID, "action": "grant", "notice": "Yes."}, http.StatusCreated, nil)
+	e.call(tok, "POST", contact+"/consents", map[string]any{"purpose_id": offers.ID, "action": "assign_basis"}, http.StatusCreated, nil)
+	e.call(tok, "POST", contact+"/consents", map[string]any{"purpose_id": service.ID, "action": "grant", "notice": "Yes."}, http.StatusCreated, nil)
+
+	// A marketer may record it: it is a consent write.
+	var got struct{ Data []*custos.ConsentEvent }
+	e.call(e.key(w, custos.RoleMarketer), "POST", contact+"/objection", nil, http.StatusOK, &got)
+	if len(got.Data) != 2 || got.Data[0].PurposeID != news.ID || got.Data[0].Action != custos.ActionWithdraw ||
+		got.Data[1].PurposeID != offers.ID || got.Data[1].Action != custos.ActionRemoveBasis {
+		t.Fatalf("events %+v", got.Data)
+	}
+	for _, ev := range got.Data {
+		if ev.Method != custos.MethodObjection || ev.ContactID != c.ID || !strings.HasPrefix(ev.Actor, "apikey:") {
+			t.Errorf("event %+v", ev)
+		}
+	}
+	for _, tc := range []struct {
+		p       custos.Purpose
+		allowed bool
+		reason  string
+	}{{news, false, custos.ReasonWithdrawn}, {offers, false, custos.ReasonBasisRemoved}, {service, true, custos.ReasonConsent}} {
+		var d custos.Decision
+		e.call(tok, "GET", contact+"/permissions?purpose_id="+strconv.FormatInt(tc.p.ID, 10), nil, http.StatusOK, &d)
+		if d.Allowed != tc.allowed || d.Reason != tc.reason {
+			t.Errorf("%s: %+v", tc.p.Name, d)
+		}
+	}
+	res := e.call(tok, "POST", contact+"/objection", nil, http.StatusOK, nil)
+	if strings.TrimSpace(string(res.body)) != `{"data":[]}` {
+		t.Errorf("second objection: %s", res.body)
+	}
+	var all struct{ History []*custos.ConsentEvent }
+	e.call(tok, "GET", contact+"/consents", nil, http.StatusOK, &all)
+	if len(all.History) != 5 {
+		t.Errorf("%d ledger events, want 5", len(all.History))
+	}
+}

@@ -65,6 +65,8 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"mode": "erase"}, "", true
 	case "POST /api/v1/contacts/{id}/restriction", "DELETE /api/v1/contacts/{id}/restriction":
 		return map[string]any{"reason": "contests the data of " + w.name}, "", true
+	case "POST /api/v1/contacts/{id}/objection":
+		return nil, "", true
 	case "GET /api/v1/contacts/{id}/permissions":
 		return nil, "?purpose_id=" + strconv.FormatInt(w.purpose, 10), true
 	case "PATCH /api/v1/lists/{id}":

@@ -51,6 +51,7 @@ func (s *server) routes() []route {
 		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
 		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},
 		{"GET", "/api/v1/contacts/{id}/permissions", custos.PermContactsRead, s.contactPermission},
+		{"POST", "/api/v1/contacts/{id}/objection", custos.PermConsentsWrite, s.objectToMarketing},
 		{"POST", "/api/v1/consents/bulk", custos.PermConsentsWrite, s.recordConsentBulk},
 
 		{"GET", "/api/v1/lists", custos.PermContactsRead, s.listLists},

@@ -138,7 +138,7 @@ func TestServeEndToEnd(t *testing.T) {
 	markers := map[string]string{
 		"email": "zq7marker.email@example.com", "first_name": "Zq7FirstName", "last_name": "Zq7LastName",
 		"company": "Zq7Company", "phone": "+48 791 234 567", "city": "Zq7City", "ip": "198.51.100.77", "ua": "Zq7UserAgent/1.0",
-		"changed": "Zq7ChangedName",
+		"changed": "Zq7ChangedName", "restrict": "Zq7RestrictReason", "lift": "Zq7LiftReason",
 	}
 	tm.call(t, key, "POST", "/api/v1/fields", map[string]any{"key": "city", "type": "text", "classification": "personal"}, 201)
 	p := tm.call(t, key, "POST", "/api/v1/purposes", map[string]any{"name": "Newsletter", "legal_basis": "consent", "channel": "email"}, 201)
@@ -149,13 +149,15 @@ func TestServeEndToEnd(t *testing.T) {
 	tm.call(t, key, "POST", fmt.Sprintf("/api/v1/contacts/%d/consents", id), map[string]any{"purpose_id": p["id"], "action": "grant",
 		"notice": "I want the newsletter.", "ip": markers["ip"], "user_agent": markers["ua"]}, 201)
 	tm.call(t, key, "PATCH", fmt.Sprintf("/api/v1/contacts/%d", id), map[string]any{"fields": map[string]any{"first_name": markers["changed"]}}, 200)
+	tm.call(t, key, "POST", fmt.Sprintf("/api/v1/contacts/%d/restriction", id), map[string]any{"reason": "Disputes: " + markers["restrict"]}, 201)
+	tm.call(t, key, "DELETE", fmt.Sprintf("/api/v1/contacts/%d/restriction", id), map[string]any{"reason": "Settled: " + markers["lift"]}, 200)
 	found := tm.call(t, key, "GET", "/api/v1/contacts?q=zq7last", nil, 200)
 	if n := len(found["data"].([]any)); n != 1 {
 		t.Fatalf("search found %d contacts", n)
 	}
 	hist := tm.call(t, key, "GET", fmt.Sprintf("/api/v1/contacts/%d/history", id), nil, 200)
-	if n := len(hist["data"].([]any)); n != 1 {
-		t.Fatalf("history has %d entries", n)
+	if n := len(hist["data"].([]any)); n != 3 {
+		t.Fatalf("history has %d entries, want the field and two status changes", n)
 	}
 	// Read the files while the server still runs, so the WAL is there too.
 	assertNoMarkers(t, cfg, markers)
@@ -197,7 +199,8 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("audit verify after the export: %v\n%s%s", err, out, errs)
 	}
 	m.Close()
-	if b, err := os.ReadFile(exported); err != nil || !strings.Contains(string(b), markers["changed"]) || !strings.Contains(string(b), markers["ip"]) {
+	if b, err := os.ReadFile(exported); err != nil || !strings.Contains(string(b), markers["changed"]) || !strings.Contains(string(b), markers["ip"]) ||
+		!strings.Contains(string(b), markers["restrict"]) || !strings.Contains(string(b), markers["lift"]) {
 		t.Fatalf("the export lacks the contact's values: %v", err)
 	}
 

@@ -39,6 +39,7 @@ const (
 	PermContactsWrite    Permission = "contacts:write"
 	PermPersonalDataRead Permission = "personal_data:read"
 	PermConsentsWrite    Permission = "consents:write"
+	PermContactsRestrict Permission = "contacts:restrict" // restrict a contact's processing (Art. 18) and lift it
 	PermExport           Permission = "export"
 	PermForget           Permission = "forget"
 	PermFieldsManage     Permission = "fields:manage"
@@ -65,16 +66,16 @@ const (
 
 // rolePermissions is the permission table of the built-in roles.
 var rolePermissions = map[Role][]Permission{
-	RoleAdmin: {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite,
+	RoleAdmin: {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict,
 		PermExport, PermForget, PermFieldsManage, PermListsManage, PermPurposesManage,
 		PermFormsManage, PermUsersManage, PermAuditRead, PermSettingsManage},
-	RoleManager: {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite,
+	RoleManager: {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict,
 		PermExport, PermFieldsManage, PermListsManage, PermPurposesManage, PermFormsManage},
 	RoleMarketer: {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite,
 		PermListsManage, PermFormsManage},
 	RoleSales:  {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite},
 	RoleViewer: {PermContactsRead},
-	RoleDPO: {PermContactsRead, PermPersonalDataRead, PermConsentsWrite, PermExport, PermForget,
+	RoleDPO: {PermContactsRead, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict, PermExport, PermForget,
 		PermPurposesManage, PermAuditRead},
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 var allPermissions = []Permission{
-	PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite, PermExport,
+	PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict, PermExport,
 	PermForget, PermFieldsManage, PermListsManage, PermPurposesManage, PermFormsManage,
 	PermUsersManage, PermAuditRead, PermSettingsManage,
 }
@@ -25,6 +25,11 @@ func TestRoleCan(t *testing.T) {
 		{name: "viewer cannot forget", role: RoleViewer, perm: PermForget, want: false},
 		{name: "dpo can forget", role: RoleDPO, perm: PermForget, want: true},
 		{name: "dpo can export", role: RoleDPO, perm: PermExport, want: true},
+		{name: "dpo restricts processing", role: RoleDPO, perm: PermContactsRestrict, want: true},
+		{name: "manager restricts processing", role: RoleManager, perm: PermContactsRestrict, want: true},
+		{name: "marketer cannot restrict processing", role: RoleMarketer, perm: PermContactsRestrict, want: false},
+		{name: "sales cannot restrict processing", role: RoleSales, perm: PermContactsRestrict, want: false},
+		{name: "viewer cannot restrict processing", role: RoleViewer, perm: PermContactsRestrict, want: false},
 		{name: "dpo reads the audit log", role: RoleDPO, perm: PermAuditRead, want: true},
 		{name: "dpo cannot write contacts", role: RoleDPO, perm: PermContactsWrite, want: false},
 		{name: "dpo cannot manage users", role: RoleDPO, perm: PermUsersManage, want: false},

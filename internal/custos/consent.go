@@ -21,6 +21,13 @@ const (
 	ActionRemoveBasis ConsentAction = "remove_basis"
 )
 
+// Permits reports whether the action lets the contact be processed for
+// the purpose: a grant or an assigned basis. While a contact's processing
+// is restricted these are refused; a withdrawal or a removed basis never is.
+func (a ConsentAction) Permits() bool {
+	return a == ActionGrant || a == ActionAssignBasis
+}
+
 // ConsentMethod is how a ledger event came to be; the server sets it.
 type ConsentMethod string
 
@@ -32,6 +39,7 @@ const (
 	MethodForm       ConsentMethod = "form"
 	MethodDOI        ConsentMethod = "doi"
 	MethodPreference ConsentMethod = "preference_centre"
+	MethodObjection  ConsentMethod = "objection" // the person objected to direct marketing (Art. 21(2))
 )
 
 // ConsentRequest asks for a ledger event.
@@ -252,17 +260,29 @@ const MaxBulkContacts = 1_000_000
 type ConsentService interface {
 	// RecordConsent appends an event for the contact and updates its state
 	// in the same transaction. ENOTFOUND for an unknown contact; EINVALID for
-	// an unknown purpose or notice.
+	// an unknown purpose or notice; ERESTRICTED for a grant or an assigned
+	// basis while the contact's processing is restricted (a withdrawal or a
+	// removed basis is always recorded).
 	RecordConsent(ctx context.Context, contactID int64, r ConsentRequest) (*ConsentEvent, error)
 	// RecordConsentByFilter appends the same event for every contact
-	// matching f (its cursor and limit are ignored) and returns how many.
-	RecordConsentByFilter(ctx context.Context, f ContactFilter, r ConsentRequest) (int64, error)
+	// matching f (its cursor and limit are ignored) and returns for how
+	// many, and how many it skipped: a grant or an assigned basis skips the
+	// contacts whose processing is restricted.
+	RecordConsentByFilter(ctx context.Context, f ContactFilter, r ConsentRequest) (recorded, skipped int64, err error)
 	// ContactConsents returns the contact's current state per purpose and
 	// its full ledger history, oldest first.
 	ContactConsents(ctx context.Context, contactID int64) ([]*ConsentState, []*ConsentEvent, error)
 	// Permission decides whether the contact may be processed for the
 	// purpose at the given time (nil: now), from the ledger as it stood then.
 	Permission(ctx context.Context, contactID, purposeID int64, at *time.Time) (*Decision, error)
+	// ObjectToMarketing records the contact's objection to direct
+	// marketing (Art. 21(2)) in one transaction: for every purpose whose
+	// current version is marked marketing, a withdraw event where the
+	// contact's consent is granted and a remove_basis event where a basis is
+	// assigned, each with method objection. It returns the events, none
+	// when there is nothing to end. ENOTFOUND for a contact not in the
+	// workspace; ECONFLICT for a forgotten one.
+	ObjectToMarketing(ctx context.Context, contactID int64) ([]*ConsentEvent, error)
 }
 
 // Service is everything the store offers the web layer and the command line.
@@ -271,6 +291,7 @@ type Service interface {
 	APIKeyService
 	FieldService
 	ContactService
+	RestrictionService
 	ListService
 	PurposeService
 	NoticeService

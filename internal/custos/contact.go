@@ -156,10 +156,11 @@ func (c *Contact) Validate() error {
 }
 
 // ContactUpdate changes only what it names. A field given as nil (JSON
-// null) is cleared. The source cannot be changed.
+// null) is cleared. The source cannot be changed, nor the status: a
+// restriction of processing has its own service, RestrictionService, that
+// records why and who.
 type ContactUpdate struct {
 	Email  *string        `json:"email"`
-	Status *ContactStatus `json:"status"`
 	Tags   *[]string      `json:"tags"`
 	Fields map[string]any `json:"fields"`
 }
@@ -172,9 +173,6 @@ func (u *ContactUpdate) Validate() error {
 			return err
 		}
 		u.Email = &e
-	}
-	if u.Status != nil && *u.Status != StatusActive && *u.Status != StatusRestricted {
-		return Invalid("status", "can be changed to active or restricted only")
 	}
 	if u.Tags != nil {
 		t, err := NormalizeTags("tags", *u.Tags)
@@ -282,7 +280,9 @@ type ContactService interface {
 	// FindContacts returns a page of contacts matching f, newest first, and
 	// the cursor of the next page (0 when there is none).
 	FindContacts(ctx context.Context, f ContactFilter) ([]*Contact, int64, error)
-	// UpdateContact applies u and records each changed field in the history.
+	// UpdateContact applies u and records each changed field in the
+	// history. ERESTRICTED, naming the first field u names, for a contact
+	// whose processing is restricted.
 	UpdateContact(ctx context.Context, id int64, u ContactUpdate) (*Contact, error)
 	// ContactHistory returns the contact's field changes, newest first, a
 	// page at a time (before: the cursor, the id of the last change seen),

@@ -203,14 +203,9 @@ func TestContactUpdateValidate(t *testing.T) {
 				}
 			},
 		},
-		{name: "restrict", u: ContactUpdate{Status: ptr(StatusRestricted)}},
-		{name: "lift a restriction", u: ContactUpdate{Status: ptr(StatusActive)}},
 		{name: "clear a field", u: ContactUpdate{Fields: map[string]any{"phone": nil}}},
 		{name: "bad email", u: ContactUpdate{Email: ptr("ada@localhost")}, field: "email"},
 		{name: "empty email", u: ContactUpdate{Email: ptr("")}, field: "email"},
-		{name: "back to pending", u: ContactUpdate{Status: ptr(StatusPending)}, field: "status"},
-		{name: "anonymize by update", u: ContactUpdate{Status: ptr(StatusAnonymized)}, field: "status"},
-		{name: "unknown status", u: ContactUpdate{Status: ptr(ContactStatus("gone"))}, field: "status"},
 		{name: "bad tag", u: ContactUpdate{Tags: &[]string{strings.Repeat("t", 65)}}, field: "tags"},
 		{name: "email among the fields", u: ContactUpdate{Fields: map[string]any{"email": nil}}, field: "fields.email"},
 	}

@@ -28,6 +28,7 @@ const (
 	ETOOMANY      = "too_many"       // a bulk request names too many objects
 	EGONE         = "gone"           // the object existed and was erased
 	ECONSENT      = "consent_needed" // the change needs a consent the contact has not given
+	ERESTRICTED   = "restricted"     // the contact's processing is restricted (Art. 18); the change waits for the lifting
 )
 
 // Error is the one error type of the domain: a machine-readable code, a
@@ -56,6 +57,13 @@ func Errorf(code, format string, args ...any) *Error {
 // Invalid returns an EINVALID error that names the input field at fault.
 func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: EINVALID, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Restricted returns an ERESTRICTED error that names the input field
+// asking for a change the contact's restriction of processing forbids.
+func Restricted(field, format string, args ...any) *Error {
+	return &Error{Code: ERESTRICTED, Field: field,
+		Message: "the contact's processing is restricted (GDPR Art. 18): " + fmt.Sprintf(format, args...)}
 }
 
 // NotFound returns an ENOTFOUND error for the named kind of object.

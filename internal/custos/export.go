@@ -8,18 +8,20 @@ import (
 // Export is everything Custos holds about one contact, for an access
 // (Art. 15) or portability (Art. 20) request: the values, where they came
 // from, every consent with its proof and the wording shown, the purposes
-// with their basis and retention, the lists, and the change history.
+// with their basis and retention, the lists, the change history and the
+// restrictions of processing with their reasons.
 type Export struct {
-	GeneratedAt time.Time       `json:"generated_at"`
-	Contact     *Contact        `json:"contact"`
-	Fields      []*FieldDef     `json:"fields"`
-	Lists       []*List         `json:"lists"`
-	Consents    []*ConsentState `json:"consents"`
-	Ledger      []*ConsentEvent `json:"ledger"`
-	Purposes    []*Purpose      `json:"purposes"`
-	Notices     []*Notice       `json:"notices"`
-	History     []*Change       `json:"history"`
-	Recipients  []string        `json:"recipients"`
+	GeneratedAt  time.Time       `json:"generated_at"`
+	Contact      *Contact        `json:"contact"`
+	Fields       []*FieldDef     `json:"fields"`
+	Lists        []*List         `json:"lists"`
+	Consents     []*ConsentState `json:"consents"`
+	Ledger       []*ConsentEvent `json:"ledger"`
+	Purposes     []*Purpose      `json:"purposes"`
+	Notices      []*Notice       `json:"notices"`
+	History      []*Change       `json:"history"`
+	Restrictions []*Restriction  `json:"restrictions"`
+	Recipients   []string        `json:"recipients"`
 }
 
 // ExportService answers access requests in the actor's workspace.

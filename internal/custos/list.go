@@ -116,15 +116,17 @@ type ListService interface {
 
 	// AddMembers subscribes the contacts to the list and returns how many
 	// were not members before. ENOTFOUND for a list not in the workspace;
-	// EINVALID when any contact is not in it.
+	// EINVALID when any contact is not in it; ERESTRICTED when the
+	// processing of any of them is restricted.
 	AddMembers(ctx context.Context, listID int64, contactIDs []int64) (int64, error)
 	// RemoveMembers unsubscribes the contacts and returns how many were
 	// members. ENOTFOUND for a list not in the workspace; ids of other
 	// contacts change nothing.
 	RemoveMembers(ctx context.Context, listID int64, contactIDs []int64) (int64, error)
 	// AddMembersByFilter subscribes every contact matching f (its cursor and
-	// limit are ignored) and returns how many were added.
-	AddMembersByFilter(ctx context.Context, listID int64, f ContactFilter) (int64, error)
+	// limit are ignored) but those whose processing is restricted, and
+	// returns how many were added and how many restricted ones it skipped.
+	AddMembersByFilter(ctx context.Context, listID int64, f ContactFilter) (added, skipped int64, err error)
 	// RemoveMembersByFilter unsubscribes every contact matching f.
 	RemoveMembersByFilter(ctx context.Context, listID int64, f ContactFilter) (int64, error)
 	// ContactLists returns the ids of the lists the contact is a member of,

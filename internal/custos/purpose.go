@@ -42,7 +42,9 @@ const (
 )
 
 // Purpose is why personal data is processed. Every edit makes a new
-// version; consents point at the version they were given under.
+// version; consents point at the version they were given under. Marketing
+// marks direct marketing, which a person may object to at any time
+// (Art. 21(2)): the objection ends every consent and basis for it.
 type Purpose struct {
 	ID             int64         `json:"id"`
 	Version        int           `json:"version"`
@@ -53,6 +55,7 @@ type Purpose struct {
 	RetentionFrom  RetentionFrom `json:"retention_from"`
 	Channel        string        `json:"channel"`
 	Unsubscribable bool          `json:"unsubscribable"`
+	Marketing      bool          `json:"marketing"`
 	CreatedAt      time.Time     `json:"created_at"` // of the purpose
 	VersionAt      time.Time     `json:"version_at"` // of this version
 	VersionBy      string        `json:"version_by"`
@@ -96,6 +99,7 @@ type PurposeUpdate struct {
 	RetentionFrom  *RetentionFrom `json:"retention_from"`
 	Channel        *string        `json:"channel"`
 	Unsubscribable *bool          `json:"unsubscribable"`
+	Marketing      *bool          `json:"marketing"`
 }
 
 // Apply applies u to p and validates the result.
@@ -120,6 +124,9 @@ func (u PurposeUpdate) Apply(p *Purpose) error {
 	}
 	if u.Unsubscribable != nil {
 		p.Unsubscribable = *u.Unsubscribable
+	}
+	if u.Marketing != nil {
+		p.Marketing = *u.Marketing
 	}
 	return p.Validate()
 }

@@ -61,10 +61,10 @@ func TestPurposeValidate(t *testing.T) {
 
 func TestPurposeUpdateApply(t *testing.T) {
 	p := Purpose{Name: "Newsletter", LegalBasis: BasisConsent}
-	if err := (PurposeUpdate{LegalBasis: ptr(BasisLegitimateInterests), RetentionDays: ptr(30)}).Apply(&p); err != nil {
+	if err := (PurposeUpdate{LegalBasis: ptr(BasisLegitimateInterests), RetentionDays: ptr(30), Marketing: ptr(true)}).Apply(&p); err != nil {
 		t.Fatal(err)
 	}
-	if p.LegalBasis != BasisLegitimateInterests || p.RetentionDays != 30 || p.Name != "Newsletter" {
+	if p.LegalBasis != BasisLegitimateInterests || p.RetentionDays != 30 || p.Name != "Newsletter" || !p.Marketing {
 		t.Errorf("Apply gave %+v", p)
 	}
 	wantInvalid(t, PurposeUpdate{RetentionFrom: ptr(RetentionFrom("never"))}.Apply(&p), "retention_from")

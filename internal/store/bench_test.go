@@ -149,7 +149,7 @@ func openBig(b *testing.B) {
 		if err := db.CreateList(ctx, l); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := db.AddMembersByFilter(ctx, l.ID, custos.ContactFilter{Tag: ptr("t1")}); err != nil {
+		if _, _, err := db.AddMembersByFilter(ctx, l.ID, custos.ContactFilter{Tag: ptr("t1")}); err != nil {
 			b.Fatal(err)
 		}
 		heapBefore := heapInUse()
@@ -259,7 +259,7 @@ func BenchmarkForget(b *testing.B) {
 	if err := db.CreateContacts(ctx, cs, []custos.ConsentRequest{{PurposeID: p.ID, Action: custos.ActionGrant, Notice: "Yes.", Method: custos.MethodImport}}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := db.AddMembersByFilter(ctx, l.ID, custos.ContactFilter{}); err != nil {
+	if _, _, err := db.AddMembersByFilter(ctx, l.ID, custos.ContactFilter{}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

@@ -168,6 +168,8 @@ func (db *DB) RecordConsent(ctx context.Context, contactID int64, r custos.Conse
 		}
 		if row.status == string(custos.StatusAnonymized) {
 			return custos.Errorf(custos.ECONFLICT, "the contact is anonymized")
+		} else if row.status == string(custos.StatusRestricted) && r.Action.Permits() {
+			return custos.Restricted("action", "a %s is refused until the restriction is lifted; a withdrawal or a removed basis is recorded", r.Action)
 		}
 		keys := []*vault.ContactKey{nil}
 		if needsKeys(rs) {
@@ -185,29 +187,30 @@ func (db *DB) RecordConsent(ctx context.Context, contactID int64, r custos.Conse
 }
 
 // RecordConsentByFilter appends the event for every contact the filter
-// matches, in one transaction, and returns how many.
-func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter, r custos.ConsentRequest) (int64, error) {
+// matches, in one transaction, and returns for how many; a grant or an
+// assigned basis skips the restricted contacts, and counts them.
+func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter, r custos.ConsentRequest) (n, skipped int64, err error) {
 	a, err := actor(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	ws := a.WorkspaceID
 	rs := []custos.ConsentRequest{r}
 	purposes, err := db.consentPurposes(ctx, ws, rs, db.Now())
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	ids, err := db.contactIDs(ctx, ws, f)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var n int64
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(ids); start += 5000 {
-			live, err := db.liveIDs(ctx, tx, ws, ids[start:min(start+5000, len(ids))])
+			live, s, err := db.liveIDs(ctx, tx, ws, ids[start:min(start+5000, len(ids))], r.Action.Permits())
 			if err != nil {
 				return err
 			}
+			skipped += int64(len(s))
 			keys := make([]*vault.ContactKey, len(live))
 			if needsKeys(rs) {
 				m, err := db.contactKeys(ctx, ws, live)
@@ -226,10 +229,10 @@ func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter,
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	db.grew(int(n), "consent_events", "consent_state")
-	return n, nil
+	return n, skipped, nil
 }
 
 const eventColumns = `id, contact_id, purpose_id, purpose_version, action, method, notice_hash, effective_from, meta, actor, created_at`
@@ -431,4 +434,59 @@ func (db *DB) hasExplicitConsent(ctx context.Context, tx *sql.Tx, ws, contactID 
 		}
 	}
 	return false, nil
+}
+
+// ObjectToMarketing ends, in one transaction, every consent and basis the
+// contact holds for a purpose of direct marketing (Art. 21(2)).
+func (db *DB) ObjectToMarketing(ctx context.Context, contactID int64) ([]*custos.ConsentEvent, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ws := a.WorkspaceID
+	events := []*custos.ConsentEvent{}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := db.lockContact(ctx, tx, ws, contactID); err != nil {
+			return err
+		}
+		// The contact's states that allow a purpose whose current version
+		// is direct marketing.
+		rows, err := tx.QueryContext(ctx, db.q(`SELECT s.purpose_id, s.action FROM consent_state s
+			JOIN purposes p ON p.workspace_id = s.workspace_id AND p.id = s.purpose_id
+			JOIN purpose_versions v ON v.workspace_id = p.workspace_id AND v.purpose_id = p.id AND v.version = p.current_version
+			WHERE s.workspace_id = ? AND s.contact_id = ? AND v.marketing AND s.action IN (?, ?) ORDER BY s.purpose_id`),
+			ws, contactID, string(custos.ActionGrant), string(custos.ActionAssignBasis))
+		if err != nil {
+			return fmt.Errorf("store: marketing consents: %w", err)
+		}
+		var reqs []custos.ConsentRequest
+		for rows.Next() {
+			r := custos.ConsentRequest{Action: custos.ActionWithdraw, Method: custos.MethodObjection}
+			var action string
+			if err := rows.Scan(&r.PurposeID, &action); err != nil {
+				rows.Close()
+				return err
+			}
+			if custos.ConsentAction(action) == custos.ActionAssignBasis {
+				r.Action = custos.ActionRemoveBasis
+			}
+			reqs = append(reqs, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(reqs) == 0 {
+			return err
+		}
+		purposes := make(map[int64]*custos.Purpose, len(reqs))
+		for _, r := range reqs {
+			if purposes[r.PurposeID], err = db.findPurpose(ctx, tx, ws, r.PurposeID); err != nil {
+				return err
+			}
+		}
+		events, err = db.appendEvents(ctx, tx, db.inserter(tx), false, a, []int64{contactID}, []*vault.ContactKey{nil}, reqs, purposes)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return events, nil
 }

@@ -473,9 +473,11 @@ func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdat
 		if r.status == string(custos.StatusAnonymized) {
 			return custos.Errorf(custos.ECONFLICT, "an anonymized contact cannot be changed")
 		}
-		if r.status == string(custos.StatusRestricted) && (u.Email != nil || u.Tags != nil || len(u.Fields) > 0) {
-			// Art. 18: the data is kept as it is until the restriction is lifted.
-			return custos.Errorf(custos.ECONFLICT, "the contact's processing is restricted: lift the restriction (status active) before changing its data")
+		if r.status == string(custos.StatusRestricted) {
+			if field := updatedField(u); field != "" {
+				// Art. 18: the data is kept as it is until the restriction is lifted.
+				return custos.Restricted(field, "its e-mail, tags and fields stay as they are until the restriction is lifted")
+			}
 		}
 		k, err := db.contactKey(ctx, ws, id)
 		if err != nil {
@@ -510,10 +512,6 @@ func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdat
 			}
 			change("email", c.Email, *u.Email)
 			c.Email = *u.Email
-		}
-		if u.Status != nil && *u.Status != c.Status {
-			change("status", c.Status, *u.Status)
-			c.Status = *u.Status
 		}
 		oldTags := c.Tags
 		if u.Tags != nil && !slices.Equal(*u.Tags, c.Tags) {
@@ -579,6 +577,20 @@ func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdat
 		return nil, err
 	}
 	return c, nil
+}
+
+// updatedField names the first thing u changes, as a request body names
+// it, or returns "" for an update that names nothing.
+func updatedField(u custos.ContactUpdate) string {
+	switch {
+	case u.Email != nil:
+		return "email"
+	case u.Tags != nil:
+		return "tags"
+	case len(u.Fields) > 0:
+		return "fields." + slices.Min(slices.Collect(maps.Keys(u.Fields)))
+	}
+	return ""
 }
 
 // deleteTags removes a contact's rows from the tag index.

@@ -226,13 +226,13 @@ func TestConsentLedgerAndPermission(t *testing.T) {
 	time.Sleep(2 * time.Millisecond)
 	unrestricted := db.Now()
 	time.Sleep(2 * time.Millisecond)
-	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Status: ptr(custos.StatusRestricted)}); err != nil {
+	if _, err := db.RestrictContact(ctx, c.ID, "Contests the data."); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := db.Permission(ctx, c.ID, li.ID, nil); d.Allowed || d.Reason != custos.ReasonRestricted {
 		t.Fatalf("restricted: %+v", d)
 	}
-	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"first_name": "X"}}); code(err) != custos.ECONFLICT {
+	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"first_name": "X"}}); code(err) != custos.ERESTRICTED {
 		t.Fatalf("edit of a restricted contact: %v", err)
 	}
 	if d, err := db.Permission(ctx, c.ID, li.ID, &unrestricted); err != nil || !d.Allowed || d.Reason != custos.ReasonBasis {
@@ -243,7 +243,7 @@ func TestConsentLedgerAndPermission(t *testing.T) {
 		t.Fatalf("after the restriction, asked with at: %+v", d)
 	}
 	// Lifted, the contact may be edited again.
-	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Status: ptr(custos.StatusActive)}); err != nil {
+	if _, err := db.LiftRestriction(ctx, c.ID, "Data confirmed."); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"first_name": "X"}}); err != nil {
@@ -262,7 +262,7 @@ func TestLedgerIsAppendOnlyInTheDatabase(t *testing.T) {
 	if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: p.ID, Action: custos.ActionGrant, Notice: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, stmt := range []string{`UPDATE consent_events SET action = 'withdraw'`, `DELETE FROM consent_events`, `UPDATE notices SET body = 'y'`, `UPDATE purpose_versions SET name = 'y'`} {
+	for _, stmt := range []string{`UPDATE consent_events SET action = 'withdraw'`, `DELETE FROM consent_events`, `UPDATE notices SET body = 'y'`, `UPDATE purpose_versions SET name = 'y'`, `UPDATE purpose_versions SET marketing = NOT marketing`} {
 		if err := db.ExecRaw(context.Background(), stmt); err == nil {
 			t.Errorf("%s: the database allowed it", stmt)
 		}
@@ -351,8 +351,8 @@ func TestSearchListsAndFilters(t *testing.T) {
 		})
 	}
 	// Bulk membership by filter, then removal.
-	if n, err := db.AddMembersByFilter(ctx, l.ID, custos.ContactFilter{Search: "alfa"}); err != nil || n != 10 {
-		t.Fatalf("add by filter: %d %v", n, err)
+	if n, skipped, err := db.AddMembersByFilter(ctx, l.ID, custos.ContactFilter{Search: "alfa"}); err != nil || n != 10 || skipped != 0 {
+		t.Fatalf("add by filter: %d, skipped %d, %v", n, skipped, err)
 	}
 	if n, err := db.RemoveMembersByFilter(ctx, l.ID, custos.ContactFilter{Tag: ptr("t0")}); err != nil || n != 7 {
 		t.Fatalf("remove by filter: %d %v", n, err)
@@ -369,9 +369,9 @@ func TestSearchListsAndFilters(t *testing.T) {
 	}
 	// Bulk consent by list.
 	p := mustPurpose(t, db, ctx, custos.BasisConsent)
-	n, err := db.RecordConsentByFilter(ctx, custos.ContactFilter{ListID: &l.ID}, custos.ConsentRequest{PurposeID: p.ID, Action: custos.ActionGrant, Notice: "Tak."})
-	if err != nil || n != 13 {
-		t.Fatalf("bulk consent: %d %v", n, err)
+	n, skipped, err := db.RecordConsentByFilter(ctx, custos.ContactFilter{ListID: &l.ID}, custos.ConsentRequest{PurposeID: p.ID, Action: custos.ActionGrant, Notice: "Tak."})
+	if err != nil || n != 13 || skipped != 0 {
+		t.Fatalf("bulk consent: %d, skipped %d, %v", n, skipped, err)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // that is in neither list.
 const (
 	// exportedTables feed ExportContact.
-	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes"
+	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions"
 	// unexportedTables hold nothing about the person: key material,
 	// tombstones without personal data, and the audit log of staff actions
 	// (ids only).
@@ -91,6 +91,9 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 			break
 		}
 		before = next
+	}
+	if x.Restrictions, err = db.ContactRestrictions(ctx, id); err != nil {
+		return nil, err
 	}
 	// Audited: a failed entry fails the export.
 	if err := db.auditTx(ctx, a, custos.AuditContactExport, id, ""); err != nil {

@@ -276,8 +276,10 @@ func (db *DB) contactIDs(ctx context.Context, ws int64, f custos.ContactFilter) 
 }
 
 // liveIDs returns those of the ids, in order, that are contacts of the
-// workspace, neither anonymized nor being forgotten, as tx sees them.
-func (db *DB) liveIDs(ctx context.Context, tx *sql.Tx, ws int64, ids []int64) ([]int64, error) {
+// workspace, neither anonymized nor being forgotten, as tx sees them. With
+// skipRestricted it leaves out the contacts whose processing is restricted
+// too, and returns them apart.
+func (db *DB) liveIDs(ctx context.Context, tx *sql.Tx, ws int64, ids []int64, skipRestricted bool) (live, skipped []int64, err error) {
 	args := make([]any, 0, len(ids)+2)
 	args = append(args, ws, string(custos.StatusAnonymized))
 	for _, id := range ids {
@@ -287,19 +289,24 @@ func (db *DB) liveIDs(ctx context.Context, tx *sql.Tx, ws int64, ids []int64) ([
 	if db.pg {
 		lock = " FOR SHARE" // a forget waits for this transaction, or this one skips its rows
 	}
-	rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM contacts c WHERE workspace_id = ? AND status <> ? AND id IN (`+placeholders(len(ids))+`)
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT id, status FROM contacts c WHERE workspace_id = ? AND status <> ? AND id IN (`+placeholders(len(ids))+`)
 		AND NOT EXISTS (SELECT 1 FROM tombstones t WHERE t.workspace_id = c.workspace_id AND t.contact_id = c.id) ORDER BY id`+lock), args...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
-	live := make([]int64, 0, len(ids))
+	live = make([]int64, 0, len(ids))
 	for rows.Next() {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+		var status string
+		if err := rows.Scan(&id, &status); err != nil {
+			return nil, nil, err
+		}
+		if skipRestricted && status == string(custos.StatusRestricted) {
+			skipped = append(skipped, id)
+			continue
 		}
 		live = append(live, id)
 	}
-	return live, rows.Err()
+	return live, skipped, rows.Err()
 }

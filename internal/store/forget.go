@@ -134,7 +134,7 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 			return err
 		}
 		removed := map[string]int64{"data_key": keys, "tags": int64(len(tags))}
-		for _, table := range []string{"list_members", "consent_state", "consent_events", "contact_changes"} {
+		for _, table := range []string{"list_members", "consent_state", "consent_events", "contact_changes", "contact_restrictions"} {
 			res, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE workspace_id = ? AND contact_id = ?`), ws, id)
 			if err != nil {
 				return fmt.Errorf("purge %s: %w", table, err)

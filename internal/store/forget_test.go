@@ -11,7 +11,8 @@ import (
 )
 
 // forgettable creates a contact with personal values, a tag, a list, a
-// consent with IP and user agent, and a history entry.
+// consent with IP and user agent, a history entry, and a restriction in
+// force: forget and export work on a restricted contact.
 func forgettable(t *testing.T, db *store.DB, ctx context.Context) (*custos.Contact, *custos.Purpose, *custos.List) {
 	t.Helper()
 	score := &custos.FieldDef{Key: "score", Type: custos.FieldNumber, Classification: custos.ClassNone}
@@ -37,6 +38,9 @@ func forgettable(t *testing.T, db *store.DB, ctx context.Context) (*custos.Conta
 	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"last_name": "Nowak"}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.RestrictContact(ctx, c.ID, "Kwestionuje prawidłowość danych."); err != nil {
+		t.Fatal(err)
+	}
 	return c, p, l
 }
 
@@ -53,7 +57,8 @@ func TestForgetErase(t *testing.T) {
 	if ts.ContactID != c.ID || ts.Mode != custos.ForgetErase || ts.RequestID != "DSR-2026-17" || ts.ErasedAt.IsZero() {
 		t.Fatalf("tombstone %+v", ts)
 	}
-	want := map[string]int64{"data_key": 1, "tags": 1, "list_members": 1, "consent_state": 1, "consent_events": 1, "contact_changes": 1, "contacts": 1}
+	want := map[string]int64{"data_key": 1, "tags": 1, "list_members": 1, "consent_state": 1, "consent_events": 1, "contact_changes": 2,
+		"contact_restrictions": 1, "contacts": 1}
 	if !reflect.DeepEqual(ts.Removed, want) {
 		t.Fatalf("certificate %v, want %v", ts.Removed, want)
 	}
@@ -62,6 +67,9 @@ func TestForgetErase(t *testing.T) {
 	}
 	if _, _, err := db.ContactConsents(ctx, c.ID); code(err) != custos.ENOTFOUND {
 		t.Fatalf("erased contact's consents: %v", err)
+	}
+	if _, err := db.ContactRestrictions(ctx, c.ID); code(err) != custos.ENOTFOUND {
+		t.Fatalf("erased contact's restrictions: %v", err)
 	}
 	for name, f := range map[string]custos.ContactFilter{
 		"search": {Search: "zapomniana"}, "email": {Email: ptr("forget.me@example.com")},
@@ -128,6 +136,9 @@ func TestForgetAnonymize(t *testing.T) {
 	}
 	if states, events, err := db.ContactConsents(ctx, c.ID); err != nil || len(states) != 0 || len(events) != 0 {
 		t.Fatalf("ledger after anonymizing: %d states, %d events, %v", len(states), len(events), err)
+	}
+	if rs, err := db.ContactRestrictions(ctx, c.ID); err != nil || len(rs) != 0 || first.Removed["contact_restrictions"] != 1 {
+		t.Fatalf("restrictions after anonymizing: %v %v, certificate %v", rs, err, first.Removed)
 	}
 	if h, _, err := db.ContactHistory(ctx, c.ID, 0, 10); code(err) != custos.EGONE && len(h) != 0 {
 		t.Fatalf("history after anonymizing: %v %v", h, err)
@@ -225,8 +236,11 @@ func TestExportContact(t *testing.T) {
 	if len(x.Purposes) != 2 || x.Purposes[1].RetentionDays != 730 || x.Purposes[0].LegalBasis != custos.BasisConsent {
 		t.Fatalf("purposes: %+v", x.Purposes)
 	}
-	if len(x.History) != 1 || x.History[0].Field != "fields.last_name" {
+	if len(x.History) != 2 || x.History[0].Field != "status" || x.History[1].Field != "fields.last_name" {
 		t.Fatalf("history: %+v", x.History)
+	}
+	if len(x.Restrictions) != 1 || x.Restrictions[0].Reason != "Kwestionuje prawidłowość danych." || x.Restrictions[0].LiftedAt != nil {
+		t.Fatalf("restrictions: %+v", x.Restrictions)
 	}
 	keys := map[string]bool{}
 	for _, f := range x.Fields {

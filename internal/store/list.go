@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -259,39 +261,44 @@ func (db *DB) DeleteListGroup(ctx context.Context, id int64) error {
 
 // AddMembers subscribes contacts to a list.
 func (db *DB) AddMembers(ctx context.Context, listID int64, contactIDs []int64) (int64, error) {
-	return db.changeMembers(ctx, listID, true, contactIDs, nil)
+	n, _, err := db.changeMembers(ctx, listID, true, contactIDs, nil)
+	return n, err
 }
 
 // RemoveMembers unsubscribes contacts from a list.
 func (db *DB) RemoveMembers(ctx context.Context, listID int64, contactIDs []int64) (int64, error) {
-	return db.changeMembers(ctx, listID, false, contactIDs, nil)
+	n, _, err := db.changeMembers(ctx, listID, false, contactIDs, nil)
+	return n, err
 }
 
-// AddMembersByFilter subscribes every contact the filter matches.
-func (db *DB) AddMembersByFilter(ctx context.Context, listID int64, f custos.ContactFilter) (int64, error) {
+// AddMembersByFilter subscribes every contact the filter matches but the
+// restricted ones, which it counts.
+func (db *DB) AddMembersByFilter(ctx context.Context, listID int64, f custos.ContactFilter) (added, skipped int64, err error) {
 	return db.changeMembers(ctx, listID, true, nil, &f)
 }
 
 // RemoveMembersByFilter unsubscribes every contact the filter matches.
 func (db *DB) RemoveMembersByFilter(ctx context.Context, listID int64, f custos.ContactFilter) (int64, error) {
-	return db.changeMembers(ctx, listID, false, nil, &f)
+	n, _, err := db.changeMembers(ctx, listID, false, nil, &f)
+	return n, err
 }
 
 // changeMembers adds or removes the contacts named by ids, or matching f,
-// in one transaction, and returns how many memberships changed. Named
-// contacts to add must all be live contacts of the workspace.
-func (db *DB) changeMembers(ctx context.Context, listID int64, add bool, ids []int64, f *custos.ContactFilter) (int64, error) {
+// in one transaction, and returns how many memberships changed.
+// Named contacts to add must all be live contacts of the workspace whose
+// processing is not restricted; contacts matching f to add that are
+// restricted are skipped, and counted.
+func (db *DB) changeMembers(ctx context.Context, listID int64, add bool, ids []int64, f *custos.ContactFilter) (changed, skipped int64, err error) {
 	a, err := actor(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	ws := a.WorkspaceID
 	if f != nil {
 		if ids, err = db.contactIDs(ctx, ws, *f); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	var changed int64
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := db.findList(ctx, tx, ws, listID); err != nil {
 			return err
@@ -300,13 +307,16 @@ func (db *DB) changeMembers(ctx context.Context, listID int64, add bool, ids []i
 		for start := 0; start < len(ids); start += 500 {
 			batch := ids[start:min(start+500, len(ids))]
 			if add {
-				live, err := db.liveIDs(ctx, tx, ws, batch)
+				live, restricted, err := db.liveIDs(ctx, tx, ws, batch, true)
 				if err != nil {
 					return err
 				}
-				if want := len(uniq(batch)); f == nil && len(live) != want {
-					return custos.Invalid("contact_ids", "%d of the contacts do not exist", want-len(live))
+				if want := len(uniq(batch)); f == nil && len(live)+len(restricted) != want {
+					return custos.Invalid("contact_ids", "%d of the contacts do not exist", want-len(live)-len(restricted))
+				} else if f == nil && len(restricted) > 0 {
+					return custos.Restricted("contact_ids", "%s cannot be added to a list until the restriction is lifted", contactsNamed(restricted))
 				}
+				skipped += int64(len(restricted))
 				rows := make([][]any, len(live))
 				for i, id := range live {
 					rows[i] = []any{ws, listID, id, now}
@@ -336,10 +346,26 @@ func (db *DB) changeMembers(ctx context.Context, listID int64, add bool, ids []i
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	db.grew(int(changed), "list_members")
-	return changed, nil
+	return changed, skipped, nil
+}
+
+// contactsNamed names contacts by id in a message: "contact 7", or
+// "contacts 7, 9 and 12", at most ten of them.
+func contactsNamed(ids []int64) string {
+	if len(ids) == 1 {
+		return fmt.Sprintf("contact %d", ids[0])
+	}
+	s := make([]string, 0, min(len(ids), 10))
+	for _, id := range ids[:min(len(ids), 10)] {
+		s = append(s, strconv.FormatInt(id, 10))
+	}
+	if len(ids) > 10 {
+		return fmt.Sprintf("contacts %s and %d more", strings.Join(s, ", "), len(ids)-10)
+	}
+	return fmt.Sprintf("contacts %s and %s", strings.Join(s[:len(s)-1], ", "), s[len(s)-1])
 }
 
 // uniq returns the distinct ids.

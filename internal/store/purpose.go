@@ -9,13 +9,13 @@ import (
 	"github.com/custos/custos/internal/custos"
 )
 
-const purposeColumns = `p.id, v.version, v.name, v.description, v.legal_basis, v.retention_days, v.retention_from, v.channel, v.unsubscribable, p.created_at, v.created_at, v.created_by`
+const purposeColumns = `p.id, v.version, v.name, v.description, v.legal_basis, v.retention_days, v.retention_from, v.channel, v.unsubscribable, v.marketing, p.created_at, v.created_at, v.created_by`
 
 func scanPurpose(row interface{ Scan(...any) error }) (*custos.Purpose, error) {
 	p := &custos.Purpose{}
 	var basis, from string
 	var created, versionAt int64
-	if err := row.Scan(&p.ID, &p.Version, &p.Name, &p.Description, &basis, &p.RetentionDays, &from, &p.Channel, &p.Unsubscribable, &created, &versionAt, &p.VersionBy); err != nil {
+	if err := row.Scan(&p.ID, &p.Version, &p.Name, &p.Description, &basis, &p.RetentionDays, &from, &p.Channel, &p.Unsubscribable, &p.Marketing, &created, &versionAt, &p.VersionBy); err != nil {
 		return nil, err
 	}
 	p.LegalBasis, p.RetentionFrom = custos.LegalBasis(basis), custos.RetentionFrom(from)
@@ -24,9 +24,9 @@ func scanPurpose(row interface{ Scan(...any) error }) (*custos.Purpose, error) {
 }
 
 func (db *DB) insertPurposeVersion(ctx context.Context, tx *sql.Tx, ws int64, p *custos.Purpose) error {
-	_, err := tx.ExecContext(ctx, db.q(`INSERT INTO purpose_versions (workspace_id, purpose_id, version, name, description, legal_basis, retention_days, retention_from, channel, unsubscribable, created_at, created_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		ws, p.ID, p.Version, p.Name, p.Description, string(p.LegalBasis), p.RetentionDays, string(p.RetentionFrom), p.Channel, p.Unsubscribable, micros(p.VersionAt), p.VersionBy)
+	_, err := tx.ExecContext(ctx, db.q(`INSERT INTO purpose_versions (workspace_id, purpose_id, version, name, description, legal_basis, retention_days, retention_from, channel, unsubscribable, marketing, created_at, created_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		ws, p.ID, p.Version, p.Name, p.Description, string(p.LegalBasis), p.RetentionDays, string(p.RetentionFrom), p.Channel, p.Unsubscribable, p.Marketing, micros(p.VersionAt), p.VersionBy)
 	return err
 }
 

@@ -102,6 +102,24 @@ func (s *server) recordConsent(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusCreated, e)
 }
 
+// objectToMarketing records the contact's objection to direct marketing
+// (GDPR Art. 21(2)) and answers the events that ended its consents and
+// bases for marketing purposes, none when there was nothing to end.
+func (s *server) objectToMarketing(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "contact")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	events, err := s.svc.ObjectToMarketing(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	redactEvents(r.Context(), events...)
+	s.writeJSON(w, r, http.StatusOK, dataBody[*custos.ConsentEvent]{Data: orEmpty(events)})
+}
+
 // permissionQuery lists the query parameters of the permission route.
 var permissionQuery = []string{"purpose_id", "at"}
 
@@ -165,12 +183,12 @@ func (s *server) recordConsentBulk(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	n, err := s.svc.RecordConsentByFilter(r.Context(), f, req)
+	n, skipped, err := s.svc.RecordConsentByFilter(r.Context(), f, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, affectedBody{Affected: n})
+	s.writeJSON(w, r, http.StatusOK, affectedBody{Affected: n, Skipped: skipped})
 }
 
 // redactEvents removes the IP address and user agent, which are personal

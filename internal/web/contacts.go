@@ -19,11 +19,14 @@ type contactCreate struct {
 	Status custos.ContactStatus `json:"status"`
 }
 
-// contactPatch is the body of PATCH /api/v1/contacts/{id}. Source is here
-// only to be refused with a clear message: it is set once, at creation.
+// contactPatch is the body of PATCH /api/v1/contacts/{id}. Source and
+// Status are here only to be refused with a clear message: the source is
+// set once, at creation, and the status changes by a restriction of
+// processing and its lifting, which record why and who.
 type contactPatch struct {
 	custos.ContactUpdate
 	Source json.RawMessage `json:"source"`
+	Status json.RawMessage `json:"status"`
 }
 
 // contactQuery lists the query parameters of GET /api/v1/contacts besides
@@ -164,6 +167,9 @@ func (s *server) updateContact(w http.ResponseWriter, r *http.Request) {
 	}
 	if body.Source != nil {
 		s.writeError(w, r, custos.Invalid("source", "cannot be changed"))
+		return
+	} else if body.Status != nil {
+		s.writeError(w, r, custos.Invalid("status", "cannot be changed here: restrict the contact's processing with POST /api/v1/contacts/{id}/restriction and lift it with DELETE on the same path, each with a reason"))
 		return
 	}
 	u := body.ContactUpdate

@@ -156,6 +156,7 @@ func exportRows(x *custos.Export) [][]string {
 		row("purpose", item, "name", p.Name)
 		row("purpose", item, "legal_basis", string(p.LegalBasis))
 		row("purpose", item, "retention", fmt.Sprintf("%d days from %s", p.RetentionDays, p.RetentionFrom))
+		row("purpose", item, "direct_marketing", p.Marketing)
 	}
 	for _, e := range x.Ledger {
 		item := fmt.Sprint(e.ID)
@@ -177,6 +178,17 @@ func exportRows(x *custos.Export) [][]string {
 		row("change", item, "field", h.Field)
 		row("change", item, "old", h.Old)
 		row("change", item, "new", h.New)
+	}
+	for _, r := range x.Restrictions {
+		item := fmt.Sprint(r.ID)
+		row("restriction", item, "restricted_at", r.RestrictedAt)
+		row("restriction", item, "restricted_by", r.RestrictedBy)
+		row("restriction", item, "reason", r.Reason)
+		if r.LiftedAt != nil {
+			row("restriction", item, "lifted_at", *r.LiftedAt)
+			row("restriction", item, "lifted_by", r.LiftedBy)
+			row("restriction", item, "lift_reason", r.LiftReason)
+		}
 	}
 	return rows
 }

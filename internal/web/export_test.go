@@ -22,6 +22,9 @@ func TestExportThroughTheAPI(t *testing.T) {
 	_, err := e.db.UpdateContact(w.ctx, w.contact, custos.ContactUpdate{Fields: map[string]any{
 		"first_name": "=HYPERLINK(\"http://evil\")", "company": "<script>alert(1)</script>"}})
 	must(t, err)
+	// A reason, personal and in markup, in the restriction the export holds.
+	_, err = e.db.RestrictContact(w.ctx, w.contact, "=1+1 <b>contests</b> the data")
+	must(t, err)
 	path := fmt.Sprintf("/api/v1/contacts/%d/export", w.contact)
 
 	e.call(e.key(w, custos.RoleMarketer), "GET", path, nil, 403, nil)
@@ -29,7 +32,8 @@ func TestExportThroughTheAPI(t *testing.T) {
 
 	var x custos.Export
 	e.call(w.token, "GET", path, nil, 200, &x)
-	if x.Contact.Email != w.email || len(x.Ledger) == 0 || len(x.Purposes) == 0 || len(x.History) == 0 {
+	if x.Contact.Email != w.email || len(x.Ledger) == 0 || len(x.Purposes) == 0 || len(x.History) == 0 ||
+		len(x.Restrictions) != 1 || x.Restrictions[0].Reason != "=1+1 <b>contests</b> the data" {
 		t.Fatalf("json export: %+v", x)
 	}
 
@@ -45,6 +49,9 @@ func TestExportThroughTheAPI(t *testing.T) {
 	}
 	if got := found["field/First name"]; got != "'=HYPERLINK(\"http://evil\")" {
 		t.Fatalf("formula cell written as %q", got)
+	}
+	if got := found["restriction/reason"]; got != "'=1+1 <b>contests</b> the data" {
+		t.Fatalf("restriction reason written as %q", got)
 	}
 	if found["contact/email"] != w.email {
 		t.Fatalf("csv email %q", found["contact/email"])
@@ -83,6 +90,9 @@ func TestExportThroughTheAPI(t *testing.T) {
 	}
 	if strings.Contains(html, "<script>alert(1)") || !strings.Contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;") || !strings.Contains(html, w.email) {
 		t.Fatal("the summary does not escape values, or lacks them")
+	}
+	if !strings.Contains(html, "&lt;b&gt;contests&lt;/b&gt; the data") || strings.Contains(html, "<b>contests") {
+		t.Fatal("the summary lacks the restriction's reason")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,15 +117,6 @@ func TestContactsHappyPath(t *testing.T) {
 		if hist.NextCursor != nil {
 			t.Errorf("one page of history has a next cursor")
 		}
-	})
-
-	t.Run("restrict", func(t *testing.T) {
-		var u custos.Contact
-		e.call(tok, "PATCH", path, map[string]any{"status": "restricted"}, http.StatusOK, &u)
-		if u.Status != custos.StatusRestricted {
-			t.Errorf("status %q", u.Status)
-		}
-		e.call(tok, "PATCH", path, map[string]any{"status": "active"}, http.StatusOK, &u)
 	})
 
 	t.Run("filters", func(t *testing.T) {
@@ -430,4 +422,195 @@ func TestNoticesHappyPath(t *testing.T) {
 		t.Errorf("%d notices", len(all.Data))
 	}
 	e.call(tok, "GET", "/api/v1/notices/sha256:00", nil, http.StatusNotFound, nil)
+}
+
+func TestRestrictionHappyPath(t *testing.T) {
+	e := newEnv(t)
+	w := e.emptyWorkspace("w")
+	tok := w.token
+
+	var p, l custos.Purpose
+	e.call(tok, "POST", "/api/v1/purposes", map[string]any{"name": "Newsletter", "legal_basis": "consent"}, http.StatusCreated, &p)
+	e.call(tok, "POST", "/api/v1/purposes", map[string]any{"name": "Offers", "legal_basis": "legitimate_interests"}, http.StatusCreated, &l)
+	var list custos.List
+	e.call(tok, "POST", "/api/v1/lists", map[string]any{"name": "Weekly"}, http.StatusCreated, &list)
+	var c, other custos.Contact
+	e.call(tok, "POST", "/api/v1/contacts", map[string]any{"email": "ewa@example.com", "tags": []string{"t"}, "fields": map[string]any{"first_name": "Ewa"}},
+		http.StatusCreated, &c)
+	e.call(tok, "POST", "/api/v1/contacts", map[string]any{"email": "ola@example.com", "tags": []string{"t"}}, http.StatusCreated, &other)
+	contact := "/api/v1/contacts/" + strconv.FormatInt(c.ID, 10)
+	members := "/api/v1/lists/" + strconv.FormatInt(list.ID, 10) + "/members"
+	e.call(tok, "POST", contact+"/consents", map[string]any{"purpose_id": p.ID, "action": "grant", "notice": "Yes."}, http.StatusCreated, nil)
+	e.call(tok, "POST", contact+"/consents", map[string]any{"purpose_id": l.ID, "action": "assign_basis"}, http.StatusCreated, nil)
+
+	var r custos.Restriction
+	res := e.call(tok, "POST", contact+"/restriction", map[string]any{"reason": "  Contests the accuracy of her address. "}, http.StatusCreated, &r)
+	if r.ID <= 0 || r.ContactID != c.ID || r.Reason != "Contests the accuracy of her address." || !strings.HasPrefix(r.RestrictedBy, "apikey:") ||
+		r.LiftedAt != nil || !strings.Contains(string(res.body), `"lifted_at":null`) {
+		t.Fatalf("restriction %s", res.body)
+	}
+	during := time.Now()
+	var got custos.Contact
+	e.call(tok, "GET", contact, nil, http.StatusOK, &got)
+	if got.Status != custos.StatusRestricted {
+		t.Fatalf("status %q", got.Status)
+	}
+	e.call(tok, "POST", contact+"/restriction", map[string]any{"reason": "again"}, http.StatusConflict, nil)
+
+	t.Run("frozen", func(t *testing.T) {
+		tests := []struct {
+			name, method, path string
+			body               any
+			field              string
+		}{
+			{"tags", "PATCH", contact, map[string]any{"tags": []string{"x"}}, "tags"},
+			{"a field", "PATCH", contact, map[string]any{"fields": map[string]any{"first_name": "Eva"}}, "fields.first_name"},
+			{"e-mail", "PATCH", contact, map[string]any{"email": "eva@example.com"}, "email"},
+			{"one member", "PUT", members + "/" + strconv.FormatInt(c.ID, 10), nil, "contact_id"},
+			{"named members", "POST", members, map[string]any{"contact_ids": []int64{other.ID, c.ID}}, "contact_ids"},
+			{"grant", "POST", contact + "/consents", map[string]any{"purpose_id": p.ID, "action": "grant", "notice": "Yes."}, "action"},
+			{"assign a basis", "POST", contact + "/consents", map[string]any{"purpose_id": l.ID, "action": "assign_basis"}, "action"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				res := e.do(request{method: tc.method, path: tc.path, token: tok, body: tc.body})
+				if res.status != http.StatusConflict {
+					t.Fatalf("status %d, want 409; body %s", res.status, res.body)
+				}
+				if got := res.apiError(t); got.Code != custos.ERESTRICTED || got.Field != tc.field {
+					t.Errorf("error %+v, want restricted on %q", got, tc.field)
+				}
+			})
+		}
+		var after custos.Contact
+		e.call(tok, "GET", contact, nil, http.StatusOK, &after)
+		if after.Email != "ewa@example.com" || after.Fields["first_name"] != "Ewa" || len(after.Tags) != 1 || !after.UpdatedAt.Equal(got.UpdatedAt) {
+			t.Errorf("a refused write changed the contact: %+v", after)
+		}
+		var l custos.List
+		e.call(tok, "GET", "/api/v1/lists/"+strconv.FormatInt(list.ID, 10), nil, http.StatusOK, &l)
+		if l.Members != 0 {
+			t.Errorf("%d members after refused additions", l.Members)
+		}
+	})
+
+	t.Run("bulk skips", func(t *testing.T) {
+		var res affectedBody
+		e.call(tok, "POST", members, map[string]any{"filter": map[string]any{"tag": "t"}}, http.StatusOK, &res)
+		if res.Affected != 1 || res.Skipped != 1 {
+			t.Errorf("add by filter: %+v", res)
+		}
+		e.call(tok, "POST", "/api/v1/consents/bulk", map[string]any{"filter": map[string]any{"tag": "t"},
+			"consent": map[string]any{"purpose_id": p.ID, "action": "grant", "notice": "Yes."}}, http.StatusOK, &res)
+		if res.Affected != 1 || res.Skipped != 1 {
+			t.Errorf("bulk grant: %+v", res)
+		}
+	})
+
+	t.Run("still possible", func(t *testing.T) {
+		var d custos.Decision
+		e.call(tok, "GET", contact+"/permissions?purpose_id="+strconv.FormatInt(l.ID, 10), nil, http.StatusOK, &d)
+		if d.Allowed || d.Reason != custos.ReasonRestricted {
+			t.Errorf("permission %+v", d)
+		}
+		e.call(tok, "POST", contact+"/consents", map[string]any{"purpose_id": p.ID, "action": "withdraw"}, http.StatusCreated, nil)
+		e.call(tok, "POST", contact+"/consents", map[string]any{"purpose_id": l.ID, "action": "remove_basis"}, http.StatusCreated, nil)
+		var x custos.Export
+		e.call(tok, "GET", contact+"/export", nil, http.StatusOK, &x)
+		if len(x.Restrictions) != 1 || x.Restrictions[0].Reason != r.Reason {
+			t.Errorf("export restrictions %+v", x.Restrictions)
+		}
+	})
+
+	var lifted custos.Restriction
+	e.call(tok, "DELETE", contact+"/restriction", map[string]any{"reason": "Address confirmed."}, http.StatusOK, &lifted)
+	if lifted.ID != r.ID || lifted.LiftedAt == nil || lifted.LiftReason != "Address confirmed." || lifted.LiftedBy != r.RestrictedBy {
+		t.Fatalf("lifted %+v", lifted)
+	}
+	e.call(tok, "DELETE", contact+"/restriction", map[string]any{"reason": "again"}, http.StatusConflict, nil)
+	var all struct{ Data []*custos.Restriction }
+	e.call(tok, "GET", contact+"/restrictions", nil, http.StatusOK, &all)
+	if len(all.Data) != 1 || all.Data[0].LiftReason != "Address confirmed." || all.Data[0].Reason != r.Reason {
+		t.Fatalf("restrictions %+v", all.Data)
+	}
+	e.call(tok, "GET", contact, nil, http.StatusOK, &got)
+	if got.Status != custos.StatusActive {
+		t.Fatalf("status %q after lifting", got.Status)
+	}
+	e.call(tok, "PATCH", contact, map[string]any{"tags": []string{"x"}}, http.StatusOK, nil)
+	e.call(tok, "PUT", members+"/"+strconv.FormatInt(c.ID, 10), nil, http.StatusNoContent, nil)
+
+	var hist struct{ Data []*custos.Change }
+	e.call(tok, "GET", contact+"/history", nil, http.StatusOK, &hist)
+	var statuses []string
+	for _, h := range hist.Data {
+		if h.Field == "status" {
+			statuses = append(statuses, fmt.Sprintf("%v>%v", h.Old, h.New))
+		}
+	}
+	if strings.Join(statuses, " ") != "restricted>active active>restricted" {
+		t.Errorf("status history, newest first: %v", statuses)
+	}
+	var then custos.Decision
+	e.call(tok, "GET", contact+"/permissions?purpose_id="+strconv.FormatInt(p.ID, 10)+"&at="+during.UTC().Format(time.RFC3339Nano), nil, http.StatusOK, &then)
+	if then.Allowed || then.Reason != custos.ReasonRestricted {
+		t.Errorf("as of the restriction: %+v", then)
+	}
+}
+
+func TestObjectionHappyPath(t *testing.T) {
+	e := newEnv(t)
+	w := e.emptyWorkspace("w")
+	tok := w.token
+
+	var news, offers, service custos.Purpose
+	e.call(tok, "POST", "/api/v1/purposes", map[string]any{"name": "Newsletter", "legal_basis": "consent", "marketing": true}, http.StatusCreated, &news)
+	e.call(tok, "POST", "/api/v1/purposes", map[string]any{"name": "Offers", "legal_basis": "legitimate_interests"}, http.StatusCreated, &offers)
+	e.call(tok, "POST", "/api/v1/purposes", map[string]any{"name": "Service", "legal_basis": "consent"}, http.StatusCreated, &service)
+	if !news.Marketing || offers.Marketing {
+		t.Fatalf("marketing flags: %+v %+v", news, offers)
+	}
+	e.call(tok, "PATCH", "/api/v1/purposes/"+strconv.FormatInt(offers.ID, 10), map[string]any{"marketing": true}, http.StatusOK, &offers)
+	if !offers.Marketing || offers.Version != 2 {
+		t.Fatalf("offers made marketing: %+v", offers)
+	}
+	var c custos.Contact
+	e.call(tok, "POST", "/api/v1/contacts", map[string]any{"email": "jan@example.com"}, http.StatusCreated, &c)
+	contact := "/api/v1/contacts/" + strconv.FormatInt(c.ID, 10)
+	e.call(tok, "POST", contact+"/consents", map[string]any{"purpose_id": news.ID, "action": "grant", "notice": "Yes."}, http.StatusCreated, nil)
+	e.call(tok, "POST", contact+"/consents", map[string]any{"purpose_id": offers.ID, "action": "assign_basis"}, http.StatusCreated, nil)
+	e.call(tok, "POST", contact+"/consents", map[string]any{"purpose_id": service.ID, "action": "grant", "notice": "Yes."}, http.StatusCreated, nil)
+
+	// A marketer may record it: it is a consent write.
+	var got struct{ Data []*custos.ConsentEvent }
+	e.call(e.key(w, custos.RoleMarketer), "POST", contact+"/objection", nil, http.StatusOK, &got)
+	if len(got.Data) != 2 || got.Data[0].PurposeID != news.ID || got.Data[0].Action != custos.ActionWithdraw ||
+		got.Data[1].PurposeID != offers.ID || got.Data[1].Action != custos.ActionRemoveBasis {
+		t.Fatalf("events %+v", got.Data)
+	}
+	for _, ev := range got.Data {
+		if ev.Method != custos.MethodObjection || ev.ContactID != c.ID || !strings.HasPrefix(ev.Actor, "apikey:") {
+			t.Errorf("event %+v", ev)
+		}
+	}
+	for _, tc := range []struct {
+		p       custos.Purpose
+		allowed bool
+		reason  string
+	}{{news, false, custos.ReasonWithdrawn}, {offers, false, custos.ReasonBasisRemoved}, {service, true, custos.ReasonConsent}} {
+		var d custos.Decision
+		e.call(tok, "GET", contact+"/permissions?purpose_id="+strconv.FormatInt(tc.p.ID, 10), nil, http.StatusOK, &d)
+		if d.Allowed != tc.allowed || d.Reason != tc.reason {
+			t.Errorf("%s: %+v", tc.p.Name, d)
+		}
+	}
+	res := e.call(tok, "POST", contact+"/objection", nil, http.StatusOK, nil)
+	if strings.TrimSpace(string(res.body)) != `{"data":[]}` {
+		t.Errorf("second objection: %s", res.body)
+	}
+	var all struct{ History []*custos.ConsentEvent }
+	e.call(tok, "GET", contact+"/consents", nil, http.StatusOK, &all)
+	if len(all.History) != 5 {
+		t.Errorf("%d ledger events, want 5", len(all.History))
+	}
 }

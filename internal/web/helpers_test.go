@@ -57,7 +57,9 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	w.ctx = custos.WithActor(bg, custos.Actor{WorkspaceID: ws.ID, Kind: "cli", Role: custos.RoleAdmin})
 	w.token = e.key(w, custos.RoleAdmin)
 
-	p := &custos.Purpose{Name: "purpose of " + name, LegalBasis: custos.BasisConsent}
+	// Direct marketing: an objection that wrongly reached it would add to
+	// its ledger, which checkUntouched counts.
+	p := &custos.Purpose{Name: "purpose of " + name, LegalBasis: custos.BasisConsent, Marketing: true}
 	must(t, e.db.CreatePurpose(w.ctx, p))
 	w.purpose = p.ID
 

@@ -63,6 +63,10 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"purpose_id": w.purpose, "action": "withdraw"}, "", true
 	case "POST /api/v1/contacts/{id}/forget":
 		return map[string]any{"mode": "erase"}, "", true
+	case "POST /api/v1/contacts/{id}/restriction", "DELETE /api/v1/contacts/{id}/restriction":
+		return map[string]any{"reason": "contests the data of " + w.name}, "", true
+	case "POST /api/v1/contacts/{id}/objection":
+		return nil, "", true
 	case "GET /api/v1/contacts/{id}/permissions":
 		return nil, "?purpose_id=" + strconv.FormatInt(w.purpose, 10), true
 	case "PATCH /api/v1/lists/{id}":
@@ -178,8 +182,11 @@ func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
 	t.Helper()
 	c, err := e.db.FindContactByID(w.ctx, w.contact)
 	must(t, err)
-	if len(c.Tags) != 1 || c.Tags[0] != "tag-"+w.name || c.Email != w.email {
+	if len(c.Tags) != 1 || c.Tags[0] != "tag-"+w.name || c.Email != w.email || c.Status != custos.StatusActive {
 		t.Errorf("contact of %s changed: %+v", w.name, c)
+	}
+	if rs, err := e.db.ContactRestrictions(w.ctx, w.contact); err != nil || len(rs) != 0 {
+		t.Errorf("contact of %s has restrictions: %+v %v", w.name, rs, err)
 	}
 	l, err := e.db.FindList(w.ctx, w.list)
 	must(t, err)

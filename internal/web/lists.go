@@ -114,23 +114,21 @@ func (s *server) deleteList(w http.ResponseWriter, r *http.Request) {
 	writeNoContent(w)
 }
 
-// addMembers subscribes contacts, named or selected by a filter, to a list.
+// addMembers subscribes contacts, named or selected by a filter, to a list;
+// a filter skips the contacts whose processing is restricted.
 func (s *server) addMembers(w http.ResponseWriter, r *http.Request) {
-	s.changeMembers(w, r, s.svc.AddMembers, s.svc.AddMembersByFilter)
+	s.changeMembers(w, r, true)
 }
 
 // removeMembers unsubscribes contacts, named or selected by a filter, from
 // a list.
 func (s *server) removeMembers(w http.ResponseWriter, r *http.Request) {
-	s.changeMembers(w, r, s.svc.RemoveMembers, s.svc.RemoveMembersByFilter)
+	s.changeMembers(w, r, false)
 }
 
 // changeMembers is the body of addMembers and removeMembers, which differ
 // only in the service methods they call.
-func (s *server) changeMembers(w http.ResponseWriter, r *http.Request,
-	byIDs func(ctx context.Context, listID int64, ids []int64) (int64, error),
-	byFilter func(ctx context.Context, listID int64, f custos.ContactFilter) (int64, error),
-) {
+func (s *server) changeMembers(w http.ResponseWriter, r *http.Request, add bool) {
 	id, err := pathID(r, "id", "list")
 	if err != nil {
 		s.writeError(w, r, err)
@@ -141,7 +139,7 @@ func (s *server) changeMembers(w http.ResponseWriter, r *http.Request,
 		s.writeError(w, r, err)
 		return
 	}
-	var n int64
+	var n, skipped int64
 	switch {
 	case body.ContactIDs != nil && body.Filter != nil:
 		s.writeError(w, r, custos.Invalid("filter", "give contact_ids or filter, not both"))
@@ -159,7 +157,11 @@ func (s *server) changeMembers(w http.ResponseWriter, r *http.Request,
 				return
 			}
 		}
-		n, err = byIDs(r.Context(), id, ids)
+		if add {
+			n, err = s.svc.AddMembers(r.Context(), id, ids)
+		} else {
+			n, err = s.svc.RemoveMembers(r.Context(), id, ids)
+		}
 	case body.Filter != nil:
 		f, fErr := body.Filter.contactFilter("filter")
 		if fErr != nil {
@@ -170,7 +172,11 @@ func (s *server) changeMembers(w http.ResponseWriter, r *http.Request,
 			s.writeError(w, r, fErr)
 			return
 		}
-		n, err = byFilter(r.Context(), id, f)
+		if add {
+			n, skipped, err = s.svc.AddMembersByFilter(r.Context(), id, f)
+		} else {
+			n, err = s.svc.RemoveMembersByFilter(r.Context(), id, f)
+		}
 	default:
 		s.writeError(w, r, custos.Invalid("contact_ids", "give contact_ids or filter"))
 		return
@@ -179,7 +185,7 @@ func (s *server) changeMembers(w http.ResponseWriter, r *http.Request,
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, affectedBody{Affected: n})
+	s.writeJSON(w, r, http.StatusOK, affectedBody{Affected: n, Skipped: skipped})
 }
 
 // addMember subscribes one contact to a list; it is idempotent.
@@ -213,6 +219,12 @@ func (s *server) changeMember(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	if _, err := change(r.Context(), listID, []int64{contactID}); err != nil {
+		if e := custos.AsError(err); e != nil && e.Field == "contact_ids" {
+			// The contact is named in the path, not in a body.
+			c := *e
+			c.Field = "contact_id"
+			err = &c
+		}
 		s.writeError(w, r, err)
 		return
 	}

@@ -137,6 +137,7 @@ func TestViewerSeesNoPersonalData(t *testing.T) {
 		field string
 	}{
 		{"history", contact + "/history", ""},
+		{"restrictions, whose reasons are personal", contact + "/restrictions", ""},
 		{"filter by e-mail", "/api/v1/contacts?email=" + a.email, "email"},
 		{"search", "/api/v1/contacts?q=first", "q"},
 		{"filter by personal field", "/api/v1/contacts?field.first_name=Firsta", "field.first_name"},
@@ -159,4 +160,34 @@ func TestViewerSeesNoPersonalData(t *testing.T) {
 			t.Errorf("%d contacts", len(page.Data))
 		}
 	})
+}
+
+// TestRestrictionNeedsItsPermission checks that only the roles granted
+// contacts:restrict (admin, manager, dpo) may restrict and lift, whatever
+// else they may write.
+func TestRestrictionNeedsItsPermission(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	path := "/api/v1/contacts/" + strconv.FormatInt(a.contact, 10) + "/restriction"
+	body := map[string]any{"reason": "Contests the data."}
+	for _, role := range []custos.Role{custos.RoleMarketer, custos.RoleSales, custos.RoleViewer} {
+		key := e.key(a, role)
+		for _, method := range []string{"POST", "DELETE"} {
+			res := e.do(request{method: method, path: path, token: key, body: body})
+			if res.status != http.StatusForbidden || res.apiError(t).Code != custos.EFORBIDDEN {
+				t.Errorf("%s %s as %s: status %d, want 403; body %s", method, path, role, res.status, res.body)
+			}
+		}
+	}
+	checkUntouched(t, e, a)
+	for _, role := range []custos.Role{custos.RoleDPO, custos.RoleManager, custos.RoleAdmin} {
+		key := e.key(a, role)
+		e.call(key, "POST", path, body, http.StatusCreated, nil)
+		e.call(key, "DELETE", path, body, http.StatusOK, nil)
+	}
+	var rs struct{ Data []*custos.Restriction }
+	e.call(a.token, "GET", path+"s", nil, http.StatusOK, &rs)
+	if len(rs.Data) != 3 || rs.Data[2].RestrictedBy == rs.Data[0].RestrictedBy {
+		t.Errorf("restrictions %+v", rs.Data)
+	}
 }

@@ -15,6 +15,7 @@ type purposeCreate struct {
 	RetentionFrom  custos.RetentionFrom `json:"retention_from"`
 	Channel        string               `json:"channel"`
 	Unsubscribable bool                 `json:"unsubscribable"`
+	Marketing      bool                 `json:"marketing"`
 }
 
 // listPurposes answers the current version of every purpose.
@@ -42,6 +43,7 @@ func (s *server) createPurpose(w http.ResponseWriter, r *http.Request) {
 		RetentionFrom:  body.RetentionFrom,
 		Channel:        body.Channel,
 		Unsubscribable: body.Unsubscribable,
+		Marketing:      body.Marketing,
 	}
 	if err := p.Validate(); err != nil {
 		s.writeError(w, r, err)

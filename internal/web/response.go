@@ -22,6 +22,7 @@ var statusByCode = map[string]int{
 	custos.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	custos.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	custos.ECONSENT:      http.StatusUnprocessableEntity,
+	custos.ERESTRICTED:   http.StatusConflict,
 	custos.ERATELIMIT:    http.StatusTooManyRequests,
 	custos.ETOOMANY:      http.StatusBadRequest,
 	custos.EUNAVAILABLE:  http.StatusServiceUnavailable,
@@ -58,9 +59,12 @@ type pageBody[T any] struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-// affectedBody answers a bulk request with the number of objects it changed.
+// affectedBody answers a bulk request with the number of objects it
+// changed, and of the contacts it left out because their processing is
+// restricted (Art. 18).
 type affectedBody struct {
 	Affected int64 `json:"affected"`
+	Skipped  int64 `json:"skipped"`
 }
 
 // orEmpty returns s, or an empty slice for nil, so that JSON shows [] and

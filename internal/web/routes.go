@@ -44,10 +44,14 @@ func (s *server) routes() []route {
 		{"GET", "/api/v1/contacts/{id}/lists", custos.PermContactsRead, s.contactLists},
 		{"POST", "/api/v1/contacts/{id}/forget", custos.PermForget, s.forgetContact},
 		{"GET", "/api/v1/contacts/{id}/export", custos.PermExport, s.exportContact},
+		{"POST", "/api/v1/contacts/{id}/restriction", custos.PermContactsRestrict, s.restrictContact},
+		{"DELETE", "/api/v1/contacts/{id}/restriction", custos.PermContactsRestrict, s.liftRestriction},
+		{"GET", "/api/v1/contacts/{id}/restrictions", custos.PermPersonalDataRead, s.contactRestrictions},
 
 		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
 		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},
 		{"GET", "/api/v1/contacts/{id}/permissions", custos.PermContactsRead, s.contactPermission},
+		{"POST", "/api/v1/contacts/{id}/objection", custos.PermConsentsWrite, s.objectToMarketing},
 		{"POST", "/api/v1/consents/bulk", custos.PermConsentsWrite, s.recordConsentBulk},
 
 		{"GET", "/api/v1/lists", custos.PermContactsRead, s.listLists},

@@ -277,4 +277,5 @@ type Service interface {
 	ConsentService
 	ErasureService
 	ExportService
+	DSRService
 }

@@ -90,7 +90,9 @@ func (db *DB) findTombstone(ctx context.Context, q querier, ws, id int64) (*cust
 
 // purge shreds the contact's key, then removes its rows: all of them to
 // erase; to anonymize, all but a contacts row stripped of personal values
-// (values of fields classified "none" stay, for statistics). Each step is
+// (values of fields classified "none" stay, for statistics). The personal
+// data of the contact's data-subject requests goes too (their keys, then
+// their sealed columns); the requests themselves stay, as evidence. Each step is
 // idempotent. The transaction that removes the rows writes their counts,
 // per kind, into the tombstone: the erasure certificate.
 func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) error {
@@ -99,6 +101,16 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 		return fmt.Errorf("store: shred key: %w", mapError(err))
 	}
 	keys, _ := res.RowsAffected()
+	// The contact's data-subject requests, found by link or by its
+	// address's blind index while its row still holds it: their keys are
+	// shredded next, and their personal data removed with the rows.
+	requests, err := db.contactRequestIDs(ctx, db.write, ws, id)
+	if err != nil {
+		return err
+	}
+	if err := db.shredRequestKeys(ctx, ws, requests); err != nil {
+		return err
+	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		lock := ""
 		if db.pg {
@@ -119,6 +131,9 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 			return err
 		}
 		removed := map[string]int64{"data_key": keys, "tags": int64(len(tags))}
+		if removed["dsr_requests"], err = db.eraseRequests(ctx, tx, ws, requests); err != nil {
+			return err
+		}
 		for _, table := range []string{"list_members", "consent_state", "consent_events", "contact_changes"} {
 			res, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE workspace_id = ? AND contact_id = ?`), ws, id)
 			if err != nil {

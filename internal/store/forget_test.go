@@ -53,7 +53,7 @@ func TestForgetErase(t *testing.T) {
 	if ts.ContactID != c.ID || ts.Mode != custos.ForgetErase || ts.RequestID != "DSR-2026-17" || ts.ErasedAt.IsZero() {
 		t.Fatalf("tombstone %+v", ts)
 	}
-	want := map[string]int64{"data_key": 1, "tags": 1, "list_members": 1, "consent_state": 1, "consent_events": 1, "contact_changes": 1, "contacts": 1}
+	want := map[string]int64{"data_key": 1, "tags": 1, "list_members": 1, "consent_state": 1, "consent_events": 1, "contact_changes": 1, "contacts": 1, "dsr_requests": 0}
 	if !reflect.DeepEqual(ts.Removed, want) {
 		t.Fatalf("certificate %v, want %v", ts.Removed, want)
 	}

@@ -185,10 +185,10 @@ type DSRRequest struct {
 	// PersonalDataErasedAt is when the request's personal data was erased
 	// together with its subject's.
 	PersonalDataErasedAt *time.Time `json:"personal_data_erased_at"`
-	// Notes and History are filled when one request is read, not in
-	// listings.
-	Notes   []DSRNote  `json:"notes,omitempty"`
-	History []DSREvent `json:"history,omitempty"`
+	// Notes and History are filled when one request is read; listings
+	// leave them null.
+	Notes   []DSRNote  `json:"notes"`
+	History []DSREvent `json:"history"`
 }
 
 // Validate checks a new request: a known type and a subject, named by an

@@ -260,7 +260,7 @@ func (db *DB) CreateDSRRequest(ctx context.Context, r *custos.DSRRequest) error 
 		r.ID = 0
 		return err
 	}
-	r.History = []custos.DSREvent{{At: now, By: r.ActedBy, Event: custos.DSREventReceived, Detail: string(r.Type)}}
+	r.Notes, r.History = []custos.DSRNote{}, []custos.DSREvent{{At: now, By: r.ActedBy, Event: custos.DSREventReceived, Detail: string(r.Type)}}
 	return nil
 }
 

@@ -1,6 +1,6 @@
 // Command custos runs Custos, the GDPR-first CRM, and administers it:
 //
-//	custos serve | migrate | apikey create | workspace create | export | forget | version
+//	custos serve | migrate | apikey create | workspace create | export | forget | dsr list | version
 //
 // Configuration comes from flags, then CUSTOS_* environment variables
 // (secrets also as *_FILE), then defaults that run: data in ./data, SQLite,
@@ -64,6 +64,7 @@ type Main struct {
 // Config is what the flags and the environment set.
 type Config struct {
 	Listen      string
+	BaseURL     string
 	DataDir     string
 	DatabaseURL string
 	Schema      string
@@ -85,6 +86,7 @@ Commands:
   workspace create NAME create a workspace
   export                everything held about a contact: --id ID | --email E [--format json|csv|zip] [--out FILE]
   forget                forget a contact: --id ID | --email E, --mode erase|anonymize [--workspace W] [--request-id R] [--suppress]
+  dsr list              the register of data-subject requests: [--workspace W] [--due-within N] [--overdue] [--status S] [--type T]
   version               print the version
 
 Run 'custos <command> -h' for a command's flags.
@@ -109,6 +111,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.forget(ctx, args[1:])
 	case "export":
 		return m.export(ctx, args[1:])
+	case "dsr":
+		return m.dsr(ctx, args[1:])
 	case "version":
 		fmt.Fprintln(m.Stdout, "custos", Version)
 		return nil

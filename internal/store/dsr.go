@@ -352,7 +352,8 @@ func (db *DB) FindDSRRequests(ctx context.Context, f custos.DSRFilter) ([]*custo
 		where, args = append(where, "id < ?"), append(args, f.After)
 	}
 	args = append(args, f.Limit+1)
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+dsrColumns+` FROM dsr_requests WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`), args...)
+	// The query's shape follows the filter: no prepared statement for it.
+	rows, err := db.read.d.QueryContext(ctx, db.q(`SELECT `+dsrColumns+` FROM dsr_requests WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: find requests: %w", err)
 	}
@@ -426,6 +427,10 @@ func (db *DB) changeDSR(ctx context.Context, id int64, change func(tx *sql.Tx, a
 	}
 	return db.findDSRRequest(ctx, a.WorkspaceID, id)
 }
+
+// errSubjectForgotten refuses to answer a request with the data of a
+// contact that has been forgotten.
+var errSubjectForgotten = custos.Errorf(custos.ECONFLICT, "the request's contact has been forgotten, so there is nothing left to export: complete the request with a note")
 
 func closedConflict(status string) error {
 	return custos.Errorf(custos.ECONFLICT, "the request is %s already", status)
@@ -635,6 +640,9 @@ func (db *DB) AnswerDSRExport(ctx context.Context, id int64, format string, file
 	if err != nil {
 		return nil, err
 	}
+	if r.PersonalDataErasedAt != nil {
+		return nil, errSubjectForgotten
+	}
 	k, err := db.requestKey(ctx, ws, id)
 	if err != nil {
 		return nil, err
@@ -646,7 +654,9 @@ func (db *DB) AnswerDSRExport(ctx context.Context, id int64, format string, file
 			return custos.Errorf(custos.ECONFLICT, "the request changed meanwhile: it is %s", row.status)
 		}
 		// A contact forgotten meanwhile: no copy of its data may be kept.
-		if _, err := db.lockContact(ctx, tx, ws, *r.ContactID); err != nil {
+		if _, err := db.lockContact(ctx, tx, ws, *r.ContactID); custos.ErrorCode(err) == custos.ENOTFOUND || custos.ErrorCode(err) == custos.ECONFLICT {
+			return errSubjectForgotten
+		} else if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE dsr_requests SET status = ?, completed_at = ?, acted_by = ?, answer = ?, answer_note = NULL, export = ?

@@ -477,8 +477,13 @@ func TestDSRAccessExport(t *testing.T) {
 	if _, err := db.AnswerDSRExport(ctx, r.ID, "json", file); code(err) != custos.ECONFLICT {
 		t.Fatalf("answered twice: %v", err)
 	}
+	pending := verified(t, db, ctx, &custos.DSRRequest{Type: custos.DSRPortability, Email: "ada@example.com"})
 	if _, err := db.ForgetContact(ctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
 		t.Fatal(err)
+	}
+	// Nothing of the person may be stored after the forget.
+	if _, err := db.AnswerDSRExport(ctx, pending.ID, "json", file); code(err) != custos.ECONFLICT {
+		t.Fatalf("an export stored for a forgotten contact: %v", err)
 	}
 	if _, _, err := db.DSRExportFile(ctx, r.ID); code(err) != custos.EGONE {
 		t.Fatalf("export after forget: %v", err)

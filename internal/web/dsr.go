@@ -301,7 +301,10 @@ func (s *server) executeDSRRequest(w http.ResponseWriter, r *http.Request) {
 // the file as the request's answer.
 func (s *server) answerWithExport(r *http.Request, d *custos.DSRRequest, format string) (*custos.DSRRequest, error) {
 	x, err := s.svc.ExportContact(r.Context(), *d.ContactID)
-	if err != nil {
+	if code := custos.ErrorCode(err); code == custos.ENOTFOUND || code == custos.EGONE {
+		// Not a 404: the request exists; its contact is gone.
+		return nil, custos.Errorf(custos.ECONFLICT, "The request's contact has been forgotten, so there is nothing left to export: complete the request with a note.")
+	} else if err != nil {
 		return nil, err
 	}
 	var file bytes.Buffer

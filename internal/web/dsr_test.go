@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -187,9 +188,16 @@ func TestDSRExecuteAccess(t *testing.T) {
 		t.Fatalf("the stored export: %+v", x)
 	}
 	e.call(w.token, "POST", path+"/execute", nil, 409, nil) // completed
+	var pending custos.DSRRequest
+	e.call(w.token, "POST", "/api/v1/dsr-requests", map[string]any{"type": "portability", "contact_id": w.contact}, 201, &pending)
+	e.call(w.token, "POST", requestPath(pending.ID)+"/verification", nil, 200, nil)
+	e.page(t, "POST", e.linkPath(t), 200)
 
 	// Forgetting the contact removes the stored export and the address.
 	e.call(w.token, "POST", fmt.Sprintf("/api/v1/contacts/%d/forget", w.contact), map[string]any{"mode": "erase"}, 200, nil)
+	if res := e.call(w.token, "POST", requestPath(pending.ID)+"/execute", map[string]any{"format": "json"}, 409, nil); !strings.Contains(res.apiError(t).Message, "forgotten") {
+		t.Fatalf("executing for a forgotten contact: %s", res.body)
+	}
 	e.call(w.token, "GET", path+"/answer", nil, 410, nil)
 	var after custos.DSRRequest
 	e.call(w.token, "GET", path, nil, 200, &after)
@@ -377,4 +385,27 @@ func TestVerificationTextEchoesNothing(t *testing.T) {
 			t.Errorf("%s: %s", typ, text)
 		}
 	}
+}
+
+// FuzzDSRFilterQuery feeds the register's query parser any query string:
+// it fails only with an invalid-input error, and what it accepts is valid.
+func FuzzDSRFilterQuery(f *testing.F) {
+	for _, q := range []string{"", "due_within=7&overdue=true", "status=verified&type=access", "contact_id=3&limit=10&cursor=MTI",
+		"due_within=-1", "overdue=yes", "cursor=%%%", "limit=501", "x=1"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		r := httptest.NewRequest("GET", "/api/v1/dsr-requests", nil)
+		r.URL.RawQuery = q
+		fl, err := dsrFilterFromQuery(r)
+		if err != nil {
+			if custos.ErrorCode(err) != custos.EINVALID {
+				t.Fatalf("%q: %v", q, err)
+			}
+			return
+		}
+		if v := fl.Validate(); v != nil || fl.Limit < 1 || fl.Limit > custos.MaxLimit {
+			t.Fatalf("%q accepted as %+v (%v)", q, fl, v)
+		}
+	})
 }

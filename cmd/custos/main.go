@@ -1,6 +1,6 @@
 // Command custos runs Custos, the GDPR-first CRM, and administers it:
 //
-//	custos serve | migrate | apikey create | workspace create | export | forget | backup | restore | audit verify | version
+//	custos serve | migrate | apikey create | workspace create | export | forget | dsr list | backup | restore | audit verify | version
 //
 // Configuration comes from flags, then CUSTOS_* environment variables
 // (secrets also as *_FILE), then defaults that run: data in ./data, SQLite,
@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/mail"
 	"github.com/custos/custos/internal/store"
 	"github.com/custos/custos/internal/vault"
 )
@@ -57,13 +58,15 @@ type Main struct {
 	// Addr is the address serve listens on, once Ready is closed.
 	Addr string
 
-	DB  *store.DB
-	Log *slog.Logger
+	DB   *store.DB
+	Mail *mail.Sender
+	Log  *slog.Logger
 }
 
 // Config is what the flags and the environment set.
 type Config struct {
 	Listen      string
+	BaseURL     string
 	DataDir     string
 	DatabaseURL string
 	Schema      string
@@ -85,6 +88,7 @@ Commands:
   workspace create NAME create a workspace
   export                everything held about a contact: --id ID | --email E [--format json|csv|zip] [--out FILE]
   forget                forget a contact: --id ID | --email E, --mode erase|anonymize [--workspace W] [--request-id R] [--suppress]
+  dsr list              the register of data-subject requests: [--workspace W] [--due-within N] [--overdue] [--status S] [--type T]
   backup DIR            back up the data (with the erasure journal) into DIR; --keys backs up the key store instead
   restore DIR...        restore data and/or key backups into the data directory [--replace] [--journal FILE]...
   audit verify          verify the hash chain of a workspace's audit log [--workspace W]
@@ -112,6 +116,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.forget(ctx, args[1:])
 	case "export":
 		return m.export(ctx, args[1:])
+	case "dsr":
+		return m.dsr(ctx, args[1:])
 	case "backup":
 		return m.backup(ctx, args[1:])
 	case "restore":
@@ -178,7 +184,12 @@ func (m *Main) open(ctx context.Context) (created bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	m.DB, err = store.Open(ctx, m.storeConfig(), v)
+	if m.Mail, err = m.mailer(); err != nil {
+		return false, fmt.Errorf("mail: %s", custos.ErrorMessage(err))
+	}
+	cfg := m.storeConfig()
+	cfg.Outbox = m.Mail
+	m.DB, err = store.Open(ctx, cfg, v)
 	if err != nil {
 		return false, err
 	}

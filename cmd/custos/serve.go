@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/custos/custos/internal/custos"
@@ -18,10 +19,16 @@ import (
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs := m.flagSet("serve")
 	listen := fs.String("listen", m.env("CUSTOS_LISTEN", "127.0.0.1:8080"), "address to listen on (env CUSTOS_LISTEN)")
+	baseURL := fs.String("base-url", m.env("CUSTOS_BASE_URL", ""), "public address that links in mails point at, such as https://crm.example.com (env CUSTOS_BASE_URL; default http:// and the listen address)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	m.Config.Listen = *listen
+	m.Config.Listen, m.Config.BaseURL = *listen, *baseURL
+	if m.Config.BaseURL != "" {
+		if u, err := url.Parse(m.Config.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("--base-url must be an http:// or https:// address, such as https://crm.example.com")
+		}
+	}
 	created, err := m.open(ctx)
 	if err != nil {
 		return err
@@ -36,8 +43,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.Addr = ln.Addr().String()
+	if m.Config.BaseURL == "" {
+		m.Config.BaseURL = "http://" + m.Addr
+	}
 	srv := &http.Server{
-		Handler:           web.NewHandler(m.DB, m.Log),
+		Handler:           web.NewHandler(m.DB, m.Log, web.WithMailer(m.Mail), web.WithBaseURL(m.Config.BaseURL)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

@@ -49,6 +49,7 @@ const (
 	PermUsersManage      Permission = "users:manage"
 	PermAuditRead        Permission = "audit:read"
 	PermSettingsManage   Permission = "settings:manage"
+	PermRequestsManage   Permission = "requests:manage"
 )
 
 // Role is a named set of permissions carried by a user or an API key.
@@ -68,7 +69,7 @@ const (
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict,
 		PermExport, PermForget, PermFieldsManage, PermListsManage, PermPurposesManage,
-		PermFormsManage, PermUsersManage, PermAuditRead, PermSettingsManage},
+		PermFormsManage, PermUsersManage, PermAuditRead, PermSettingsManage, PermRequestsManage},
 	RoleManager: {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict,
 		PermExport, PermFieldsManage, PermListsManage, PermPurposesManage, PermFormsManage},
 	RoleMarketer: {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite,
@@ -76,7 +77,7 @@ var rolePermissions = map[Role][]Permission{
 	RoleSales:  {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite},
 	RoleViewer: {PermContactsRead},
 	RoleDPO: {PermContactsRead, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict, PermExport, PermForget,
-		PermPurposesManage, PermAuditRead},
+		PermPurposesManage, PermAuditRead, PermRequestsManage},
 }
 
 // Valid reports whether r is a built-in role.

@@ -9,7 +9,7 @@ import (
 var allPermissions = []Permission{
 	PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict, PermExport,
 	PermForget, PermFieldsManage, PermListsManage, PermPurposesManage, PermFormsManage,
-	PermUsersManage, PermAuditRead, PermSettingsManage,
+	PermUsersManage, PermAuditRead, PermSettingsManage, PermRequestsManage,
 }
 
 func TestRoleCan(t *testing.T) {
@@ -31,6 +31,9 @@ func TestRoleCan(t *testing.T) {
 		{name: "sales cannot restrict processing", role: RoleSales, perm: PermContactsRestrict, want: false},
 		{name: "viewer cannot restrict processing", role: RoleViewer, perm: PermContactsRestrict, want: false},
 		{name: "dpo reads the audit log", role: RoleDPO, perm: PermAuditRead, want: true},
+		{name: "dpo manages requests", role: RoleDPO, perm: PermRequestsManage, want: true},
+		{name: "manager cannot manage requests", role: RoleManager, perm: PermRequestsManage, want: false},
+		{name: "viewer cannot manage requests", role: RoleViewer, perm: PermRequestsManage, want: false},
 		{name: "dpo cannot write contacts", role: RoleDPO, perm: PermContactsWrite, want: false},
 		{name: "dpo cannot manage users", role: RoleDPO, perm: PermUsersManage, want: false},
 		{name: "manager cannot forget", role: RoleManager, perm: PermForget, want: false},
@@ -77,6 +80,11 @@ func TestRoleInvariants(t *testing.T) {
 		}
 		if r.Can(PermForget) != (r == RoleAdmin || r == RoleDPO) {
 			t.Errorf("%s.Can(forget) = %v", r, r.Can(PermForget))
+		}
+		// Executing a request exports or forgets, and the register shows
+		// the subject's address.
+		if r.Can(PermRequestsManage) && !(r.Can(PermExport) && r.Can(PermForget) && r.Can(PermPersonalDataRead)) {
+			t.Errorf("%s manages requests but cannot export, forget and read personal data", r)
 		}
 		if r.Can(PermUsersManage) != (r == RoleAdmin) {
 			t.Errorf("%s.Can(users:manage) = %v", r, r.Can(PermUsersManage))

@@ -299,4 +299,5 @@ type Service interface {
 	ErasureService
 	ExportService
 	AuditService
+	DSRService
 }

@@ -8,8 +8,9 @@ import (
 // Export is everything Custos holds about one contact, for an access
 // (Art. 15) or portability (Art. 20) request: the values, where they came
 // from, every consent with its proof and the wording shown, the purposes
-// with their basis and retention, the lists, the change history and the
-// restrictions of processing with their reasons.
+// with their basis and retention, the lists, the change history, the
+// restrictions of processing with their reasons, and the data-subject
+// requests the person made.
 type Export struct {
 	GeneratedAt  time.Time       `json:"generated_at"`
 	Contact      *Contact        `json:"contact"`
@@ -22,6 +23,7 @@ type Export struct {
 	History      []*Change       `json:"history"`
 	Restrictions []*Restriction  `json:"restrictions"`
 	Recipients   []string        `json:"recipients"`
+	Requests     []*DSRRequest   `json:"requests"`
 }
 
 // ExportService answers access requests in the actor's workspace.

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -118,9 +119,9 @@ func (db *DB) backupSites(ctx context.Context, kind BackupKind) ([]string, error
 	return dirs, rows.Err()
 }
 
-// shredBackupKeys removes the contact's key from every registered key
-// backup still in place.
-func (db *DB) shredBackupKeys(ctx context.Context, ws, id int64) error {
+// shredBackupKeys removes the contact's key, and those of its data-subject
+// requests, from every registered key backup still in place.
+func (db *DB) shredBackupKeys(ctx context.Context, ws, id int64, requests []int64) error {
 	sites, err := db.backupSites(ctx, BackupKeys)
 	if err != nil {
 		return err
@@ -133,9 +134,12 @@ func (db *DB) shredBackupKeys(ctx context.Context, ws, id int64) error {
 			return err
 		}
 		if m.Dialect == "postgres" {
-			err = dropCopyLines(filepath.Join(dir, "contact_keys.copy"), []byte(strconv.FormatInt(ws, 10)+"\t"+strconv.FormatInt(id, 10)+"\t"))
+			err = dropCopyLines(filepath.Join(dir, "contact_keys.copy"), copyKeyPrefixes(ws, []int64{id}))
+			if err == nil && slices.Contains(m.Tables, "request_keys") {
+				err = dropCopyLines(filepath.Join(dir, "request_keys.copy"), copyKeyPrefixes(ws, requests))
+			}
 		} else {
-			err = deleteBackupKey(ctx, filepath.Join(dir, KeysFile), ws, id)
+			err = deleteBackupKeys(ctx, filepath.Join(dir, KeysFile), ws, id, requests)
 		}
 		if err != nil {
 			return fmt.Errorf("store: shred key in backup %s: %w", dir, err)
@@ -144,21 +148,46 @@ func (db *DB) shredBackupKeys(ctx context.Context, ws, id int64) error {
 	return nil
 }
 
-// deleteBackupKey deletes a key from an SQLite key backup, overwriting it
-// in place and keeping no journal of the old page on disk.
-func deleteBackupKey(ctx context.Context, path string, ws, id int64) error {
+// deleteBackupKeys deletes a contact's key and its requests' keys from an
+// SQLite key backup, overwriting them in place and keeping no journal of
+// the old pages on disk.
+func deleteBackupKeys(ctx context.Context, path string, ws, id int64, requests []int64) error {
 	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=secure_delete(1)&_pragma=journal_mode(MEMORY)")
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	_, err = d.ExecContext(ctx, `DELETE FROM contact_keys WHERE workspace_id = ? AND contact_id = ?`, ws, id)
+	if _, err = d.ExecContext(ctx, `DELETE FROM contact_keys WHERE workspace_id = ? AND contact_id = ?`, ws, id); err != nil || len(requests) == 0 {
+		return err
+	}
+	var tables int
+	if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'request_keys'`).Scan(&tables); err != nil || tables == 0 {
+		return err // a backup older than the request register
+	}
+	args := []any{ws}
+	for _, r := range requests {
+		args = append(args, r)
+	}
+	_, err = d.ExecContext(ctx, `DELETE FROM request_keys WHERE workspace_id = ? AND request_id IN (`+placeholders(len(requests))+`)`, args...)
 	return err
 }
 
-// dropCopyLines rewrites a COPY file without the lines that start with
-// prefix, replacing it atomically.
-func dropCopyLines(path string, prefix []byte) error {
+// copyKeyPrefixes returns the starts of the COPY lines of a key table that
+// hold the keys of ids in workspace ws.
+func copyKeyPrefixes(ws int64, ids []int64) [][]byte {
+	var out [][]byte
+	for _, id := range ids {
+		out = append(out, []byte(strconv.FormatInt(ws, 10)+"\t"+strconv.FormatInt(id, 10)+"\t"))
+	}
+	return out
+}
+
+// dropCopyLines rewrites a COPY file without the lines that start with one
+// of prefixes, replacing it atomically.
+func dropCopyLines(path string, prefixes [][]byte) error {
+	if len(prefixes) == 0 {
+		return nil
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -168,7 +197,7 @@ func dropCopyLines(path string, prefix []byte) error {
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 	dropped := false
 	for sc.Scan() {
-		if bytes.HasPrefix(sc.Bytes(), prefix) {
+		if slices.ContainsFunc(prefixes, func(p []byte) bool { return bytes.HasPrefix(sc.Bytes(), p) }) {
 			dropped = true
 			continue
 		}

@@ -38,9 +38,12 @@ func actingIn(t *testing.T, db *store.DB, name string) context.Context {
 
 // assertForgotten checks that the contact is nowhere in db, that the
 // contact kept is whole, and that a new contact gets a fresh id.
-func assertForgotten(t *testing.T, db *store.DB, c, keep *custos.Contact) {
+func assertForgotten(t *testing.T, db *store.DB, c, keep *custos.Contact, request int64) {
 	t.Helper()
 	ctx := actingIn(t, db, "shop")
+	if r, err := db.FindDSRRequest(ctx, request); err != nil || r.Email != "" || r.PersonalDataErasedAt == nil {
+		t.Errorf("the person's request after restore: %+v %v", r, err)
+	}
 	if _, err := db.FindContactByID(ctx, c.ID); code(err) != custos.ENOTFOUND {
 		t.Errorf("forgotten contact after restore: %v", err)
 	}
@@ -85,6 +88,11 @@ func TestRestoreNeverBringsForgottenBack(t *testing.T) {
 	wctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
 	c, _, _ := forgettable(t, db, wctx)
 	keep := mustContact(t, db, wctx, "stays@example.com", map[string]any{"first_name": "Zostaje"})
+	// The person's request holds their address under a key of its own.
+	req := &custos.DSRRequest{Type: custos.DSRErasure, Email: c.Email}
+	if err := db.CreateDSRRequest(wctx, req); err != nil {
+		t.Fatal(err)
+	}
 
 	backups := t.TempDir()
 	data, keys := filepath.Join(backups, "data"), filepath.Join(backups, "keys")
@@ -118,7 +126,7 @@ func TestRestoreNeverBringsForgottenBack(t *testing.T) {
 		if fresh.Replayed != 1 {
 			t.Errorf("replayed %d tombstones, want 1", fresh.Replayed)
 		}
-		assertForgotten(t, fresh, c, keep)
+		assertForgotten(t, fresh, c, keep, req.ID)
 	})
 	t.Run("the registered key backup lost the key", func(t *testing.T) {
 		// The old data copy knows nothing of the erasure, and no journal
@@ -135,7 +143,7 @@ func TestRestoreNeverBringsForgottenBack(t *testing.T) {
 		if fresh.Replayed != 1 || fresh.ReplayedKeys != 1 {
 			t.Errorf("replayed %d tombstones and %d keys, want 1 and 1", fresh.Replayed, fresh.ReplayedKeys)
 		}
-		assertForgotten(t, fresh, c, keep)
+		assertForgotten(t, fresh, c, keep, req.ID)
 	})
 	// Over the live store, one at a time: the old key store, then the old
 	// data, which must not hand out the ids of contacts created since
@@ -149,13 +157,13 @@ func TestRestoreNeverBringsForgottenBack(t *testing.T) {
 	for _, step := range []struct {
 		backup         string
 		replayed, keys int64
-	}{{"keys", 0, 1}, {"data", 1, 0}} {
+	}{{"keys", 0, 2}, {"data", 1, 0}} { // the contact's key and its request's
 		t.Run("old "+step.backup+" over the live store", func(t *testing.T) {
 			again := restored(t, live, v, true, nil, filepath.Join(offsite, step.backup))
 			if again.Replayed != step.replayed || again.ReplayedKeys != step.keys {
 				t.Errorf("replayed %d tombstones and %d keys, want %d and %d", again.Replayed, again.ReplayedKeys, step.replayed, step.keys)
 			}
-			assertForgotten(t, again, c, keep)
+			assertForgotten(t, again, c, keep, req.ID)
 			again.Close()
 		})
 	}

@@ -47,6 +47,12 @@ type Config struct {
 	// DatabaseURL selects PostgreSQL when it starts with postgres:// or
 	// postgresql://; empty means SQLite in DataDir.
 	DatabaseURL string
+	// Outbox holds stored copies of sent mail, named by reference
+	// ("contact-12", "dsr-3"); forgetting a contact removes its copies and
+	// those of its data-subject requests. Nil when mail is not stored.
+	Outbox interface {
+		Purge(ref string) (int, error)
+	}
 	// Schema is the PostgreSQL schema of the data; the key store is the
 	// schema of the same name with "_keys" appended. Default "custos".
 	Schema string
@@ -58,8 +64,12 @@ func (cfg Config) postgres() bool {
 
 // DB is the store. It implements custos.Service.
 type DB struct {
-	pg    bool
-	dir   string     // the data directory
+	pg  bool
+	dir string // the data directory
+	// outbox holds stored copies of sent mail (Config.Outbox).
+	outbox interface {
+		Purge(ref string) (int, error)
+	}
 	write *sql.DB    // the one writer connection on SQLite; the pool on PostgreSQL
 	read  *stmtCache // readers on SQLite; the same pool on PostgreSQL
 	keys  *sql.DB    // the key store's writer
@@ -84,7 +94,7 @@ var _ custos.Service = (*DB)(nil)
 // store, with v holding the keys.
 func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
 	db := newDB(v)
-	db.dir = cfg.DataDir
+	db.dir, db.outbox = cfg.DataDir, cfg.Outbox
 	var err error
 	if err := db.connect(ctx, cfg); err != nil {
 		db.Close()

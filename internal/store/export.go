@@ -12,7 +12,7 @@ import (
 // that is in neither list.
 const (
 	// exportedTables feed ExportContact.
-	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions"
+	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions dsr_requests"
 	// unexportedTables hold nothing about the person: key material,
 	// tombstones without personal data, and the audit log of staff actions
 	// (ids only).
@@ -78,6 +78,9 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 			return nil, err
 		}
 		x.Notices = append(x.Notices, n)
+	}
+	if x.Requests, err = db.contactRequests(ctx, ws, id); err != nil {
+		return nil, err
 	}
 	x.History = []*custos.Change{}
 	for before := int64(0); x.Contact.Status != custos.StatusAnonymized; {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -102,7 +103,9 @@ func (db *DB) findTombstone(ctx context.Context, q querier, ws, id int64) (*cust
 
 // purge shreds the contact's key, then removes its rows: all of them to
 // erase; to anonymize, all but a contacts row stripped of personal values
-// (values of fields classified "none" stay, for statistics). Each step is
+// (values of fields classified "none" stay, for statistics). The personal
+// data of the contact's data-subject requests goes too (their keys, then
+// their sealed columns); the requests themselves stay, as evidence. Each step is
 // idempotent. The transaction that removes the rows writes their counts,
 // per kind, into the tombstone: the erasure certificate.
 func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) error {
@@ -111,7 +114,21 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 		return fmt.Errorf("store: shred key: %w", mapError(err))
 	}
 	keys, _ := res.RowsAffected()
-	if err := db.shredBackupKeys(ctx, ws, id); err != nil {
+	// The contact's data-subject requests, found by link or by its
+	// address's blind index while its row still holds it: their keys are
+	// shredded next, and their personal data removed with the rows.
+	requests, err := db.contactRequestIDs(ctx, db.write, ws, id)
+	if err != nil {
+		return err
+	}
+	if err := db.shredRequestKeys(ctx, ws, requests); err != nil {
+		return err
+	}
+	if err := db.shredBackupKeys(ctx, ws, id, requests); err != nil {
+		return err
+	}
+	mails, err := db.purgeOutbox(id, requests)
+	if err != nil {
 		return err
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
@@ -133,7 +150,10 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 		if err := db.deleteTags(ctx, tx, ws, id, tags); err != nil {
 			return err
 		}
-		removed := map[string]int64{"data_key": keys, "tags": int64(len(tags))}
+		removed := map[string]int64{"data_key": keys, "tags": int64(len(tags)), "outbox_messages": mails}
+		if removed["dsr_requests"], err = db.eraseRequests(ctx, tx, ws, requests); err != nil {
+			return err
+		}
 		for _, table := range []string{"list_members", "consent_state", "consent_events", "contact_changes", "contact_restrictions"} {
 			res, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE workspace_id = ? AND contact_id = ?`), ws, id)
 			if err != nil {
@@ -179,6 +199,27 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 		}
 	}
 	return nil
+}
+
+// purgeOutbox removes the stored mail to the contact and about its
+// data-subject requests, and returns how many messages it removed.
+func (db *DB) purgeOutbox(id int64, requests []int64) (int64, error) {
+	if db.outbox == nil {
+		return 0, nil
+	}
+	refs := []string{"contact-" + strconv.FormatInt(id, 10)}
+	for _, r := range requests {
+		refs = append(refs, "dsr-"+strconv.FormatInt(r, 10))
+	}
+	var n int64
+	for _, ref := range refs {
+		k, err := db.outbox.Purge(ref)
+		if err != nil {
+			return n, fmt.Errorf("store: purge the outbox: %w", err)
+		}
+		n += int64(k)
+	}
+	return n, nil
 }
 
 // finishErasures completes every erasure a crash interrupted: a tombstone

@@ -229,6 +229,13 @@ func (db *DB) replayErasures(ctx context.Context, dataDir string) (restored, shr
 			shredded += n
 		}
 	}
+	// Keys of requests whose personal data went with their subject's, made
+	// before that (a key made since seals what was written afterwards).
+	n, err := db.replayRequestKeys(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	shredded += n
 	if shredded > 0 && !db.pg {
 		if _, err := db.keys.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 			return 0, 0, fmt.Errorf("store: checkpoint after replay: %w", err)
@@ -267,4 +274,37 @@ func (db *DB) advanceSequences(ctx context.Context, ws, contact int64) error {
 		}
 		return nil
 	})
+}
+
+// replayRequestKeys shreds the keys of data-subject requests that a
+// restored older key store brings back: keys made before the request's
+// personal data was erased with its subject.
+func (db *DB) replayRequestKeys(ctx context.Context) (int64, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT workspace_id, id, erased_at FROM dsr_requests WHERE erased_at IS NOT NULL`)
+	if err != nil {
+		return 0, fmt.Errorf("store: replay request keys: %w", err)
+	}
+	var erased [][3]int64
+	for rows.Next() {
+		var r [3]int64
+		if err := rows.Scan(&r[0], &r[1], &r[2]); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		erased = append(erased, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, r := range erased {
+		res, err := db.keys.ExecContext(ctx, db.q(`DELETE FROM request_keys WHERE workspace_id = ? AND request_id = ? AND created_at <= ?`), r[0], r[1], r[2])
+		if err != nil {
+			return 0, fmt.Errorf("store: replay request keys: %w", err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
 }

@@ -202,6 +202,54 @@ func (k *ContactKey) Open(name string, sealed []byte) ([]byte, error) {
 	return open(k.aead, sealed, binding("val", k.workspace, k.contact, name))
 }
 
+// RequestKey encrypts and decrypts the personal data of one data-subject
+// request: the subject's address, notes, the answer. A request has a key of
+// its own because it may name a person Custos holds no contact for, and
+// because it outlives the contact: its skeleton stays as evidence after
+// its subject is forgotten.
+type RequestKey struct {
+	aead      cipher.AEAD
+	workspace int64
+	request   int64
+}
+
+// NewRequestKey makes a new random data key for a request and returns it
+// with its wrapped form, which is what the key store keeps. Its binding
+// differs from a contact key's, so neither unwraps as the other.
+func (v *Vault) NewRequestKey(workspace, request int64) (*RequestKey, []byte) {
+	dk := make([]byte, KeySize)
+	rand.Read(dk)
+	aead, err := newAEAD(dk)
+	if err != nil {
+		panic(err) // only for a key of the wrong size, which this is not
+	}
+	return &RequestKey{aead: aead, workspace: workspace, request: request}, seal(v.wrap, dk, binding("rdek", workspace, request, ""))
+}
+
+// UnwrapRequestKey opens a wrapped data key of the request.
+func (v *Vault) UnwrapRequestKey(workspace, request int64, wrapped []byte) (*RequestKey, error) {
+	dk, err := open(v.wrap, wrapped, binding("rdek", workspace, request, ""))
+	if err != nil {
+		return nil, fmt.Errorf("vault: unwrap key of request %d: %w", request, err)
+	}
+	aead, err := newAEAD(dk)
+	if err != nil {
+		return nil, err
+	}
+	return &RequestKey{aead: aead, workspace: workspace, request: request}, nil
+}
+
+// Seal encrypts an item of the request so that it opens only for this
+// request and name.
+func (k *RequestKey) Seal(name string, plaintext []byte) []byte {
+	return seal(k.aead, plaintext, binding("rval", k.workspace, k.request, name))
+}
+
+// Open decrypts what Seal sealed under the same name.
+func (k *RequestKey) Open(name string, sealed []byte) ([]byte, error) {
+	return open(k.aead, sealed, binding("rval", k.workspace, k.request, name))
+}
+
 // BlindIndex returns a keyed hash of a normalised value of the named field
 // in the workspace, for equality lookups without plaintext. Equal values
 // give equal indexes; nothing else can be learnt from it without the key.

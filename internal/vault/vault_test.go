@@ -486,3 +486,49 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestRequestKey(t *testing.T) {
+	v := mustNew(t, testMaster)
+	k, wrapped := v.NewRequestKey(1, 2)
+	sealed := k.Seal("request", []byte("ada@example.com"))
+
+	k2, err := v.UnwrapRequestKey(1, 2, wrapped)
+	if err != nil {
+		t.Fatalf("UnwrapRequestKey = %v", err)
+	}
+	if got, err := k2.Open("request", sealed); err != nil || string(got) != "ada@example.com" {
+		t.Fatalf("the unwrapped key opens %q, %v", got, err)
+	}
+	if _, err := k2.Open("note", sealed); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("a value opened under another name: %v", err)
+	}
+	other, _ := v.NewRequestKey(1, 3)
+	if _, err := other.Open("request", sealed); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("another request's key opened the value: %v", err)
+	}
+
+	// A request key is no contact key, and the other way round, even for
+	// the same numbers.
+	if _, err := v.UnwrapContactKey(1, 2, wrapped); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("a request key unwrapped as a contact key: %v", err)
+	}
+	ck, cwrapped := v.NewContactKey(1, 2)
+	if _, err := v.UnwrapRequestKey(1, 2, cwrapped); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("a contact key unwrapped as a request key: %v", err)
+	}
+	if _, err := ck.Open("request", sealed); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("a contact key opened a request's value: %v", err)
+	}
+	for name, tt := range map[string]struct {
+		workspace, request int64
+		wrapped            []byte
+	}{
+		"another request":   {1, 3, wrapped},
+		"another workspace": {2, 2, wrapped},
+		"truncated":         {1, 2, wrapped[:len(wrapped)-1]},
+	} {
+		if k, err := v.UnwrapRequestKey(tt.workspace, tt.request, tt.wrapped); !errors.Is(err, ErrDecrypt) || k != nil {
+			t.Errorf("%s: UnwrapRequestKey = %v, %v; want ErrDecrypt", name, k, err)
+		}
+	}
+}

@@ -23,6 +23,10 @@ var templates embed.FS
 // ExportFormat reports whether f is a format exports are written in.
 func ExportFormat(f string) bool { return f == "json" || f == "csv" || f == "xlsx" || f == "zip" }
 
+// exportTypes are the media types of the export formats.
+var exportTypes = map[string]string{"json": "application/json", "csv": "text/csv; charset=utf-8", "zip": "application/zip",
+	"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
 // Exporter writes access-request exports in the formats the API offers;
 // the command line uses it too.
 type Exporter struct {
@@ -94,9 +98,7 @@ func (s *server) exportContact(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	types := map[string]string{"json": "application/json", "csv": "text/csv; charset=utf-8", "zip": "application/zip",
-		"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-	w.Header().Set("Content-Type", types[format])
+	w.Header().Set("Content-Type", exportTypes[format])
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="contact-%d.%s"`, id, format))
 	w.WriteHeader(http.StatusOK)
 	w.Write(body.Bytes())
@@ -170,6 +172,16 @@ func exportRows(x *custos.Export) [][]string {
 	}
 	for _, n := range x.Notices {
 		row("notice", n.Hash, "wording", n.Body)
+	}
+	for _, q := range x.Requests {
+		item := fmt.Sprint(q.ID)
+		row("request", item, "type", string(q.Type))
+		row("request", item, "status", string(q.Status))
+		row("request", item, "received_at", q.ReceivedAt)
+		row("request", item, "due_at", q.DueAt)
+		for _, n := range q.Notes {
+			row("request", item, "note", n.Text)
+		}
 	}
 	for _, h := range x.History {
 		item := fmt.Sprint(h.ID)

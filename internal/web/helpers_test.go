@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/custos/custos/internal/custos"
@@ -15,18 +16,54 @@ import (
 	"github.com/custos/custos/internal/store/storetest"
 )
 
-// testEnv is a real store behind the real handler.
+// testEnv is a real store behind the real handler, which mails into mail.
 type testEnv struct {
-	t   *testing.T
-	db  *store.DB
-	srv *server
+	t    *testing.T
+	db   *store.DB
+	srv  *server
+	mail *recordingMailer
 }
+
+// testBaseURL is the public address of the server under test.
+const testBaseURL = "https://crm.example.test"
 
 // newEnv opens a fresh store and the handler over it.
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
 	db := storetest.Open(t)
-	return &testEnv{t: t, db: db, srv: newServer(db, nil)}
+	mail := &recordingMailer{}
+	return &testEnv{t: t, db: db, mail: mail, srv: newServer(db, nil, WithMailer(mail), WithBaseURL(testBaseURL+"/"))}
+}
+
+// recordingMailer keeps the messages sent, in order; while fail is set,
+// sending fails with it.
+type recordingMailer struct {
+	mu   sync.Mutex
+	sent []*custos.Message
+	fail error
+}
+
+// Send records m, or fails.
+func (m *recordingMailer) Send(_ context.Context, msg *custos.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	c := *msg
+	m.sent = append(m.sent, &c)
+	return nil
+}
+
+// last returns the last message sent, failing the test when none was.
+func (m *recordingMailer) last(t *testing.T) *custos.Message {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.sent) == 0 {
+		t.Fatal("no message was sent")
+	}
+	return m.sent[len(m.sent)-1]
 }
 
 // workspace is one tenant of a test, with the objects the tests address.
@@ -43,6 +80,7 @@ type workspace struct {
 	field   string // a custom field classified none
 	notice  string // a notice hash
 	event   int64  // a consent event of contact
+	request int64  // an access request by the contact's address, with a note
 }
 
 // newWorkspace makes a workspace and, through the store, one object of
@@ -95,6 +133,11 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	must(t, err)
 	w.event = ev.ID
 
+	dsr := &custos.DSRRequest{Type: custos.DSRAccess, Email: w.email}
+	must(t, e.db.CreateDSRRequest(w.ctx, dsr))
+	_, err = e.db.AddDSRNote(w.ctx, dsr.ID, "called by the person of "+name)
+	must(t, err)
+	w.request = dsr.ID
 	_, err = e.db.ExportContact(w.ctx, w.contact) // an audit entry
 	must(t, err)
 	return w

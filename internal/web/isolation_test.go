@@ -32,6 +32,7 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 		"purposes/id":        strconv.FormatInt(w.purpose, 10),
 		"fields/key":         w.field,
 		"notices/hash":       w.notice,
+		"dsr-requests/id":    strconv.FormatInt(w.request, 10),
 	}
 	v, ok := values[key]
 	if !ok {
@@ -77,6 +78,18 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"name": "changed"}, "", true
 	case "PATCH /api/v1/purposes/{id}":
 		return map[string]any{"name": "changed"}, "", true
+	case "POST /api/v1/dsr-requests/{id}/extension":
+		return map[string]any{"months": 1, "reason": "many systems to search"}, "", true
+	case "POST /api/v1/dsr-requests/{id}/notes":
+		return map[string]any{"text": "changed"}, "", true
+	case "POST /api/v1/dsr-requests/{id}/verification":
+		return nil, "", true
+	case "POST /api/v1/dsr-requests/{id}/execute":
+		return map[string]any{"format": "json"}, "", true
+	case "POST /api/v1/dsr-requests/{id}/complete":
+		return map[string]any{"note": "changed"}, "", true
+	case "POST /api/v1/dsr-requests/{id}/reject":
+		return map[string]any{"reason": "changed"}, "", true
 	}
 	return nil, "", method != http.MethodPost && method != http.MethodPatch
 }
@@ -101,7 +114,9 @@ func TestIsolationPathParameters(t *testing.T) {
 	var tests []testCase
 	for _, rt := range e.srv.routes() {
 		params := pathParamRE.FindAllStringSubmatch(rt.pattern, -1)
-		if len(params) == 0 {
+		// A public page's parameter is a secret token, which is the
+		// credential itself and belongs to no caller's workspace.
+		if len(params) == 0 || rt.permission == permPublic {
 			continue
 		}
 		body, query, ok := validInput(a, rt.method, rt.pattern)
@@ -164,7 +179,7 @@ func TestIsolationPathParameters(t *testing.T) {
 // then a "foreign" id would name a's own object and prove nothing.
 func distinctIDs(t *testing.T, a, b *workspace) {
 	t.Helper()
-	if a.contact == b.contact || a.list == b.list || a.group == b.group || a.purpose == b.purpose {
+	if a.contact == b.contact || a.list == b.list || a.group == b.group || a.purpose == b.purpose || a.request == b.request {
 		t.Fatalf("workspaces a and b share ids (%+v, %+v); make b's objects differ", a, b)
 	}
 }
@@ -213,6 +228,14 @@ func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
 	if len(events) != 1 {
 		t.Errorf("consent ledger of %s has %d events, want 1", w.name, len(events))
 	}
+	r, err := e.db.FindDSRRequest(w.ctx, w.request)
+	must(t, err)
+	if r.Status != custos.DSRReceived || r.Email != w.email || r.Extension != nil || r.Answer != nil || len(r.Notes) != 1 || len(r.History) != 2 {
+		t.Errorf("request of %s changed: %+v", w.name, r)
+	}
+	if len(e.mail.sent) != 0 {
+		t.Errorf("%d messages were sent", len(e.mail.sent))
+	}
 }
 
 // TestIsolationListings requests every listing route (a GET without path
@@ -248,6 +271,12 @@ func TestIsolationListings(t *testing.T) {
 		"?q=b-person",
 		"?field." + b.field + "=value+of+b",
 	}
+	t.Run("requests about B's contact", func(t *testing.T) {
+		res := e.call(a.token, "GET", "/api/v1/dsr-requests?contact_id="+strconv.FormatInt(b.contact, 10), nil, http.StatusOK, nil)
+		if !strings.Contains(string(res.body), `"data":[]`) {
+			t.Errorf("filter on B's contact selects: %s", res.body)
+		}
+	})
 	for _, q := range queries {
 		t.Run("contacts"+q, func(t *testing.T) {
 			res := e.do(request{method: "GET", path: "/api/v1/contacts" + q, token: a.token})
@@ -294,6 +323,8 @@ func TestIsolationBodies(t *testing.T) {
 		{"bulk consent by B's list", "POST", "/api/v1/consents/bulk",
 			map[string]any{"filter": map[string]any{"list_id": b.list},
 				"consent": map[string]any{"purpose_id": a.purpose, "action": "withdraw"}}},
+		{"request about B's contact", "POST", "/api/v1/dsr-requests",
+			map[string]any{"type": "erasure", "contact_id": b.contact}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,9 +11,10 @@ import (
 )
 
 // TestRoutesDenyByDefault checks the route table itself: every route names
-// a permission, and only the health check and the API document are public.
+// a permission, and only the health check, the API document and the
+// subject's verification page are public.
 func TestRoutesDenyByDefault(t *testing.T) {
-	public := []string{"GET /healthz", "GET /api/v1/openapi.json"}
+	public := []string{"GET /healthz", "GET /api/v1/openapi.json", "GET /dsr/verify/{token}", "POST /dsr/verify/{token}"}
 	seen := map[string]bool{}
 	for _, rt := range (&server{}).routes() {
 		op := rt.method + " " + rt.pattern

@@ -6,8 +6,10 @@ package web
 
 import (
 	"bytes"
+	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -82,6 +84,22 @@ func (s *server) routes() []route {
 
 		{"GET", "/api/v1/audit", custos.PermAuditRead, s.listAudit},
 		{"GET", "/api/v1/audit/verify", custos.PermAuditRead, s.verifyAudit},
+
+		{"GET", "/api/v1/dsr-requests", custos.PermRequestsManage, s.listDSRRequests},
+		{"POST", "/api/v1/dsr-requests", custos.PermRequestsManage, s.createDSRRequest},
+		{"GET", "/api/v1/dsr-requests/{id}", custos.PermRequestsManage, s.getDSRRequest},
+		{"POST", "/api/v1/dsr-requests/{id}/extension", custos.PermRequestsManage, s.extendDSRRequest},
+		{"POST", "/api/v1/dsr-requests/{id}/notes", custos.PermRequestsManage, s.addDSRNote},
+		{"POST", "/api/v1/dsr-requests/{id}/verification", custos.PermRequestsManage, s.sendDSRVerification},
+		{"POST", "/api/v1/dsr-requests/{id}/execute", custos.PermRequestsManage, s.executeDSRRequest},
+		{"GET", "/api/v1/dsr-requests/{id}/answer", custos.PermRequestsManage, s.dsrAnswer},
+		{"POST", "/api/v1/dsr-requests/{id}/complete", custos.PermRequestsManage, s.completeDSRRequest},
+		{"POST", "/api/v1/dsr-requests/{id}/reject", custos.PermRequestsManage, s.rejectDSRRequest},
+
+		// Public pages: the subject confirms a request from the link mailed
+		// to them. The token is the credential; GET changes nothing.
+		{"GET", "/dsr/verify/{token}", permPublic, s.dsrVerifyPage},
+		{"POST", "/dsr/verify/{token}", permPublic, s.dsrVerifyConfirm},
 	}
 }
 
@@ -91,19 +109,44 @@ type server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	exporter *Exporter
+	pages    *template.Template
+	// crossOrigin guards the public pages' forms.
+	crossOrigin *http.CrossOriginProtection
+	// mailer sends verification links; nil refuses to send them.
+	mailer custos.Mailer
+	// baseURL is the public address links in mails point at.
+	baseURL string
+}
+
+// Option configures the server beyond its service and logger.
+type Option func(*server)
+
+// WithMailer sets what sends the mails the server sends (verification
+// links of data-subject requests). Without one, sending answers 503.
+func WithMailer(m custos.Mailer) Option { return func(s *server) { s.mailer = m } }
+
+// WithBaseURL sets the public address, such as https://crm.example.com,
+// that links in mails point at. It is configured, never taken from a
+// request's Host header, which a client chooses.
+func WithBaseURL(u string) Option {
+	return func(s *server) { s.baseURL = strings.TrimRight(u, "/") }
 }
 
 // NewHandler returns the HTTP handler of the whole server.
-func NewHandler(svc custos.Service, log *slog.Logger) http.Handler {
-	return newServer(svc, log)
+func NewHandler(svc custos.Service, log *slog.Logger, opts ...Option) http.Handler {
+	return newServer(svc, log, opts...)
 }
 
 // newServer builds the server and registers the route table on its mux.
-func newServer(svc custos.Service, log *slog.Logger) *server {
+func newServer(svc custos.Service, log *slog.Logger, opts ...Option) *server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{svc: svc, log: log, mux: http.NewServeMux(), exporter: NewExporter()}
+	s := &server{svc: svc, log: log, mux: http.NewServeMux(), exporter: NewExporter(), pages: parsePages(),
+		crossOrigin: http.NewCrossOriginProtection()}
+	for _, o := range opts {
+		o(s)
+	}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.guard(rt))
 	}

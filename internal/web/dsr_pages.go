@@ -1,0 +1,93 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+//go:embed templates/dsr_verify.html
+var pageFiles embed.FS
+
+// parsePages parses the public pages; a broken template stops the
+// program at start.
+func parsePages() *template.Template {
+	return template.Must(template.ParseFS(pageFiles, "templates/dsr_verify.html"))
+}
+
+// pageCSP allows the public pages nothing but their inline style and a
+// form posting to themselves, in no frame.
+const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// verifyPage is what the verification page shows.
+type verifyPage struct {
+	Kind string // confirm, done, invalid, expired, error
+	What string // what the request asks for, in our words
+}
+
+// writePage renders the verification page with the headers every public
+// page carries. The token is in the address, so no referrer is sent on.
+func (s *server) writePage(w http.ResponseWriter, r *http.Request, status int, p verifyPage) {
+	var b bytes.Buffer
+	if err := s.pages.ExecuteTemplate(&b, "dsr_verify.html", p); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", slog.String("error", err.Error()))
+		status = http.StatusInternalServerError
+		b.Reset()
+		b.WriteString("Internal error.\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Robots-Tag", "noindex")
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// writeTokenError renders the page for a token that does not work, which
+// says nothing of whether, or which, request it was for.
+func (s *server) writeTokenError(w http.ResponseWriter, r *http.Request, err error) {
+	switch custos.ErrorCode(err) {
+	case custos.ENOTFOUND:
+		s.writePage(w, r, http.StatusNotFound, verifyPage{Kind: "invalid"})
+	case custos.EGONE:
+		s.writePage(w, r, http.StatusGone, verifyPage{Kind: "expired"})
+	case custos.EUNAVAILABLE:
+		s.writePage(w, r, http.StatusServiceUnavailable, verifyPage{Kind: "error"})
+	default:
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+			slog.String("route", r.Pattern), slog.String("error", err.Error()))
+		s.writePage(w, r, http.StatusInternalServerError, verifyPage{Kind: "error"})
+	}
+}
+
+// dsrVerifyPage shows the subject a Confirm button. It changes nothing:
+// mail scanners follow links.
+func (s *server) dsrVerifyPage(w http.ResponseWriter, r *http.Request) {
+	typ, err := s.svc.CheckDSRToken(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.writeTokenError(w, r, err)
+		return
+	}
+	s.writePage(w, r, http.StatusOK, verifyPage{Kind: "confirm", What: dsrWhat[typ]})
+}
+
+// dsrVerifyConfirm verifies the request of the token and uses the token up.
+func (s *server) dsrVerifyConfirm(w http.ResponseWriter, r *http.Request) {
+	// A form post a browser marks as coming from another site is refused.
+	if err := s.crossOrigin.Check(r); err != nil {
+		s.writePage(w, r, http.StatusForbidden, verifyPage{Kind: "invalid"})
+		return
+	}
+	typ, err := s.svc.VerifyDSRToken(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.writeTokenError(w, r, err)
+		return
+	}
+	s.writePage(w, r, http.StatusOK, verifyPage{Kind: "done", What: dsrWhat[typ]})
+}

@@ -105,39 +105,9 @@ func (r *dsrRow) open(k *vault.RequestKey) (*custos.DSRRequest, error) {
 // requestKeys returns the unwrapped data keys of the requests. A request
 // whose key is gone (shredded with its subject) is missing from the map.
 func (db *DB) requestKeys(ctx context.Context, ws int64, ids []int64) (map[int64]*vault.RequestKey, error) {
-	out := make(map[int64]*vault.RequestKey, len(ids))
-	const batch = 500
-	for len(ids) > 0 {
-		n := min(len(ids), batch)
-		args := []any{ws}
-		for _, id := range ids[:n] {
-			args = append(args, id)
-		}
-		ids = ids[n:]
-		rows, err := db.keysRead.d.QueryContext(ctx, db.q(`SELECT request_id, wrapped FROM request_keys WHERE workspace_id = ? AND request_id IN (`+placeholders(n)+`)`), args...)
-		if err != nil {
-			return nil, fmt.Errorf("store: read request keys: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var wrapped []byte
-			if err := rows.Scan(&id, &wrapped); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			k, err := db.vault.UnwrapRequestKey(ws, id, wrapped)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = k
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return readKeys(ctx, db, "request_keys", "request_id", ws, ids, func(id int64, wrapped []byte) (*vault.RequestKey, error) {
+		return db.vault.UnwrapRequestKey(ws, id, wrapped)
+	})
 }
 
 // requestKey returns the request's data key, making a new one when the

@@ -35,7 +35,16 @@ func (db *DB) putKeys(ctx context.Context, ws int64, keys []wrappedKey) error {
 // contactKeys returns the unwrapped data keys of the contacts. A contact
 // whose key is gone (shredded) is missing from the map.
 func (db *DB) contactKeys(ctx context.Context, ws int64, ids []int64) (map[int64]*vault.ContactKey, error) {
-	out := make(map[int64]*vault.ContactKey, len(ids))
+	return readKeys(ctx, db, "contact_keys", "contact_id", ws, ids, func(id int64, wrapped []byte) (*vault.ContactKey, error) {
+		return db.vault.UnwrapContactKey(ws, id, wrapped)
+	})
+}
+
+// readKeys reads the wrapped keys of ids in workspace ws from a table of
+// the key store, keyed by column, and unwraps each. An id whose key is
+// gone is missing from the map.
+func readKeys[K any](ctx context.Context, db *DB, table, column string, ws int64, ids []int64, unwrap func(id int64, wrapped []byte) (K, error)) (map[int64]K, error) {
+	out := make(map[int64]K, len(ids))
 	const batch = 500
 	for len(ids) > 0 {
 		n := min(len(ids), batch)
@@ -50,9 +59,9 @@ func (db *DB) contactKeys(ctx context.Context, ws int64, ids []int64) (map[int64
 		if n == 1 || n == batch {
 			q = db.keysRead
 		}
-		rows, err := q.QueryContext(ctx, db.q(`SELECT contact_id, wrapped FROM contact_keys WHERE workspace_id = ? AND contact_id IN (`+placeholders(n)+`)`), args...)
+		rows, err := q.QueryContext(ctx, db.q(`SELECT `+column+`, wrapped FROM `+table+` WHERE workspace_id = ? AND `+column+` IN (`+placeholders(n)+`)`), args...)
 		if err != nil {
-			return nil, fmt.Errorf("store: read keys: %w", err)
+			return nil, fmt.Errorf("store: read %s: %w", table, err)
 		}
 		for rows.Next() {
 			var id int64
@@ -61,7 +70,7 @@ func (db *DB) contactKeys(ctx context.Context, ws int64, ids []int64) (map[int64
 				rows.Close()
 				return nil, err
 			}
-			k, err := db.vault.UnwrapContactKey(ws, id, wrapped)
+			k, err := unwrap(id, wrapped)
 			if err != nil {
 				rows.Close()
 				return nil, err

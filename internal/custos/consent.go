@@ -299,5 +299,6 @@ type Service interface {
 	ErasureService
 	ExportService
 	AuditService
+	ProcessorService
 	DSRService
 }

@@ -22,8 +22,10 @@ type Export struct {
 	Notices      []*Notice       `json:"notices"`
 	History      []*Change       `json:"history"`
 	Restrictions []*Restriction  `json:"restrictions"`
-	Recipients   []string        `json:"recipients"`
-	Requests     []*DSRRequest   `json:"requests"`
+	// Recipients are the processors and recipients of the register that
+	// serve the purposes the contact's data is processed for.
+	Recipients []*Processor  `json:"recipients"`
+	Requests   []*DSRRequest `json:"requests"`
 }
 
 // ExportService answers access requests in the actor's workspace.

@@ -26,7 +26,7 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 		return nil, err
 	}
 	ws := a.WorkspaceID
-	x := &custos.Export{GeneratedAt: db.Now(), Recipients: []string{}}
+	x := &custos.Export{GeneratedAt: db.Now(), Recipients: []*custos.Processor{}}
 	if x.Contact, err = db.FindContactByID(ctx, id); err != nil {
 		return nil, err
 	}
@@ -71,6 +71,15 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 			return nil, err
 		}
 		x.Purposes = append(x.Purposes, versions...)
+	}
+	processors, err := db.FindProcessors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range processors {
+		if p.Serves(purposeIDs) {
+			x.Recipients = append(x.Recipients, p)
+		}
 	}
 	for _, h := range slices.Compact(hashes) {
 		n, err := db.findNotice(ctx, db.read, ws, h)

@@ -68,19 +68,20 @@ func (m *recordingMailer) last(t *testing.T) *custos.Message {
 
 // workspace is one tenant of a test, with the objects the tests address.
 type workspace struct {
-	name    string
-	ctx     context.Context // an admin actor of the command line
-	id      int64
-	token   string // an admin API key
-	contact int64
-	email   string
-	list    int64
-	group   int64
-	purpose int64
-	field   string // a custom field classified none
-	notice  string // a notice hash
-	event   int64  // a consent event of contact
-	request int64  // an access request by the contact's address, with a note
+	name      string
+	ctx       context.Context // an admin actor of the command line
+	id        int64
+	token     string // an admin API key
+	contact   int64
+	email     string
+	list      int64
+	group     int64
+	purpose   int64
+	field     string // a custom field classified none
+	notice    string // a notice hash
+	event     int64  // a consent event of contact
+	processor int64
+	request   int64 // an access request by the contact's address, with a note
 }
 
 // newWorkspace makes a workspace and, through the store, one object of
@@ -138,6 +139,10 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	_, err = e.db.AddDSRNote(w.ctx, dsr.ID, "called by the person of "+name)
 	must(t, err)
 	w.request = dsr.ID
+	proc := &custos.Processor{Name: "processor of " + name, Country: "PL", Service: "mail delivery"}
+	must(t, e.db.CreateProcessor(w.ctx, proc))
+	w.processor = proc.ID
+
 	_, err = e.db.ExportContact(w.ctx, w.contact) // an audit entry
 	must(t, err)
 	return w

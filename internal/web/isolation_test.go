@@ -30,6 +30,7 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 		"members/contact_id": strconv.FormatInt(w.contact, 10),
 		"list-groups/id":     strconv.FormatInt(w.group, 10),
 		"purposes/id":        strconv.FormatInt(w.purpose, 10),
+		"processors/id":      strconv.FormatInt(w.processor, 10),
 		"fields/key":         w.field,
 		"notices/hash":       w.notice,
 		"dsr-requests/id":    strconv.FormatInt(w.request, 10),
@@ -76,7 +77,7 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"contact_ids": []int64{w.contact}}, "", true
 	case "PATCH /api/v1/list-groups/{id}":
 		return map[string]any{"name": "changed"}, "", true
-	case "PATCH /api/v1/purposes/{id}":
+	case "PATCH /api/v1/purposes/{id}", "PATCH /api/v1/processors/{id}":
 		return map[string]any{"name": "changed"}, "", true
 	case "POST /api/v1/dsr-requests/{id}/extension":
 		return map[string]any{"months": 1, "reason": "many systems to search"}, "", true

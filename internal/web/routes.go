@@ -82,6 +82,12 @@ func (s *server) routes() []route {
 		{"POST", "/api/v1/notices", custos.PermPurposesManage, s.createNotice},
 		{"GET", "/api/v1/notices/{hash}", custos.PermContactsRead, s.getNotice},
 
+		{"GET", "/api/v1/processors", custos.PermContactsRead, s.listProcessors},
+		{"POST", "/api/v1/processors", custos.PermSettingsManage, s.createProcessor},
+		{"GET", "/api/v1/processors/{id}", custos.PermContactsRead, s.getProcessor},
+		{"PATCH", "/api/v1/processors/{id}", custos.PermSettingsManage, s.updateProcessor},
+		{"DELETE", "/api/v1/processors/{id}", custos.PermSettingsManage, s.deleteProcessor},
+
 		{"GET", "/api/v1/audit", custos.PermAuditRead, s.listAudit},
 		{"GET", "/api/v1/audit/verify", custos.PermAuditRead, s.verifyAudit},
 

@@ -74,12 +74,18 @@ func New(cfg Config) (*Sender, error) {
 		return nil, err
 	}
 	s.idDomain = s.envFrom[strings.LastIndexByte(s.envFrom, '@')+1:]
-	if cfg.URL == "" {
+	// The outbox is kept with SMTP too, when named: mail written there
+	// before SMTP was configured is still purged when its contact is
+	// forgotten.
+	if cfg.URL == "" || cfg.OutboxDir != "" {
 		if s.outbox, err = newOutbox(cfg.OutboxDir); err != nil {
 			return nil, err
 		}
-	} else if s.smtp, err = parseSMTPURL(cfg.URL, cfg.TLSConfig); err != nil {
-		return nil, err
+	}
+	if cfg.URL != "" {
+		if s.smtp, err = parseSMTPURL(cfg.URL, cfg.TLSConfig); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.DKIM != nil {
 		if s.dkim, err = loadDKIM(cfg.DKIM, s.idDomain); err != nil {
@@ -115,7 +121,8 @@ func (s *Sender) Send(ctx context.Context, m *custos.Message) error {
 // Purge deletes every message about ref from the outbox, including the
 // remains of an interrupted write, and returns how many files it removed.
 // It is called when a contact is forgotten. Mail handed to an SMTP server
-// is out of reach, so with SMTP Purge only checks ref and returns 0.
+// is out of reach; with SMTP, Purge still cleans the outbox directory when
+// one was configured, for mail written there before.
 func (s *Sender) Purge(ref string) (int, error) {
 	ref, err := checkRef(ref, "")
 	if err != nil {

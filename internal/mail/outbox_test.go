@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -215,4 +216,31 @@ func TestNewOutbox(t *testing.T) {
 	wantInvalid(t, err, "from")
 	_, err = New(Config{From: "noreply@example.com\r\nBcc: eve@example.net", OutboxDir: t.TempDir()})
 	wantInvalid(t, err, "from")
+}
+
+// TestPurgeAfterSwitchingToSMTP writes mail into the outbox, then
+// configures SMTP over the same directory: the old copies are still found
+// and removed when their contact is forgotten, and new mail does not go
+// there.
+func TestPurgeAfterSwitchingToSMTP(t *testing.T) {
+	before, dir := outboxSender(t)
+	msg := &custos.Message{To: "ada@example.com", Subject: "Confirm", Text: "Hello.", Ref: "contact-7"}
+	if err := before.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	after, err := New(Config{URL: "smtp://127.0.0.1:1", From: testFrom, OutboxDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := after.Send(ctx, msg); err == nil {
+		t.Fatal("mail to a closed SMTP port was delivered")
+	}
+	if n, err := after.Purge("contact-7"); err != nil || n != 1 {
+		t.Fatalf("purge with SMTP configured: %d %v", n, err)
+	}
+	if files := outboxFiles(t, dir); len(files) != 0 {
+		t.Fatalf("the outbox still holds %v", files)
+	}
 }

@@ -173,6 +173,15 @@ func (db *DB) VerifyAudit(ctx context.Context) (*custos.AuditReport, error) {
 		rep.OK, rep.Seq, rep.Problem = false, seq, fmt.Sprintf(format, args...)
 		return rep, nil
 	}
+	// Positions start at 1; an entry before that is outside the chain's
+	// reach and could hold anything.
+	var outside int64
+	if err := db.read.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM audit_log WHERE workspace_id = ? AND seq <= 0`), ws).Scan(&outside); err != nil {
+		return nil, fmt.Errorf("store: verify audit: %w", err)
+	}
+	if outside > 0 {
+		return fail(0, "%d entries have a position before the first: they were added behind the chain's back", outside)
+	}
 	prev, last := genesis, int64(0)
 	// Read in pages, so that a long chain is not one long read.
 	for {

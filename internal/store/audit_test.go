@@ -91,12 +91,16 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 		{"cut off", "DELETE FROM audit_log WHERE seq = 4", "entries were cut off", 4},
 		{"reordered", "UPDATE audit_log SET seq = 100 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 100", "entry 2 does not follow entry 1", 2},
 		{"rehashed", "UPDATE audit_log SET at = at + 1, hash = prev_hash WHERE seq = 3", "entry 3 was changed", 3},
+		{"slipped in before", "INSERT INTO audit_log (workspace_id, seq, at, actor, action, contact_id, detail, prev_hash, hash) SELECT workspace_id, -1, at, actor, action, contact_id, 'forged', prev_hash, hash FROM audit_log WHERE seq = 1", "before the first", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, ctx, _, _ := audited(t, 3)
-			off := "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete"
+			// What an intruder with the database would do: triggers off, and
+			// the position check gone (SQLite cannot drop a CHECK, so the
+			// rule is switched off instead).
+			off := "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; PRAGMA ignore_check_constraints = ON"
 			if db.Dialect() == "postgres" {
-				off = "ALTER TABLE audit_log DISABLE TRIGGER USER"
+				off = "ALTER TABLE audit_log DISABLE TRIGGER USER; ALTER TABLE audit_log DROP CONSTRAINT audit_log_seq_check"
 			}
 			if err := db.ExecRaw(context.Background(), off); err != nil {
 				t.Fatal(err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -197,6 +198,17 @@ func (db *DB) CreateDSRRequest(ctx context.Context, r *custos.DSRRequest) error 
 				return &custos.Error{Code: custos.ECONFLICT, Field: "contact_id", Message: "the contact has been forgotten"}
 			default:
 				return err
+			}
+			// The verification link goes to the request's address, and the
+			// answer is the contact's data: the two must be the same person.
+			if bidx != nil {
+				var have []byte
+				if err := tx.QueryRowContext(ctx, db.q(`SELECT email_bidx FROM contacts WHERE workspace_id = ? AND id = ?`), ws, *r.ContactID).Scan(&have); err != nil {
+					return err
+				}
+				if !bytes.Equal(have, bidx) {
+					return custos.Invalid("email", "is not the address of the contact given in contact_id: give one of the two, or both of the same person")
+				}
 			}
 		} else if bidx != nil {
 			var cid int64

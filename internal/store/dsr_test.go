@@ -69,6 +69,10 @@ func TestDSRCreate(t *testing.T) {
 		t.Fatalf("read back %+v", got)
 	}
 
+	both := mustRequest(t, db, ctx, &custos.DSRRequest{Type: custos.DSRAccess, ContactID: &c.ID, Email: "ADA@example.com"})
+	if *both.ContactID != c.ID {
+		t.Fatalf("by contact and its address: %+v", both)
+	}
 	byContact := mustRequest(t, db, ctx, &custos.DSRRequest{Type: custos.DSRErasure, ContactID: &c.ID})
 	if byContact.Email != "" || *byContact.ContactID != c.ID {
 		t.Fatalf("by contact: %+v", byContact)
@@ -92,6 +96,8 @@ func TestDSRCreate(t *testing.T) {
 	}{
 		{"another workspace's contact", custos.DSRRequest{Type: custos.DSRAccess, ContactID: &foreign.ID}, custos.EINVALID, "contact_id"},
 		{"no such contact", custos.DSRRequest{Type: custos.DSRAccess, ContactID: ptr(int64(987654))}, custos.EINVALID, "contact_id"},
+		// The link would go to one person and the answer be another's data.
+		{"someone else's address", custos.DSRRequest{Type: custos.DSRAccess, ContactID: &c.ID, Email: "attacker@example.com"}, custos.EINVALID, "email"},
 		{"in the future", custos.DSRRequest{Type: custos.DSRAccess, Email: "a@example.com", ReceivedAt: time.Now().Add(time.Hour)}, custos.EINVALID, "received_at"},
 		{"no subject", custos.DSRRequest{Type: custos.DSRAccess}, custos.EINVALID, "email"},
 		{"bad type", custos.DSRRequest{Type: "gossip", Email: "a@example.com"}, custos.EINVALID, "type"},

@@ -188,6 +188,10 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 	if err != nil {
 		return fmt.Errorf("store: purge contact: %w", err)
 	}
+	// Again, for mail about its requests written while the purge ran.
+	if _, err := db.purgeOutbox(id, requests); err != nil {
+		return err
+	}
 	db.search.drop(ws, id)
 	if !db.pg {
 		// Old page images in the WAL still hold the key and the rows;

@@ -7,7 +7,7 @@
 CREATE TABLE audit_log (
 	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	workspace_id BIGINT NOT NULL,
-	seq          BIGINT NOT NULL,
+	seq          BIGINT NOT NULL CHECK (seq > 0),
 	at           BIGINT NOT NULL,
 	actor        TEXT NOT NULL,
 	action       TEXT NOT NULL,

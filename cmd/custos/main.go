@@ -188,7 +188,7 @@ func (m *Main) open(ctx context.Context) (created bool, err error) {
 		return false, fmt.Errorf("mail: %s", custos.ErrorMessage(err))
 	}
 	cfg := m.storeConfig()
-	cfg.Outbox = m.Mail
+	cfg.Outbox, cfg.Log = m.Mail, m.Log
 	m.DB, err = store.Open(ctx, cfg, v)
 	if err != nil {
 		return false, err

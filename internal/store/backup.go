@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,9 +67,8 @@ func (db *DB) Backup(ctx context.Context, dir string, kind BackupKind) (*Manifes
 	if err := emptyDir(dir); err != nil {
 		return nil, err
 	}
-	if _, err := db.write.ExecContext(ctx, db.q(`INSERT INTO backup_sites (path, kind, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (path) DO UPDATE SET kind = excluded.kind, created_at = excluded.created_at`), dir, string(kind), micros(db.Now())); err != nil {
-		return nil, fmt.Errorf("store: register backup: %w", err)
+	if err := db.registerBackup(dir, kind); err != nil {
+		return nil, err
 	}
 	m := &Manifest{Format: 1, Kind: kind, Dialect: db.Dialect(), CreatedAt: db.Now()}
 	d, file := db.write, DataFile
@@ -87,60 +87,112 @@ func (db *DB) Backup(ctx context.Context, dir string, kind BackupKind) (*Manifes
 		return nil, err
 	}
 	if kind == BackupData {
-		db.journal.mu.Lock()
-		err = copyFile(db.journal.path, filepath.Join(dir, JournalFile))
-		db.journal.mu.Unlock()
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// Merged, not copied: erasures since the backup was registered
+		// may have been appended to its journal already.
+		if err := mergeJournal(filepath.Join(dir, JournalFile), db.journal.path, db.vault); err != nil {
 			return nil, err
 		}
 	}
 	body, _ := json.MarshalIndent(m, "", "  ")
-	if err := writeFile(filepath.Join(dir, ManifestFile), append(body, '\n')); err != nil {
-		return nil, err
+	body = append(body, '\n')
+	if kind == BackupData {
+		return m, writeFile(filepath.Join(dir, ManifestFile), body)
+	}
+	// A key forgotten while the copy was made may be in it, and the
+	// erasure skipped this backup, which had no manifest yet: remove every
+	// forgotten key now, holding the lock that erasures take, and only
+	// then make the backup complete.
+	err = withLock(filepath.Join(dir, "keys"), func() error {
+		k, err := db.forgotten(ctx)
+		if err != nil {
+			return err
+		}
+		if err := scrubKeyBackup(ctx, dir, m, k); err != nil {
+			return err
+		}
+		return writeFile(filepath.Join(dir, ManifestFile), body)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: backup: %w", err)
 	}
 	return m, nil
 }
 
+// SitesFile lists, in the data directory, the backups this installation
+// made: one line of JSON each. It is kept out of the database so that
+// restoring an older database does not forget the backups made since.
+const SitesFile = "backups.list"
+
+type backupSite struct {
+	Path string     `json:"path"`
+	Kind BackupKind `json:"kind"`
+}
+
+// registerBackup adds dir to the list of backups.
+func (db *DB) registerBackup(dir string, kind BackupKind) error {
+	line, _ := json.Marshal(backupSite{Path: dir, Kind: kind})
+	path := filepath.Join(db.dir, SitesFile)
+	return withLock(path, func() error {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("store: register backup: %w", err)
+		}
+		defer f.Close()
+		if _, err := f.Write(append(line, '\n')); err != nil {
+			return fmt.Errorf("store: register backup: %w", err)
+		}
+		return f.Sync()
+	})
+}
+
 // backupSites returns the directories of the registered backups of kind.
-func (db *DB) backupSites(ctx context.Context, kind BackupKind) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT path FROM backup_sites WHERE kind = ? ORDER BY path`), string(kind))
-	if err != nil {
+func (db *DB) backupSites(kind BackupKind) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(db.dir, SitesFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
 		return nil, fmt.Errorf("store: backup sites: %w", err)
 	}
-	defer rows.Close()
 	var dirs []string
-	for rows.Next() {
-		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, err
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		var s backupSite
+		if json.Unmarshal(line, &s) == nil && s.Kind == kind && !slices.Contains(dirs, s.Path) {
+			dirs = append(dirs, s.Path)
 		}
-		dirs = append(dirs, d)
 	}
-	return dirs, rows.Err()
+	return dirs, nil
+}
+
+// forgottenKeys names keys to remove from a key backup: those of contacts,
+// and those of requests made up to the time their personal data was
+// erased (a key made since seals what was written afterwards).
+type forgottenKeys struct {
+	contacts map[contactRef]bool
+	requests map[contactRef]int64 // → erased_at, Unix microseconds
 }
 
 // shredBackupKeys removes the contact's key, and those of its data-subject
 // requests, from every registered key backup still in place.
 func (db *DB) shredBackupKeys(ctx context.Context, ws, id int64, requests []int64) error {
-	sites, err := db.backupSites(ctx, BackupKeys)
+	sites, err := db.backupSites(BackupKeys)
 	if err != nil {
 		return err
 	}
+	k := forgottenKeys{contacts: map[contactRef]bool{{ws, id}: true}, requests: map[contactRef]int64{}}
+	for _, r := range requests {
+		k.requests[contactRef{ws, r}] = math.MaxInt64
+	}
 	for _, dir := range sites {
-		m, err := ReadManifest(dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // removed, or never completed
-		} else if err != nil {
-			return err
-		}
-		if m.Dialect == "postgres" {
-			err = dropCopyLines(filepath.Join(dir, "contact_keys.copy"), copyKeyPrefixes(ws, []int64{id}))
-			if err == nil && slices.Contains(m.Tables, "request_keys") {
-				err = dropCopyLines(filepath.Join(dir, "request_keys.copy"), copyKeyPrefixes(ws, requests))
+		// One change of a key backup at a time, across processes too.
+		err := withLock(filepath.Join(dir, "keys"), func() error {
+			m, err := ReadManifest(dir)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed, or not complete yet: Backup scrubs it itself
+			} else if err != nil {
+				return err
 			}
-		} else {
-			err = deleteBackupKeys(ctx, filepath.Join(dir, KeysFile), ws, id, requests)
-		}
+			return scrubKeyBackup(ctx, dir, m, k)
+		})
 		if err != nil {
 			return fmt.Errorf("store: shred key in backup %s: %w", dir, err)
 		}
@@ -148,64 +200,103 @@ func (db *DB) shredBackupKeys(ctx context.Context, ws, id int64, requests []int6
 	return nil
 }
 
-// deleteBackupKeys deletes a contact's key and its requests' keys from an
-// SQLite key backup, overwriting them in place and keeping no journal of
-// the old pages on disk.
-func deleteBackupKeys(ctx context.Context, path string, ws, id int64, requests []int64) error {
-	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=secure_delete(1)&_pragma=journal_mode(MEMORY)")
+// forgotten returns every key that erasures have shredded: the keys of
+// tombstoned contacts and of erased requests.
+func (db *DB) forgotten(ctx context.Context) (forgottenKeys, error) {
+	k := forgottenKeys{contacts: map[contactRef]bool{}, requests: map[contactRef]int64{}}
+	rows, err := db.read.QueryContext(ctx, `SELECT workspace_id, contact_id, 0 FROM tombstones UNION ALL
+		SELECT workspace_id, id, erased_at FROM dsr_requests WHERE erased_at IS NOT NULL`)
+	if err != nil {
+		return k, fmt.Errorf("store: forgotten keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r contactRef
+		var erased int64
+		if err := rows.Scan(&r.ws, &r.id, &erased); err != nil {
+			return k, err
+		}
+		if erased == 0 {
+			k.contacts[r] = true
+		} else {
+			k.requests[r] = erased
+		}
+	}
+	return k, rows.Err()
+}
+
+// scrubKeyBackup removes the keys k names from the key backup in dir: on
+// SQLite deleted in place with nothing of the old pages kept on disk, on
+// PostgreSQL by rewriting the COPY files without their lines. The caller
+// holds the backup's lock.
+func scrubKeyBackup(ctx context.Context, dir string, m *Manifest, k forgottenKeys) error {
+	if m.Dialect == "postgres" {
+		if err := dropCopyLines(filepath.Join(dir, "contact_keys.copy"), func(ref contactRef, _ int64) bool { return k.contacts[ref] }); err != nil {
+			return err
+		}
+		if !slices.Contains(m.Tables, "request_keys") {
+			return nil
+		}
+		return dropCopyLines(filepath.Join(dir, "request_keys.copy"), func(ref contactRef, created int64) bool {
+			erased, ok := k.requests[ref]
+			return ok && created <= erased
+		})
+	}
+	d, err := sql.Open("sqlite", "file:"+filepath.Join(dir, KeysFile)+"?_pragma=busy_timeout(10000)&_pragma=secure_delete(1)&_pragma=journal_mode(MEMORY)")
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if _, err = d.ExecContext(ctx, `DELETE FROM contact_keys WHERE workspace_id = ? AND contact_id = ?`, ws, id); err != nil || len(requests) == 0 {
+	tx, err := d.BeginTx(ctx, nil)
+	if err != nil {
 		return err
 	}
+	defer tx.Rollback()
+	for r := range k.contacts {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM contact_keys WHERE workspace_id = ? AND contact_id = ?`, r.ws, r.id); err != nil {
+			return err
+		}
+	}
 	var tables int
-	if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'request_keys'`).Scan(&tables); err != nil || tables == 0 {
-		return err // a backup older than the request register
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'request_keys'`).Scan(&tables); err != nil {
+		return err
 	}
-	args := []any{ws}
-	for _, r := range requests {
-		args = append(args, r)
+	for r, erased := range k.requests {
+		if tables == 0 {
+			break // a backup older than the request register
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM request_keys WHERE workspace_id = ? AND request_id = ? AND created_at <= ?`, r.ws, r.id, erased); err != nil {
+			return err
+		}
 	}
-	_, err = d.ExecContext(ctx, `DELETE FROM request_keys WHERE workspace_id = ? AND request_id IN (`+placeholders(len(requests))+`)`, args...)
-	return err
+	return tx.Commit()
 }
 
-// copyKeyPrefixes returns the starts of the COPY lines of a key table that
-// hold the keys of ids in workspace ws.
-func copyKeyPrefixes(ws int64, ids []int64) [][]byte {
-	var out [][]byte
-	for _, id := range ids {
-		out = append(out, []byte(strconv.FormatInt(ws, 10)+"\t"+strconv.FormatInt(id, 10)+"\t"))
-	}
-	return out
-}
-
-// dropCopyLines rewrites a COPY file without the lines that start with one
-// of prefixes, replacing it atomically.
-func dropCopyLines(path string, prefixes [][]byte) error {
-	if len(prefixes) == 0 {
-		return nil
-	}
+// dropCopyLines rewrites a COPY file of a key table (workspace_id, id,
+// wrapped, created_at) without the lines drop names, replacing it
+// atomically; it leaves the file alone when there is nothing to drop.
+func dropCopyLines(path string, drop func(ref contactRef, created int64) bool) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	var out bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 	dropped := false
-	for sc.Scan() {
-		if slices.ContainsFunc(prefixes, func(p []byte) bool { return bytes.HasPrefix(sc.Bytes(), p) }) {
-			dropped = true
-			continue
+	for line := range bytes.Lines(b) {
+		f := bytes.Split(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\t'})
+		if len(f) == 4 {
+			ws, err1 := strconv.ParseInt(string(f[0]), 10, 64)
+			id, err2 := strconv.ParseInt(string(f[1]), 10, 64)
+			created, err3 := strconv.ParseInt(string(f[3]), 10, 64)
+			if err1 == nil && err2 == nil && err3 == nil && drop(contactRef{ws, id}, created) {
+				dropped = true
+				continue
+			}
 		}
-		out.Write(sc.Bytes())
-		out.WriteByte('\n')
+		out.Write(line)
 	}
-	if err := sc.Err(); err != nil || !dropped {
-		return err
+	if !dropped {
+		return nil
 	}
 	return writeFile(path, out.Bytes())
 }
@@ -265,29 +356,31 @@ func Restore(ctx context.Context, cfg Config, v *vault.Vault, dir string, replac
 // mergeJournal appends to the journal at dst the entries of the journal at
 // src that it lacks.
 func mergeJournal(dst, src string, v *vault.Vault) error {
-	add, err := readJournal(src, v, false)
+	add, err := readJournal(src, v)
 	if err != nil || len(add) == 0 {
 		return err
 	}
-	have, err := readJournal(dst, v, true)
-	if err != nil {
-		return err
-	}
-	known := map[contactRef]bool{}
-	for _, e := range have {
-		known[e.ref()] = true
-	}
-	var lines []byte
-	for _, e := range add {
-		if !known[e.ref()] {
-			known[e.ref()] = true
-			lines = append(lines, e.line(v)...)
+	return withLock(dst, func() error {
+		have, err := readJournal(dst, v)
+		if err != nil {
+			return err
 		}
-	}
-	if len(lines) == 0 {
-		return nil
-	}
-	return appendJournal(dst, lines)
+		known := map[contactRef]bool{}
+		for _, e := range have {
+			known[e.ref()] = true
+		}
+		var lines []byte
+		for _, e := range add {
+			if !known[e.ref()] {
+				known[e.ref()] = true
+				lines = append(lines, e.line(v)...)
+			}
+		}
+		if len(lines) == 0 {
+			return nil
+		}
+		return appendLines(dst, lines)
+	})
 }
 
 func (db *DB) restoreSQLite(dataDir, dir string, m *Manifest, replace bool) error {
@@ -482,9 +575,30 @@ func createFile(path string, fill func(io.Writer) error) error {
 // writeFile replaces path with b atomically: a temporary file, synced,
 // renamed over it.
 func writeFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	_ = os.Remove(tmp)
-	if err := createFile(tmp, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+	return replaceFile(path, func(w io.Writer) error { _, err := w.Write(b); return err })
+}
+
+// replaceFile replaces path atomically with what fill writes: a new
+// temporary file (mode 0600) beside it, synced, renamed over it.
+func replaceFile(path string, fill func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a failure; gone once renamed
+	w := bufio.NewWriterSize(f, 1<<20)
+	err = fill(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
@@ -497,10 +611,5 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	tmp := dst + ".tmp"
-	_ = os.Remove(tmp)
-	if err := createFile(tmp, func(w io.Writer) error { _, err := io.Copy(w, in); return err }); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dst)
+	return replaceFile(dst, func(w io.Writer) error { _, err := io.Copy(w, in); return err })
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -227,8 +228,19 @@ func TestJournalIsAuthenticated(t *testing.T) {
 	if err := os.WriteFile(path, append(append([]byte{}, good...), `{"workspace_id":1,"contact_`...), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The torn line is left out, and cut off by the next append.
+	db = storetest.OpenConfig(t, cfg, v)
+	c := mustContact(t, db, actingIn(t, db, "shop"), "c@example.com", nil)
+	if _, err := db.ForgetContact(actingIn(t, db, "shop"), c.ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if b, _ := os.ReadFile(path); bytes.Count(b, []byte("\n")) != 3 || !bytes.HasPrefix(b, good) || bytes.Contains(b, []byte(`"contact_{`)) {
+		t.Fatalf("journal after an append behind a torn line:\n%s", b)
+	}
 	db = storetest.OpenConfig(t, cfg, v)
 	db.Close()
+	good, _ = os.ReadFile(path)
 
 	altered := bytes.Replace(good, []byte(`"mode":"erase"`), []byte(`"mode":"anonymize"`), 1)
 	if err := os.WriteFile(path, altered, 0o600); err != nil {
@@ -239,5 +251,105 @@ func TestJournalIsAuthenticated(t *testing.T) {
 	}
 	if _, err := store.Open(context.Background(), cfg, storetest.Vault(t)); err == nil {
 		t.Fatal("a journal was trusted under another master key")
+	}
+}
+
+// TestKeyBackupsReachedAfterRestoreAndUnderLoad registers a key backup,
+// restores an older data backup over the live store (which must not make
+// Custos forget the key backup), then forgets contacts many at a time:
+// every key must be gone from the key backup.
+func TestKeyBackupsReachedAfterRestoreAndUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	v := storetest.Vault(t)
+	live := storetest.Config(t)
+	db := storetest.OpenConfig(t, live, v)
+	wctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	var cs []*custos.Contact
+	for i := range 12 {
+		cs = append(cs, mustContact(t, db, wctx, "p"+strconv.Itoa(i)+"@example.com", map[string]any{"first_name": "Zapomniana"}))
+	}
+	backups := t.TempDir()
+	data, keys := filepath.Join(backups, "data"), filepath.Join(backups, "keys")
+	if _, err := db.Backup(ctx, data, store.BackupData); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Backup(ctx, keys, store.BackupKeys); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// The data backup predates the key backup's registration.
+	db = restored(t, live, v, true, nil, data)
+	wctx = actingIn(t, db, "shop")
+
+	errs := make(chan error, len(cs))
+	for _, c := range cs {
+		go func() {
+			_, err := db.ForgetContact(wctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase})
+			errs <- err
+		}()
+	}
+	for range cs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The old data without any journal, with the key backup: every
+	// contact is back as a row, none readable.
+	old := t.TempDir()
+	if err := os.CopyFS(old, os.DirFS(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(old, store.JournalFile)); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	fresh := restored(t, storetest.Config(t), v, false, nil, old, keys)
+	fctx := actingIn(t, fresh, "shop")
+	for _, c := range cs {
+		if _, err := fresh.FindContactByID(fctx, c.ID); code(err) != custos.EGONE {
+			t.Errorf("contact %d from the key backup: %v", c.ID, err)
+		}
+	}
+}
+
+// TestKeyBackupLeavesOutForgottenKeys backs up the key store while an
+// erasure is under way (its tombstone committed, the key not yet
+// shredded): the backup must not hold the key.
+func TestKeyBackupLeavesOutForgottenKeys(t *testing.T) {
+	ctx := context.Background()
+	cfg, v := storetest.Config(t), storetest.Vault(t)
+	db := storetest.OpenConfig(t, cfg, v)
+	wctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	gone := mustContact(t, db, wctx, "gone@example.com", nil)
+	kept := mustContact(t, db, wctx, "kept@example.com", nil)
+	a, _ := custos.ActorFrom(wctx)
+	if err := db.ExecRaw(ctx, "INSERT INTO tombstones (workspace_id, contact_id, mode, request_id, erased_at) VALUES ("+
+		itoa(a.WorkspaceID)+", "+itoa(gone.ID)+", 'erase', '', 1)"); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "keys")
+	if _, err := db.Backup(ctx, dir, store.BackupKeys); err != nil {
+		t.Fatal(err)
+	}
+	held := func(id int64) bool {
+		if db.Dialect() == "postgres" {
+			b, err := os.ReadFile(filepath.Join(dir, "contact_keys.copy"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return bytes.Contains(b, []byte("\n"+itoa(a.WorkspaceID)+"\t"+itoa(id)+"\t")) || bytes.HasPrefix(b, []byte(itoa(a.WorkspaceID)+"\t"+itoa(id)+"\t"))
+		}
+		d, err := sql.Open("sqlite", "file:"+filepath.Join(dir, store.KeysFile)+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		var n int
+		if err := d.QueryRow(`SELECT COUNT(*) FROM contact_keys WHERE contact_id = ?`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	if held(gone.ID) || !held(kept.ID) {
+		t.Fatalf("the key backup holds the forgotten key: %v, the kept one: %v", held(gone.ID), held(kept.ID))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -47,6 +48,9 @@ type Config struct {
 	// DatabaseURL selects PostgreSQL when it starts with postgres:// or
 	// postgresql://; empty means SQLite in DataDir.
 	DatabaseURL string
+	// Log receives the store's own reports (no personal data); nil
+	// discards them.
+	Log *slog.Logger
 	// Outbox holds stored copies of sent mail, named by reference
 	// ("contact-12", "dsr-3"); forgetting a contact removes its copies and
 	// those of its data-subject requests. Nil when mail is not stored.
@@ -66,6 +70,7 @@ func (cfg Config) postgres() bool {
 type DB struct {
 	pg  bool
 	dir string // the data directory
+	log *slog.Logger
 	// outbox holds stored copies of sent mail (Config.Outbox).
 	outbox interface {
 		Purge(ref string) (int, error)
@@ -95,6 +100,9 @@ var _ custos.Service = (*DB)(nil)
 func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
 	db := newDB(v)
 	db.dir, db.outbox = cfg.DataDir, cfg.Outbox
+	if cfg.Log != nil {
+		db.log = cfg.Log
+	}
 	var err error
 	if err := db.connect(ctx, cfg); err != nil {
 		db.Close()
@@ -140,7 +148,7 @@ func (db *DB) connect(ctx context.Context, cfg Config) error {
 }
 
 func newDB(v *vault.Vault) *DB {
-	db := &DB{vault: v, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	db := &DB{vault: v, log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 	db.search = newSearchIndex(db)
 	return db
 }

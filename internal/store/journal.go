@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -50,26 +51,18 @@ func (e journalEntry) line(v *vault.Vault) []byte {
 }
 
 // readJournal returns the entries of the journal at path (none when it does
-// not exist). A last line without its newline is an append a crash cut
-// short: it is left out, and with repair cut off the file, so that the next
-// append starts on a line of its own. Any other line that does not parse, or whose MAC
-// does not match, fails the read: the journal was altered, or it was
-// written under another master key.
-func readJournal(path string, v *vault.Vault, repair bool) ([]journalEntry, error) {
+// not exist). A last line without its newline is an append cut short (a
+// crash, a full disk) and is left out; the next append cuts it off. Any
+// other line that does not parse, or whose MAC does not match, fails the
+// read: the journal was altered, or written under another master key.
+func readJournal(path string, v *vault.Vault) ([]journalEntry, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("store: erasure journal: %w", err)
 	}
-	if i := bytes.LastIndexByte(b, '\n'); i < len(b)-1 {
-		b = b[:i+1] // a torn last line
-		if repair {
-			if err := os.Truncate(path, int64(len(b))); err != nil {
-				return nil, fmt.Errorf("store: erasure journal: %w", err)
-			}
-		}
-	}
+	b = b[:bytes.LastIndexByte(b, '\n')+1] // without a torn last line
 	var entries []journalEntry
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
@@ -87,21 +80,54 @@ func readJournal(path string, v *vault.Vault, repair bool) ([]journalEntry, erro
 	return entries, sc.Err()
 }
 
-// appendJournal appends lines to the journal at path and syncs it.
+// appendJournal appends lines to the journal at path, holding its lock.
 func appendJournal(path string, lines []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	return withLock(path, func() error { return appendLines(path, lines) })
+}
+
+// appendLines appends lines to the file at path and syncs it; a torn last
+// line left by an earlier append is cut off first. The caller holds the
+// file's lock.
+func appendLines(path string, lines []byte) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("store: erasure journal: %w", err)
 	}
-	if _, err := f.Write(lines); err != nil {
-		f.Close()
+	defer f.Close()
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fmt.Errorf("store: erasure journal: %w", err)
+	}
+	if end > 0 {
+		// Find the end of the last whole line.
+		keep := end
+		buf := make([]byte, 4096)
+		for keep > 0 {
+			off := max(0, keep-int64(len(buf)))
+			n, err := f.ReadAt(buf[:keep-off], off)
+			if err != nil && err != io.EOF {
+				return fmt.Errorf("store: erasure journal: %w", err)
+			}
+			if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+				keep = off + int64(i) + 1
+				break
+			}
+			keep = off
+		}
+		if keep < end {
+			if err := f.Truncate(keep); err != nil {
+				return fmt.Errorf("store: erasure journal: %w", err)
+			}
+		}
+		end = keep
+	}
+	if _, err := f.WriteAt(lines, end); err != nil {
 		return fmt.Errorf("store: erasure journal: %w", err)
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
 		return fmt.Errorf("store: erasure journal: %w", err)
 	}
-	return f.Close()
+	return nil
 }
 
 // journal is the erasure journal of an open store.
@@ -129,7 +155,7 @@ func (db *DB) record(ctx context.Context, entries ...journalEntry) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	sites, err := db.backupSites(ctx, BackupData)
+	sites, err := db.backupSites(BackupData)
 	if err != nil {
 		return err
 	}
@@ -137,8 +163,10 @@ func (db *DB) record(ctx context.Context, entries ...journalEntry) error {
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 			continue // the backup was removed
 		}
+		// A backup out of reach (a full or read-only disk) does not stop
+		// the erasure; restoring it with the live journal still replays it.
 		if err := appendJournal(filepath.Join(dir, JournalFile), lines); err != nil {
-			return err
+			db.log.ErrorContext(ctx, "the erasure did not reach a data backup's journal", "backup", dir, "err", err)
 		}
 	}
 	if err := appendJournal(db.journal.path, lines); err != nil {
@@ -160,7 +188,7 @@ func (db *DB) record(ctx context.Context, entries ...journalEntry) error {
 // It returns how many tombstones it wrote back and how many keys it shredded.
 func (db *DB) replayErasures(ctx context.Context, dataDir string) (restored, shredded int64, err error) {
 	db.journal.path = filepath.Join(dataDir, JournalFile)
-	entries, err := readJournal(db.journal.path, db.vault, true)
+	entries, err := readJournal(db.journal.path, db.vault)
 	if err != nil {
 		return 0, 0, err
 	}

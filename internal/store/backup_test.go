@@ -353,3 +353,65 @@ func TestKeyBackupLeavesOutForgottenKeys(t *testing.T) {
 		t.Fatalf("the key backup holds the forgotten key: %v, the kept one: %v", held(gone.ID), held(kept.ID))
 	}
 }
+
+// TestRestoreReplaysRequestsErasedWithTheirSubject makes a request by
+// address before the person is a contact, copies the backups elsewhere,
+// then forgets the contact made later with that address: restoring the
+// copies with the live journal must erase the request too, and new
+// requests must get ids of their own.
+func TestRestoreReplaysRequestsErasedWithTheirSubject(t *testing.T) {
+	ctx := context.Background()
+	v := storetest.Vault(t)
+	live := storetest.Config(t)
+	db := storetest.OpenConfig(t, live, v)
+	wctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	req := &custos.DSRRequest{Type: custos.DSRAccess, Email: "later@example.com"}
+	if err := db.CreateDSRRequest(wctx, req); err != nil {
+		t.Fatal(err)
+	}
+	backups := t.TempDir()
+	data, keys := filepath.Join(backups, "data"), filepath.Join(backups, "keys")
+	for _, b := range []struct {
+		dir  string
+		kind store.BackupKind
+	}{{data, store.BackupData}, {keys, store.BackupKeys}} {
+		if _, err := db.Backup(ctx, b.dir, b.kind); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offsite := t.TempDir()
+	for _, d := range []string{data, keys} {
+		if err := os.CopyFS(filepath.Join(offsite, filepath.Base(d)), os.DirFS(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := mustContact(t, db, wctx, "later@example.com", nil)
+	if _, err := db.ForgetContact(wctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
+		t.Fatal(err)
+	}
+	newer := &custos.DSRRequest{Type: custos.DSRObjection, Email: "someone@example.com"}
+	if err := db.CreateDSRRequest(wctx, newer); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("copies into a fresh store, with the live journal", func(t *testing.T) {
+		fresh := restored(t, storetest.Config(t), v, false, []string{filepath.Join(live.DataDir, store.JournalFile)},
+			filepath.Join(offsite, "data"), filepath.Join(offsite, "keys"))
+		if r, err := fresh.FindDSRRequest(actingIn(t, fresh, "shop"), req.ID); err != nil || r.Email != "" || r.PersonalDataErasedAt == nil {
+			t.Fatalf("the request after restore: %+v %v", r, err)
+		}
+	})
+	t.Run("old data over the live store", func(t *testing.T) {
+		db.Close()
+		again := restored(t, live, v, true, nil, filepath.Join(offsite, "data"))
+		actx := actingIn(t, again, "shop")
+		if r, err := again.FindDSRRequest(actx, req.ID); err != nil || r.Email != "" || r.PersonalDataErasedAt == nil {
+			t.Fatalf("the request after restore: %+v %v", r, err)
+		}
+		// The live key store holds the key of the request made since.
+		next := &custos.DSRRequest{Type: custos.DSRAccess, Email: "new@example.com"}
+		if err := again.CreateDSRRequest(actx, next); err != nil || next.ID <= newer.ID {
+			t.Fatalf("a new request after restore: id %d (latest before %d): %v", next.ID, newer.ID, err)
+		}
+	})
+}

@@ -72,8 +72,14 @@ func (db *DB) ForgetContact(ctx context.Context, id int64, r custos.ForgetReques
 	if again {
 		return t, nil // a purge a crash cut short is finished at the next start
 	}
+	// The requests that go with the contact, named in the journal so that
+	// a restored older database loses them too.
+	requests, err := db.contactRequestIDs(ctx, db.write, ws, id)
+	if err != nil {
+		return nil, err
+	}
 	if err := db.record(ctx, journalEntry{Workspace: ws, Contact: id, Mode: string(t.Mode), RequestID: t.RequestID,
-		ErasedAt: micros(t.ErasedAt), Suppression: suppression}); err != nil {
+		ErasedAt: micros(t.ErasedAt), Suppression: suppression, Requests: requests}); err != nil {
 		return nil, err
 	}
 	if err := db.purge(ctx, ws, id, t.Mode); err != nil {

@@ -34,7 +34,10 @@ type journalEntry struct {
 	RequestID   string `json:"request_id"`
 	ErasedAt    int64  `json:"erased_at"`             // Unix microseconds
 	Suppression []byte `json:"suppression,omitempty"` // the address HMAC, when kept
-	MAC         []byte `json:"mac,omitempty"`
+	// Requests are the data-subject requests whose personal data went
+	// with the contact's.
+	Requests []int64 `json:"requests,omitempty"`
+	MAC      []byte  `json:"mac,omitempty"`
 }
 
 type contactRef struct{ ws, id int64 }
@@ -221,12 +224,17 @@ func (db *DB) replayErasures(ctx context.Context, dataDir string) (restored, shr
 		return 0, 0, err
 	}
 
-	var maxWS, maxContact int64
+	var maxWS, maxContact, maxRequest int64
 	byWS := map[int64][]int64{}
+	requests := map[int64][]int64{}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		for _, e := range entries {
 			maxWS, maxContact = max(maxWS, e.Workspace), max(maxContact, e.Contact)
 			byWS[e.Workspace] = append(byWS[e.Workspace], e.Contact)
+			requests[e.Workspace] = append(requests[e.Workspace], e.Requests...)
+			for _, r := range e.Requests {
+				maxRequest = max(maxRequest, r)
+			}
 			if inDB[e.ref()] {
 				continue
 			}
@@ -257,6 +265,13 @@ func (db *DB) replayErasures(ctx context.Context, dataDir string) (restored, shr
 			shredded += n
 		}
 	}
+	// Requests the journal says went with their subject, which a restored
+	// older database still holds whole.
+	for ws, ids := range requests {
+		if err := db.replayRequests(ctx, ws, ids); err != nil {
+			return 0, 0, err
+		}
+	}
 	// Keys of requests whose personal data went with their subject's, made
 	// before that (a key made since seals what was written afterwards).
 	n, err := db.replayRequestKeys(ctx)
@@ -269,30 +284,31 @@ func (db *DB) replayErasures(ctx context.Context, dataDir string) (restored, shr
 			return 0, 0, fmt.Errorf("store: checkpoint after replay: %w", err)
 		}
 	}
-	var maxKey sql.NullInt64
-	if err := db.keysRead.QueryRowContext(ctx, `SELECT MAX(contact_id) FROM contact_keys`).Scan(&maxKey); err != nil {
+	var maxKey, maxRequestKey sql.NullInt64
+	if err := db.keysRead.QueryRowContext(ctx, `SELECT (SELECT MAX(contact_id) FROM contact_keys), (SELECT MAX(request_id) FROM request_keys)`).Scan(&maxKey, &maxRequestKey); err != nil {
 		return 0, 0, fmt.Errorf("store: replay: %w", err)
 	}
-	return restored, shredded, db.advanceSequences(ctx, maxWS, max(maxContact, maxKey.Int64))
+	return restored, shredded, db.advanceSequences(ctx, maxWS, max(maxContact, maxKey.Int64), max(maxRequest, maxRequestKey.Int64))
 }
 
-// advanceSequences makes sure the next workspace id is above ws and the
-// next contact id above contact.
-func (db *DB) advanceSequences(ctx context.Context, ws, contact int64) error {
+// advanceSequences makes sure the next workspace id is above ws, the next
+// contact id above contact and the next request id above request.
+func (db *DB) advanceSequences(ctx context.Context, ws, contact, request int64) error {
 	var stmts []string
 	var args [][]any
 	if db.pg {
 		const setval = `SELECT setval(format('%I.%I', schemaname, sequencename), $2) FROM pg_sequences
 			WHERE schemaname = current_schema() AND sequencename = $1 AND COALESCE(last_value, 0) < $2`
-		stmts = []string{setval, setval}
-		args = [][]any{{"workspaces_id_seq", ws}, {"contacts_id_seq", contact}}
+		stmts = []string{setval, setval, setval}
+		args = [][]any{{"workspaces_id_seq", ws}, {"contacts_id_seq", contact}, {"dsr_requests_id_seq", request}}
 	} else {
 		stmts = []string{
 			`UPDATE id_seq SET next = MAX(next, ?) WHERE name = 'contacts'`,
+			`UPDATE id_seq SET next = MAX(next, ?) WHERE name = 'dsr_requests'`,
 			`INSERT INTO sqlite_sequence (name, seq) SELECT 'workspaces', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'workspaces')`,
 			`UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'workspaces'`,
 		}
-		args = [][]any{{contact + 1}, {ws}, {ws}}
+		args = [][]any{{contact + 1}, {request + 1}, {ws}, {ws}}
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		for i, s := range stmts {
@@ -335,4 +351,41 @@ func (db *DB) replayRequestKeys(ctx context.Context) (int64, error) {
 		n += k
 	}
 	return n, nil
+}
+
+// replayRequests erases the personal data of the requests that a restored
+// older database holds whole although the journal says they went with
+// their subject: keys first, then the sealed columns.
+func (db *DB) replayRequests(ctx context.Context, ws int64, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{ws}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id FROM dsr_requests WHERE workspace_id = ? AND erased_at IS NULL AND id IN (`+placeholders(len(ids))+`)`), args...)
+	if err != nil {
+		return fmt.Errorf("store: replay requests: %w", err)
+	}
+	var whole []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		whole = append(whole, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(whole) == 0 {
+		return err
+	}
+	if err := db.shredRequestKeys(ctx, ws, whole); err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := db.eraseRequests(ctx, tx, ws, whole)
+		return err
+	})
 }

@@ -152,11 +152,7 @@ func (db *DB) FindAudit(ctx context.Context, f custos.AuditFilter) ([]*custos.Au
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	var next int64
-	if len(entries) > f.Limit {
-		entries = entries[:f.Limit]
-		next = entries[f.Limit-1].Seq
-	}
+	entries, next := trimPage(entries, f.Limit, func(e *custos.AuditEntry) int64 { return e.Seq })
 	return entries, next, nil
 }
 

@@ -558,8 +558,13 @@ func createFile(path string, fill func(io.Writer) error) error {
 	if err != nil {
 		return err
 	}
+	return fillFile(f, fill)
+}
+
+// fillFile writes what fill writes into f, buffered, syncs and closes it.
+func fillFile(f *os.File, fill func(io.Writer) error) error {
 	w := bufio.NewWriterSize(f, 1<<20)
-	err = fill(w)
+	err := fill(w)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -587,18 +592,7 @@ func replaceFile(path string, fill func(io.Writer) error) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // after a failure; gone once renamed
-	w := bufio.NewWriterSize(f, 1<<20)
-	err = fill(w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := fillFile(f, fill); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

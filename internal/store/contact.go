@@ -664,10 +664,6 @@ func (db *DB) ContactHistory(ctx context.Context, id, before int64, limit int) (
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	var next int64
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := trimPage(out, limit, func(c *custos.Change) int64 { return c.ID })
 	return out, next, nil
 }

@@ -622,6 +622,16 @@ func encodeJSON(v any) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
+// trimPage cuts a page read with one row more than limit back to limit,
+// and returns with it the key of its last row, the cursor of the next
+// page (0: there is none).
+func trimPage[T any](rows []T, limit int, key func(T) int64) ([]T, int64) {
+	if len(rows) <= limit {
+		return rows, 0
+	}
+	return rows[:limit], key(rows[limit-1])
+}
+
 // placeholders returns "?, ?, …" with n marks.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")

@@ -352,11 +352,7 @@ func (db *DB) FindDSRRequests(ctx context.Context, f custos.DSRFilter) ([]*custo
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	var next int64
-	if len(found) > f.Limit {
-		found = found[:f.Limit]
-		next = found[f.Limit-1].id
-	}
+	found, next := trimPage(found, f.Limit, func(r *dsrRow) int64 { return r.id })
 	ids := make([]int64, len(found))
 	for i, r := range found {
 		ids[i] = r.id

@@ -150,11 +150,7 @@ func (db *DB) FindContacts(ctx context.Context, f custos.ContactFilter) ([]*cust
 	} else if rows, err = db.searchRows(ctx, ws, w, f); err != nil {
 		return nil, 0, err
 	}
-	var next int64
-	if len(rows) > f.Limit {
-		rows = rows[:f.Limit]
-		next = rows[f.Limit-1].id
-	}
+	rows, next := trimPage(rows, f.Limit, func(r *contactRow) int64 { return r.id })
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
 		ids[i] = r.id

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/i18n"
 )
 
 // Requests are shown in full: every role that manages them may read
@@ -391,17 +392,6 @@ func (s *server) dsrAnswer(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// dsrWhat says in the verification mail what a request of each type asks
-// for, in words of our own: nothing the requester wrote is repeated.
-var dsrWhat = map[custos.DSRType]string{
-	custos.DSRAccess:        "a copy of the personal data we hold about you",
-	custos.DSRPortability:   "your personal data in a portable, machine-readable form",
-	custos.DSRRectification: "the correction of your personal data",
-	custos.DSRErasure:       "the erasure of your personal data",
-	custos.DSRRestriction:   "the restriction of the processing of your personal data",
-	custos.DSRObjection:     "your objection to the processing of your personal data",
-}
-
 // sendDSRVerification mails the subject a link to confirm the request.
 func (s *server) sendDSRVerification(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -422,7 +412,7 @@ func (s *server) sendDSRVerification(w http.ResponseWriter, r *http.Request) {
 	d, err = s.svc.SendDSRVerification(ctx, id, func(to, token string) error {
 		m := &custos.Message{
 			To:      to,
-			Subject: "Please confirm your request about your personal data",
+			Subject: i18n.T(i18n.Default, "dsr.mail.subject"),
 			Text:    verificationText(d, s.baseURL+"/dsr/verify/"+token),
 			Ref:     fmt.Sprintf("dsr-%d", id),
 		}
@@ -442,17 +432,10 @@ func (s *server) sendDSRVerification(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, d)
 }
 
-// verificationText is the body of the verification mail.
+// verificationText is the body of the verification mail. It says what
+// the request asks for in words of our own: nothing the requester wrote is
+// repeated.
 func verificationText(d *custos.DSRRequest, link string) string {
-	return fmt.Sprintf(`Hello,
-
-we have received a request for %s (our reference DSR-%d, received on %s).
-
-To confirm that the request is yours, open this link and press "Confirm":
-
-%s
-
-The link works for %d days. If you did not make this request, ignore this
-message: nothing will be done without your confirmation.
-`, dsrWhat[d.Type], d.ID, d.ReceivedAt.Format("2 January 2006"), link, int(custos.DSRTokenTTL.Hours()/24))
+	return i18n.T(i18n.Default, "dsr.mail.body", i18n.T(i18n.Default, "dsr.what."+string(d.Type)),
+		d.ID, d.ReceivedAt.Format("2 January 2006"), link, int(custos.DSRTokenTTL.Hours()/24))
 }

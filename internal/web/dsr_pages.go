@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/i18n"
 )
 
 //go:embed templates/dsr_verify.html
@@ -16,7 +17,7 @@ var pageFiles embed.FS
 // parsePages parses the public pages; a broken template stops the
 // program at start.
 func parsePages() *template.Template {
-	return template.Must(template.ParseFS(pageFiles, "templates/dsr_verify.html"))
+	return template.Must(template.New("").Funcs(template.FuncMap{"t": i18n.T}).ParseFS(pageFiles, "templates/dsr_verify.html"))
 }
 
 // pageCSP allows the public pages nothing but their inline style and a
@@ -25,6 +26,7 @@ const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'sel
 
 // verifyPage is what the verification page shows.
 type verifyPage struct {
+	Lang string // of the page: see i18n.Negotiate
 	Kind string // confirm, done, invalid, expired, error
 	What string // what the request asks for, in our words
 }
@@ -32,6 +34,10 @@ type verifyPage struct {
 // writePage renders the verification page with the headers every public
 // page carries. The token is in the address, so no referrer is sent on.
 func (s *server) writePage(w http.ResponseWriter, r *http.Request, status int, p verifyPage) {
+	p.Lang = i18n.Negotiate(r.Header.Get("Accept-Language"))
+	if p.What != "" {
+		p.What = i18n.T(p.Lang, "dsr.what."+p.What)
+	}
 	var b bytes.Buffer
 	if err := s.pages.ExecuteTemplate(&b, "dsr_verify.html", p); err != nil {
 		s.log.ErrorContext(r.Context(), "render page", slog.String("error", err.Error()))
@@ -74,7 +80,7 @@ func (s *server) dsrVerifyPage(w http.ResponseWriter, r *http.Request) {
 		s.writeTokenError(w, r, err)
 		return
 	}
-	s.writePage(w, r, http.StatusOK, verifyPage{Kind: "confirm", What: dsrWhat[typ]})
+	s.writePage(w, r, http.StatusOK, verifyPage{Kind: "confirm", What: string(typ)})
 }
 
 // dsrVerifyConfirm verifies the request of the token and uses the token up.
@@ -89,5 +95,5 @@ func (s *server) dsrVerifyConfirm(w http.ResponseWriter, r *http.Request) {
 		s.writeTokenError(w, r, err)
 		return
 	}
-	s.writePage(w, r, http.StatusOK, verifyPage{Kind: "done", What: dsrWhat[typ]})
+	s.writePage(w, r, http.StatusOK, verifyPage{Kind: "done", What: string(typ)})
 }

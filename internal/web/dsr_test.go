@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/i18n"
 )
 
 // linkRE finds the verification link in a mail.
@@ -84,6 +85,12 @@ func TestDSRVerificationFlow(t *testing.T) {
 		}
 	}
 	e.page(t, "HEAD", link, 200)
+	// In the language the browser asks for.
+	pl := e.do(request{method: "GET", path: link, header: map[string]string{"Accept-Language": "pl-PL,pl;q=0.9,en;q=0.5"}})
+	if pl.status != 200 || !strings.Contains(string(pl.body), `<html lang="pl">`) || !strings.Contains(string(pl.body), "Potwierdzam") ||
+		!strings.Contains(string(pl.body), "kopii Twoich danych osobowych") {
+		t.Fatalf("Polish confirm page %d %s", pl.status, pl.body)
+	}
 	e.call(w.token, "GET", path, nil, 200, &d)
 	if d.Status != custos.DSRVerificationSent || d.VerifiedAt != nil {
 		t.Fatalf("GET changed the request: %+v", d)
@@ -380,7 +387,8 @@ func TestVerificationTextEchoesNothing(t *testing.T) {
 		d := &custos.DSRRequest{ID: 9, Type: typ, Email: "ada@example.com", ReceivedAt: time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC),
 			Notes: []custos.DSRNote{{Text: "private"}}}
 		text := verificationText(d, "https://x/dsr/verify/T")
-		if dsrWhat[typ] == "" || !strings.Contains(text, dsrWhat[typ]) || !strings.Contains(text, "https://x/dsr/verify/T") ||
+		what := i18n.T("en", "dsr.what."+string(typ))
+		if strings.HasPrefix(what, "dsr.") || !strings.Contains(text, what) || !strings.Contains(text, "https://x/dsr/verify/T") ||
 			strings.Contains(text, "ada@") || strings.Contains(text, "private") || !strings.Contains(text, "DSR-9") {
 			t.Errorf("%s: %s", typ, text)
 		}

@@ -347,6 +347,14 @@ type DSRService interface {
 	// (request reference "dsr-<id>"), stores the certificate as the answer
 	// and completes the request.
 	EraseDSRSubject(ctx context.Context, id int64, mode ForgetMode, suppress bool) (*DSRRequest, error)
+	// RestrictDSRSubject restricts the contact of a restriction request
+	// for the reason and completes the request, in one transaction: on
+	// any failure neither has changed.
+	RestrictDSRSubject(ctx context.Context, id int64, reason string) (*DSRRequest, error)
+	// ObjectDSRSubject records the objection of an objection request's
+	// contact to direct marketing (as ObjectToMarketing) and completes the
+	// request, in one transaction.
+	ObjectDSRSubject(ctx context.Context, id int64) (*DSRRequest, error)
 	// CompleteDSRRequest completes an open request with a note of what
 	// was done.
 	CompleteDSRRequest(ctx context.Context, id int64, note string) (*DSRRequest, error)

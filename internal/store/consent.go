@@ -443,50 +443,57 @@ func (db *DB) ObjectToMarketing(ctx context.Context, contactID int64) ([]*custos
 	if err != nil {
 		return nil, err
 	}
-	ws := a.WorkspaceID
-	events := []*custos.ConsentEvent{}
-	err = db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.lockContact(ctx, tx, ws, contactID); err != nil {
-			return err
-		}
-		// The contact's states that allow a purpose whose current version
-		// is direct marketing.
-		rows, err := tx.QueryContext(ctx, db.q(`SELECT s.purpose_id, s.action FROM consent_state s
-			JOIN purposes p ON p.workspace_id = s.workspace_id AND p.id = s.purpose_id
-			JOIN purpose_versions v ON v.workspace_id = p.workspace_id AND v.purpose_id = p.id AND v.version = p.current_version
-			WHERE s.workspace_id = ? AND s.contact_id = ? AND v.marketing AND s.action IN (?, ?) ORDER BY s.purpose_id`),
-			ws, contactID, string(custos.ActionGrant), string(custos.ActionAssignBasis))
-		if err != nil {
-			return fmt.Errorf("store: marketing consents: %w", err)
-		}
-		var reqs []custos.ConsentRequest
-		for rows.Next() {
-			r := custos.ConsentRequest{Action: custos.ActionWithdraw, Method: custos.MethodObjection}
-			var action string
-			if err := rows.Scan(&r.PurposeID, &action); err != nil {
-				rows.Close()
-				return err
-			}
-			if custos.ConsentAction(action) == custos.ActionAssignBasis {
-				r.Action = custos.ActionRemoveBasis
-			}
-			reqs = append(reqs, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(reqs) == 0 {
-			return err
-		}
-		purposes := make(map[int64]*custos.Purpose, len(reqs))
-		for _, r := range reqs {
-			if purposes[r.PurposeID], err = db.findPurpose(ctx, tx, ws, r.PurposeID); err != nil {
-				return err
-			}
-		}
-		events, err = db.appendEvents(ctx, tx, db.inserter(tx), false, a, []int64{contactID}, []*vault.ContactKey{nil}, reqs, purposes)
+	var events []*custos.ConsentEvent
+	err = db.tx(ctx, func(tx *sql.Tx) (err error) {
+		events, err = db.objectToMarketing(ctx, tx, a, contactID)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return events, nil
+}
+
+// objectToMarketing records the objection inside tx.
+func (db *DB) objectToMarketing(ctx context.Context, tx *sql.Tx, a custos.Actor, contactID int64) ([]*custos.ConsentEvent, error) {
+	ws := a.WorkspaceID
+	if _, err := db.lockContact(ctx, tx, ws, contactID); err != nil {
+		return nil, err
+	}
+	// The contact's states that allow a purpose whose current version
+	// is direct marketing.
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT s.purpose_id, s.action FROM consent_state s
+		JOIN purposes p ON p.workspace_id = s.workspace_id AND p.id = s.purpose_id
+		JOIN purpose_versions v ON v.workspace_id = p.workspace_id AND v.purpose_id = p.id AND v.version = p.current_version
+		WHERE s.workspace_id = ? AND s.contact_id = ? AND v.marketing AND s.action IN (?, ?) ORDER BY s.purpose_id`),
+		ws, contactID, string(custos.ActionGrant), string(custos.ActionAssignBasis))
+	if err != nil {
+		return nil, fmt.Errorf("store: marketing consents: %w", err)
+	}
+	var reqs []custos.ConsentRequest
+	for rows.Next() {
+		r := custos.ConsentRequest{Action: custos.ActionWithdraw, Method: custos.MethodObjection}
+		var action string
+		if err := rows.Scan(&r.PurposeID, &action); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if custos.ConsentAction(action) == custos.ActionAssignBasis {
+			r.Action = custos.ActionRemoveBasis
+		}
+		reqs = append(reqs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	} else if len(reqs) == 0 {
+		return []*custos.ConsentEvent{}, nil
+	}
+	purposes := make(map[int64]*custos.Purpose, len(reqs))
+	for _, r := range reqs {
+		if purposes[r.PurposeID], err = db.findPurpose(ctx, tx, ws, r.PurposeID); err != nil {
+			return nil, err
+		}
+	}
+	return db.appendEvents(ctx, tx, db.inserter(tx), false, a, []int64{contactID}, []*vault.ContactKey{nil}, reqs, purposes)
 }

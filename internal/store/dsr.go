@@ -757,18 +757,90 @@ func (db *DB) closeDSR(ctx context.Context, id int64, status custos.DSRStatus, e
 	if err != nil {
 		return nil, err
 	}
-	sealed := k.Seal(dsrAnswerName, []byte(note))
-	answer := encodeJSON(custos.DSRAnswer{Kind: custos.DSRAnswerNote})
 	return db.changeDSR(ctx, id, func(tx *sql.Tx, a custos.Actor, row *dsrRow, now time.Time) error {
-		if !custos.DSRStatus(row.status).Open() {
-			return closedConflict(row.status)
+		return db.closeRow(ctx, tx, a, row, status, event, k.Seal(dsrAnswerName, []byte(note)), now)
+	})
+}
+
+// closeRow closes the locked request row, if it is still open, with a
+// sealed note as its answer.
+func (db *DB) closeRow(ctx context.Context, tx *sql.Tx, a custos.Actor, row *dsrRow, status custos.DSRStatus, event string, sealedNote []byte, now time.Time) error {
+	if !custos.DSRStatus(row.status).Open() {
+		return closedConflict(row.status)
+	}
+	answer := encodeJSON(custos.DSRAnswer{Kind: custos.DSRAnswerNote})
+	if _, err := tx.ExecContext(ctx, db.q(`UPDATE dsr_requests SET status = ?, completed_at = ?, acted_by = ?, answer = ?, answer_note = ?, token_hash = NULL, token_expires_at = NULL
+		WHERE workspace_id = ? AND id = ?`), string(status), micros(now), a.String(), answer, sealedNote, a.WorkspaceID, row.id); err != nil {
+		return err
+	}
+	return db.dsrEvent(ctx, tx, a.WorkspaceID, row.id, now, a.String(), event, "", nil)
+}
+
+// RestrictDSRSubject restricts the contact of a restriction request and
+// completes the request, in one transaction.
+func (db *DB) RestrictDSRSubject(ctx context.Context, id int64, reason string) (*custos.DSRRequest, error) {
+	reason, err := custos.NormalizeReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	return db.executeDSR(ctx, id, custos.DSRRestriction, func(tx *sql.Tx, a custos.Actor, contactID int64) (string, error) {
+		res, err := db.restrict(ctx, tx, a, contactID, reason)
+		if err != nil {
+			return "", err
 		}
-		if _, err := tx.ExecContext(ctx, db.q(`UPDATE dsr_requests SET status = ?, completed_at = ?, acted_by = ?, answer = ?, answer_note = ?, token_hash = NULL, token_expires_at = NULL
-			WHERE workspace_id = ? AND id = ?`), string(status), micros(now), a.String(), answer, sealed, a.WorkspaceID, id); err != nil {
+		return fmt.Sprintf("Processing of contact %d restricted (restriction %d).", contactID, res.ID), nil
+	})
+}
+
+// ObjectDSRSubject records the objection of an objection request's contact
+// and completes the request, in one transaction.
+func (db *DB) ObjectDSRSubject(ctx context.Context, id int64) (*custos.DSRRequest, error) {
+	return db.executeDSR(ctx, id, custos.DSRObjection, func(tx *sql.Tx, a custos.Actor, contactID int64) (string, error) {
+		events, err := db.objectToMarketing(ctx, tx, a, contactID)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Objection to direct marketing recorded for contact %d: %d marketing consents or bases ended.", contactID, len(events)), nil
+	})
+}
+
+// executeDSR acts on the contact of an executable request of the type and
+// completes the request with the note act returns, all in one
+// transaction, so that a failure leaves both as they were and the request
+// can be executed again.
+func (db *DB) executeDSR(ctx context.Context, id int64, typ custos.DSRType, act func(tx *sql.Tx, a custos.Actor, contactID int64) (string, error)) (*custos.DSRRequest, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ws := a.WorkspaceID
+	r, err := db.executable(ctx, ws, id, typ)
+	if err != nil {
+		return nil, err
+	}
+	k, err := db.requestKey(ctx, ws, id)
+	if err != nil {
+		return nil, err
+	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		// The contact before the request, in the order forget locks them.
+		note, err := act(tx, a, *r.ContactID)
+		if err != nil {
 			return err
 		}
-		return db.dsrEvent(ctx, tx, a.WorkspaceID, id, now, a.String(), event, "", nil)
+		row, err := db.lockRequest(ctx, tx, ws, id)
+		if err != nil {
+			return err
+		}
+		if !row.contact.Valid || row.contact.Int64 != *r.ContactID {
+			return custos.Errorf(custos.ECONFLICT, "the request changed meanwhile; execute it again")
+		}
+		return db.closeRow(ctx, tx, a, row, custos.DSRCompleted, custos.DSREventExecuted, k.Seal(dsrAnswerName, []byte(note)), db.Now())
 	})
+	if err != nil {
+		return nil, err
+	}
+	return db.findDSRRequest(ctx, ws, id)
 }
 
 // contactRequestIDs returns the ids of the requests about a contact: those

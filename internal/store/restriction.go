@@ -26,36 +26,42 @@ func (db *DB) RestrictContact(ctx context.Context, id int64, reason string) (*cu
 	if reason, err = custos.NormalizeReason(reason); err != nil {
 		return nil, err
 	}
-	ws := a.WorkspaceID
 	var res *custos.Restriction
-	err = db.tx(ctx, func(tx *sql.Tx) error {
-		r, err := db.lockContact(ctx, tx, ws, id)
-		if err != nil {
-			return err
-		}
-		switch custos.ContactStatus(r.status) {
-		case custos.StatusRestricted:
-			return custos.Errorf(custos.ECONFLICT, "the contact's processing is restricted already; lift the restriction before restricting it again")
-		case custos.StatusAnonymized:
-			return custos.Errorf(custos.ECONFLICT, "an anonymized contact holds no personal data to restrict")
-		}
-		k, err := db.contactKey(ctx, ws, id)
-		if err != nil {
-			return err
-		}
-		now := db.Now()
-		res = &custos.Restriction{ContactID: id, RestrictedAt: now, RestrictedBy: a.String(), Reason: reason}
-		if err := tx.QueryRowContext(ctx, db.q(`INSERT INTO contact_restrictions (workspace_id, contact_id, prior_status, restricted_at, restricted_by, reason)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
-			ws, id, r.status, micros(now), res.RestrictedBy, k.Seal(sealedReason, []byte(reason))).Scan(&res.ID); err != nil {
-			return fmt.Errorf("store: restrict contact: %w", err)
-		}
-		return db.setStatus(ctx, tx, ws, id, k, a.String(), now, custos.ContactStatus(r.status), custos.StatusRestricted)
+	err = db.tx(ctx, func(tx *sql.Tx) (err error) {
+		res, err = db.restrict(ctx, tx, a, id, reason)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// restrict restricts the contact inside tx; the reason is normalised.
+func (db *DB) restrict(ctx context.Context, tx *sql.Tx, a custos.Actor, id int64, reason string) (*custos.Restriction, error) {
+	ws := a.WorkspaceID
+	r, err := db.lockContact(ctx, tx, ws, id)
+	if err != nil {
+		return nil, err
+	}
+	switch custos.ContactStatus(r.status) {
+	case custos.StatusRestricted:
+		return nil, custos.Errorf(custos.ECONFLICT, "the contact's processing is restricted already; lift the restriction before restricting it again")
+	case custos.StatusAnonymized:
+		return nil, custos.Errorf(custos.ECONFLICT, "an anonymized contact holds no personal data to restrict")
+	}
+	k, err := db.contactKey(ctx, ws, id)
+	if err != nil {
+		return nil, err
+	}
+	now := db.Now()
+	res := &custos.Restriction{ContactID: id, RestrictedAt: now, RestrictedBy: a.String(), Reason: reason}
+	if err := tx.QueryRowContext(ctx, db.q(`INSERT INTO contact_restrictions (workspace_id, contact_id, prior_status, restricted_at, restricted_by, reason)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
+		ws, id, r.status, micros(now), res.RestrictedBy, k.Seal(sealedReason, []byte(reason))).Scan(&res.ID); err != nil {
+		return nil, fmt.Errorf("store: restrict contact: %w", err)
+	}
+	return res, db.setStatus(ctx, tx, ws, id, k, a.String(), now, custos.ContactStatus(r.status), custos.StatusRestricted)
 }
 
 // LiftRestriction ends the contact's restriction and gives it back the

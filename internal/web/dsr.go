@@ -322,15 +322,9 @@ func (s *server) executeDSRRequest(w http.ResponseWriter, r *http.Request) {
 	case custos.DSRErasure:
 		d, err = s.svc.EraseDSRSubject(ctx, id, body.Mode, body.Suppress)
 	case custos.DSRRestriction:
-		var res *custos.Restriction
-		if res, err = s.svc.RestrictContact(ctx, *d.ContactID, body.Reason); err == nil {
-			d, err = s.svc.CompleteDSRRequest(ctx, id, fmt.Sprintf("Processing of contact %d restricted (restriction %d).", *d.ContactID, res.ID))
-		}
+		d, err = s.svc.RestrictDSRSubject(ctx, id, body.Reason)
 	case custos.DSRObjection:
-		var events []*custos.ConsentEvent
-		if events, err = s.svc.ObjectToMarketing(ctx, *d.ContactID); err == nil {
-			d, err = s.svc.CompleteDSRRequest(ctx, id, fmt.Sprintf("Objection to direct marketing recorded for contact %d: %d marketing consents or bases ended.", *d.ContactID, len(events)))
-		}
+		d, err = s.svc.ObjectDSRSubject(ctx, id)
 	default:
 		d, err = s.answerWithExport(r, d, body.Format)
 	}

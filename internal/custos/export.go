@@ -22,6 +22,9 @@ type Export struct {
 	Notices      []*Notice       `json:"notices"`
 	History      []*Change       `json:"history"`
 	Restrictions []*Restriction  `json:"restrictions"`
+	// ObjectedAt is when the person last objected to direct marketing
+	// (Art. 21(2)); nil if they never did.
+	ObjectedAt *time.Time `json:"objected_to_marketing_at,omitempty"`
 	// Recipients are the processors and recipients of the register that
 	// serve the purposes the contact's data is processed for.
 	Recipients []*Processor  `json:"recipients"`

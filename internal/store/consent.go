@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -83,6 +84,17 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh
 			}
 		}
 	}
+	if !fresh && assignsMarketingBasis(reqs, purposes) {
+		objected, err := db.objected(ctx, tx, ws, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if objected[id] {
+				return nil, objectionConflict(id)
+			}
+		}
+	}
 	eventIDs, err := db.allocIDs(ctx, tx, "consent_events", len(ids)*len(reqs))
 	if err != nil {
 		return nil, err
@@ -138,6 +150,53 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh
 	return events, nil
 }
 
+// assignsMarketingBasis reports whether a request assigns a basis for a
+// purpose of direct marketing, which an objection rules out.
+func assignsMarketingBasis(rs []custos.ConsentRequest, purposes map[int64]*custos.Purpose) bool {
+	for _, r := range rs {
+		if r.Action == custos.ActionAssignBasis && purposes[r.PurposeID].Marketing {
+			return true
+		}
+	}
+	return false
+}
+
+// objected returns which of the contacts objected to direct marketing.
+func (db *DB) objected(ctx context.Context, q querier, ws int64, ids []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	const batch = 500
+	for start := 0; start < len(ids); start += batch {
+		part := ids[start:min(start+batch, len(ids))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, ws)
+		for _, id := range part {
+			args = append(args, id)
+		}
+		rows, err := q.QueryContext(ctx, db.q(`SELECT contact_id FROM contact_objections WHERE workspace_id = ? AND contact_id IN (`+placeholders(len(part))+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: objections: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func objectionConflict(id int64) error {
+	return &custos.Error{Code: custos.ECONFLICT, Field: "action", Message: fmt.Sprintf(
+		"contact %d objected to direct marketing, so no basis can be assigned for a marketing purpose (GDPR Art. 21(3)); only the person's own consent can be recorded", id)}
+}
+
 // needsKeys reports whether any request carries personal metadata.
 func needsKeys(rs []custos.ConsentRequest) bool {
 	for _, r := range rs {
@@ -188,7 +247,8 @@ func (db *DB) RecordConsent(ctx context.Context, contactID int64, r custos.Conse
 
 // RecordConsentByFilter appends the event for every contact the filter
 // matches, in one transaction, and returns for how many; a grant or an
-// assigned basis skips the restricted contacts, and counts them.
+// assigned basis skips the restricted contacts, and a basis for direct
+// marketing those who objected to it, and counts them.
 func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter, r custos.ConsentRequest) (n, skipped int64, err error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -209,6 +269,18 @@ func (db *DB) RecordConsentByFilter(ctx context.Context, f custos.ContactFilter,
 			live, s, err := db.liveIDs(ctx, tx, ws, ids[start:min(start+5000, len(ids))], r.Action.Permits())
 			if err != nil {
 				return err
+			}
+			if assignsMarketingBasis(rs, purposes) {
+				objected, err := db.objected(ctx, tx, ws, live)
+				if err != nil {
+					return err
+				}
+				live = slices.DeleteFunc(live, func(id int64) bool {
+					if objected[id] {
+						s = append(s, id)
+					}
+					return objected[id]
+				})
 			}
 			skipped += int64(len(s))
 			keys := make([]*vault.ContactKey, len(live))
@@ -459,6 +531,13 @@ func (db *DB) objectToMarketing(ctx context.Context, tx *sql.Tx, a custos.Actor,
 	ws := a.WorkspaceID
 	if _, err := db.lockContact(ctx, tx, ws, contactID); err != nil {
 		return nil, err
+	}
+	// Remembered even when there is nothing to end: no basis may be
+	// assigned for direct marketing afterwards (Art. 21(3)).
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO contact_objections (workspace_id, contact_id, objected_at, actor) VALUES (?, ?, ?, ?)
+		ON CONFLICT (workspace_id, contact_id) DO UPDATE SET objected_at = excluded.objected_at, actor = excluded.actor`),
+		ws, contactID, micros(db.Now()), a.String()); err != nil {
+		return nil, fmt.Errorf("store: record objection: %w", err)
 	}
 	// The contact's states that allow a purpose whose current version
 	// is direct marketing.

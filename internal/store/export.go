@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"slices"
 
 	"github.com/custos/custos/internal/custos"
@@ -12,7 +14,7 @@ import (
 // that is in neither list.
 const (
 	// exportedTables feed ExportContact.
-	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions dsr_requests"
+	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions contact_objections dsr_requests"
 	// unexportedTables hold nothing about the person: key material,
 	// tombstones without personal data, and the audit log of staff actions
 	// (ids only).
@@ -105,6 +107,13 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 		before = next
 	}
 	if x.Restrictions, err = db.ContactRestrictions(ctx, id); err != nil {
+		return nil, err
+	}
+	var objected int64
+	if err := db.read.QueryRowContext(ctx, db.q(`SELECT objected_at FROM contact_objections WHERE workspace_id = ? AND contact_id = ?`), ws, id).Scan(&objected); err == nil {
+		t := fromMicros(objected)
+		x.ObjectedAt = &t
+	} else if !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
 	// Audited: a failed entry fails the export.

@@ -147,3 +147,56 @@ func notice(a custos.ConsentAction) string {
 	}
 	return ""
 }
+
+// TestObjectionIsRemembered holds Art. 21(3): after an objection, even
+// one that had nothing to end, no basis can be assigned for a marketing
+// purpose, one by one or in bulk; the person's own consent still can be
+// recorded, and the export says when they objected.
+func TestObjectionIsRemembered(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	purpose := func(name string, basis custos.LegalBasis, marketing bool) *custos.Purpose {
+		t.Helper()
+		p := &custos.Purpose{Name: name, LegalBasis: basis, Marketing: marketing}
+		if err := db.CreatePurpose(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	offers := purpose("Offers to customers", custos.BasisLegitimateInterests, true)
+	fraud := purpose("Fraud prevention", custos.BasisLegitimateInterests, false)
+	newsletter := purpose("Newsletter", custos.BasisConsent, true)
+	c := mustContact(t, db, ctx, "ewa@example.com", nil)
+	o := mustContact(t, db, ctx, "ola@example.com", nil)
+	if x, err := db.ExportContact(ctx, c.ID); err != nil || x.ObjectedAt != nil {
+		t.Fatalf("export before objecting: %v %v", x.ObjectedAt, err)
+	}
+	if evs, err := db.ObjectToMarketing(ctx, c.ID); err != nil || len(evs) != 0 {
+		t.Fatalf("objection: %v %v", evs, err)
+	}
+	assign := custos.ConsentRequest{PurposeID: offers.ID, Action: custos.ActionAssignBasis}
+	_, err := db.RecordConsent(ctx, c.ID, assign)
+	if e := custos.AsError(err); e == nil || e.Code != custos.ECONFLICT || e.Field != "action" {
+		t.Fatalf("a marketing basis after the objection: %v", err)
+	}
+	if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: fraud.ID, Action: custos.ActionAssignBasis}); err != nil {
+		t.Fatalf("a basis for a purpose that is not marketing: %v", err)
+	}
+	if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: newsletter.ID, Action: custos.ActionGrant, Notice: "Tak."}); err != nil {
+		t.Fatalf("the person's own consent: %v", err)
+	}
+	n, skipped, err := db.RecordConsentByFilter(ctx, custos.ContactFilter{}, assign)
+	if err != nil || n != 1 || skipped != 1 {
+		t.Fatalf("bulk basis: %d affected, %d skipped, %v; want 1 and 1", n, skipped, err)
+	}
+	if d, _ := db.Permission(ctx, c.ID, offers.ID, nil); d.Allowed {
+		t.Errorf("objected contact allowed for offers: %+v", d)
+	}
+	if d, _ := db.Permission(ctx, o.ID, offers.ID, nil); !d.Allowed {
+		t.Errorf("other contact not given the basis: %+v", d)
+	}
+	x, err := db.ExportContact(ctx, c.ID)
+	if err != nil || x.ObjectedAt == nil {
+		t.Fatalf("export after objecting: %v %v", x, err)
+	}
+}

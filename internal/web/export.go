@@ -145,6 +145,9 @@ func exportRows(x *custos.Export) [][]string {
 	row("contact", "", "source_detail", c.Source.Detail)
 	row("contact", "", "created_at", c.CreatedAt)
 	row("contact", "", "tags", strings.Join(c.Tags, ", "))
+	if x.ObjectedAt != nil {
+		row("contact", "", "objected_to_marketing_at", *x.ObjectedAt)
+	}
 	for _, f := range x.Fields {
 		if f.Key != custos.FieldEmail {
 			row("field", f.Key, f.Label, c.Fields[f.Key])

@@ -82,8 +82,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 // command line outlives the erasure by at most this long.
 const forgottenSweep = 30 * time.Second
 
-// sweepForgotten runs DropForgotten every forgottenSweep until ctx ends,
-// then closes done.
+// sweepForgotten runs DropForgotten, and checkpoints the audit log, every
+// forgottenSweep until ctx ends; it checkpoints once more, then closes
+// done.
 func (m *Main) sweepForgotten(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(forgottenSweep)
@@ -91,12 +92,24 @@ func (m *Main) sweepForgotten(ctx context.Context, done chan<- struct{}) {
 	for {
 		select {
 		case <-ctx.Done():
+			m.checkpointAudit(context.WithoutCancel(ctx))
 			return
 		case <-t.C:
 			if err := m.DB.DropForgotten(ctx); err != nil && ctx.Err() == nil {
 				m.Log.Error("dropping forgotten contacts from the search index", "err", err)
 			}
+			m.checkpointAudit(ctx)
 		}
+	}
+}
+
+// checkpointAudit writes checkpoints of the audit chains that moved
+// (store.CheckpointFile).
+func (m *Main) checkpointAudit(ctx context.Context) {
+	if n, err := m.DB.CheckpointAudit(ctx); err != nil && ctx.Err() == nil {
+		m.Log.Error("checkpointing the audit log", "err", err)
+	} else if n > 0 {
+		m.Log.Debug("audit log checkpointed", "workspaces", n)
 	}
 }
 

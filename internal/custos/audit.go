@@ -63,6 +63,9 @@ type AuditReport struct {
 	OK      bool   `json:"ok"`
 	Problem string `json:"problem,omitempty"` // the first break found
 	Seq     int64  `json:"seq,omitempty"`     // where it was found
+	// Checkpoints is how many of the checkpoints kept outside the
+	// database the chain was held to.
+	Checkpoints int `json:"checkpoints"`
 }
 
 // AuditService reads the audit log of the actor's workspace.

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/custos/custos/internal/custos"
@@ -178,6 +179,18 @@ func (db *DB) VerifyAudit(ctx context.Context) (*custos.AuditReport, error) {
 	if outside > 0 {
 		return fail(0, "%d entries have a position before the first: they were added behind the chain's back", outside)
 	}
+	// The checkpoints kept outside the database: the chain must pass
+	// through each of them.
+	all, err := readCheckpoints(filepath.Join(db.dir, CheckpointFile), db.vault)
+	if err != nil {
+		return fail(0, "%v", err)
+	}
+	checkpoints := map[int64][]byte{}
+	var lastCheckpoint int64
+	for _, c := range all[ws] {
+		checkpoints[c.Seq] = c.Hash
+		lastCheckpoint = max(lastCheckpoint, c.Seq)
+	}
 	prev, last := genesis, int64(0)
 	// Read in pages, so that a long chain is not one long read.
 	for {
@@ -203,6 +216,9 @@ func (db *DB) VerifyAudit(ctx context.Context) (*custos.AuditReport, error) {
 			case !bytes.Equal(r.sum(), r.hash):
 				rows.Close()
 				return fail(r.seq, "entry %d was changed", r.seq)
+			case checkpoints[r.seq] != nil && !bytes.Equal(checkpoints[r.seq], r.hash):
+				rows.Close()
+				return fail(r.seq, "entry %d is not the one checkpointed: the chain was rewritten", r.seq)
 			}
 			prev, last = r.hash, r.seq
 			rep.Entries++
@@ -226,5 +242,9 @@ func (db *DB) VerifyAudit(ctx context.Context) (*custos.AuditReport, error) {
 	if headSeq != last || !bytes.Equal(headHash, prev) {
 		return fail(last+1, "the log ends at entry %d but its head is entry %d: entries were cut off or the head rewritten", last, headSeq)
 	}
+	if lastCheckpoint > last {
+		return fail(last+1, "the log ends at entry %d but entry %d was checkpointed: entries were cut off", last, lastCheckpoint)
+	}
+	rep.Checkpoints = len(checkpoints)
 	return rep, nil
 }

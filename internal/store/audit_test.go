@@ -1,7 +1,10 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +117,85 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAuditCheckpoints holds the chain to the checkpoints kept outside the
+// database: cutting entries off and rewriting the head, or replacing the
+// whole chain with another valid one, passes the chain's own checks but
+// not the checkpoints; an altered checkpoint file fails too.
+func TestAuditCheckpoints(t *testing.T) {
+	intrude := func(t *testing.T, db *store.DB, stmt string) {
+		t.Helper()
+		off := "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete"
+		if db.Dialect() == "postgres" {
+			off = "ALTER TABLE audit_log DISABLE TRIGGER USER"
+		}
+		if err := db.ExecRaw(context.Background(), off+"; "+stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkpoint := func(t *testing.T, db *store.DB, want int) {
+		t.Helper()
+		if n, err := db.CheckpointAudit(context.Background()); err != nil || n != want {
+			t.Fatalf("checkpoint: %d %v, want %d", n, err, want)
+		}
+	}
+	verify := func(t *testing.T, db *store.DB, ctx context.Context, problem string) {
+		t.Helper()
+		rep, err := db.VerifyAudit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if problem == "" && (!rep.OK || rep.Checkpoints == 0) {
+			t.Fatalf("verify: %+v, want OK against the checkpoints", rep)
+		} else if problem != "" && (rep.OK || !strings.Contains(rep.Problem, problem)) {
+			t.Fatalf("verify: %+v, want %q", rep, problem)
+		}
+	}
+
+	t.Run("cut off with the head rewritten", func(t *testing.T) {
+		db, ctx, _, _ := audited(t, 3)
+		checkpoint(t, db, 1)
+		checkpoint(t, db, 0) // nothing moved
+		verify(t, db, ctx, "")
+		// Without the checkpoints the shorter chain would look whole.
+		intrude(t, db, `DELETE FROM audit_log WHERE seq = 4;
+			UPDATE audit_heads SET seq = 3, hash = (SELECT hash FROM audit_log l WHERE l.workspace_id = audit_heads.workspace_id AND l.seq = 3)`)
+		verify(t, db, ctx, "entry 4 was checkpointed")
+	})
+	t.Run("rewritten", func(t *testing.T) {
+		db, ctx, c, _ := audited(t, 3)
+		checkpoint(t, db, 1)
+		// A new, valid chain of the same length in place of the old.
+		intrude(t, db, "DELETE FROM audit_log; DELETE FROM audit_heads")
+		for range 4 {
+			if _, err := db.ExportContact(ctx, c.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		verify(t, db, ctx, "the chain was rewritten")
+	})
+	t.Run("checkpoint file altered", func(t *testing.T) {
+		db, ctx, _, _ := audited(t, 1)
+		checkpoint(t, db, 1)
+		path := filepath.Join(db.DataDir(), store.CheckpointFile)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, bytes.Replace(b, []byte(`"seq":2`), []byte(`"seq":1`), 1), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		verify(t, db, ctx, "altered")
+	})
+	t.Run("growing chain", func(t *testing.T) {
+		db, ctx, c, _ := audited(t, 1)
+		checkpoint(t, db, 1)
+		if _, err := db.ExportContact(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		verify(t, db, ctx, "") // entries after the last checkpoint are fine
+		checkpoint(t, db, 1)
+		verify(t, db, ctx, "")
+	})
 }

@@ -350,6 +350,17 @@ func Restore(ctx context.Context, cfg Config, v *vault.Vault, dir string, replac
 	} else {
 		err = db.restoreSQLite(cfg.DataDir, dir, m, replace)
 	}
+	if err == nil && m.Kind == BackupData {
+		// The restored chain ends before the checkpoints written since the
+		// backup; the server checkpoints it afresh.
+		path := filepath.Join(cfg.DataDir, CheckpointFile)
+		err = withLock(path, func() error {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			return nil
+		})
+	}
 	return m, err
 }
 

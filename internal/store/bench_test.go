@@ -301,3 +301,35 @@ func BenchmarkExport(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/export")
 }
+
+// BenchmarkVerifyAudit verifies a workspace's audit chain of
+// CUSTOS_BENCH_AUDIT entries (default 1,000,000); one op is one whole
+// verification. Budget: 1M entries in 60 s.
+//
+//	go test ./internal/store -run '^$' -bench VerifyAudit -benchtime 3x
+func BenchmarkVerifyAudit(b *testing.B) {
+	n := 1_000_000
+	if s := os.Getenv("CUSTOS_BENCH_AUDIT"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db := storetest.Open(b)
+	ctx := storetest.Workspace(b, db, "audited", custos.RoleAdmin)
+	a, _ := custos.ActorFrom(ctx)
+	if err := db.FillAudit(ctx, a.WorkspaceID, n); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.CheckpointAudit(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := db.VerifyAudit(ctx)
+		if err != nil || !rep.OK || rep.Entries != int64(n) {
+			b.Fatalf("verify: %+v %v", rep, err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds()*float64(b.N), "entries/s")
+}

@@ -59,28 +59,42 @@ func (e journalEntry) line(v *vault.Vault) []byte {
 // other line that does not parse, or whose MAC does not match, fails the
 // read: the journal was altered, or written under another master key.
 func readJournal(path string, v *vault.Vault) ([]journalEntry, error) {
+	var entries []journalEntry
+	err := readLines(path, func(n int, line []byte) error {
+		var e journalEntry
+		if err := json.Unmarshal(line, &e); err != nil || e.Workspace <= 0 || e.Contact <= 0 {
+			return fmt.Errorf("store: erasure journal %s, line %d: not an entry", path, n)
+		}
+		mac := e.MAC
+		if !hmac.Equal(bytes.TrimSuffix(e.line(v), []byte{'\n'}), line) || mac == nil {
+			return fmt.Errorf("store: erasure journal %s, line %d: the MAC does not match (altered, or written under another master key)", path, n)
+		}
+		entries = append(entries, e)
+		return nil
+	})
+	return entries, err
+}
+
+// readLines calls fn with each whole line of the file at path, numbered
+// from 1; a file that does not exist has none. A last line without its
+// newline is an append cut short (a crash, a full disk) and is left out;
+// the next append cuts it off.
+func readLines(path string, fn func(n int, line []byte) error) error {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil
 	} else if err != nil {
-		return nil, fmt.Errorf("store: erasure journal: %w", err)
+		return fmt.Errorf("store: %w", err)
 	}
 	b = b[:bytes.LastIndexByte(b, '\n')+1] // without a torn last line
-	var entries []journalEntry
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		var e journalEntry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Workspace <= 0 || e.Contact <= 0 {
-			return nil, fmt.Errorf("store: erasure journal %s, line %d: not an entry", path, n)
+		if err := fn(n, sc.Bytes()); err != nil {
+			return err
 		}
-		mac := e.MAC
-		if !hmac.Equal(bytes.TrimSuffix(e.line(v), []byte{'\n'}), sc.Bytes()) || mac == nil {
-			return nil, fmt.Errorf("store: erasure journal %s, line %d: the MAC does not match (altered, or written under another master key)", path, n)
-		}
-		entries = append(entries, e)
 	}
-	return entries, sc.Err()
+	return sc.Err()
 }
 
 // appendJournal appends lines to the journal at path, holding its lock.
@@ -94,12 +108,12 @@ func appendJournal(path string, lines []byte) error {
 func appendLines(path string, lines []byte) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("store: erasure journal: %w", err)
+		return fmt.Errorf("store: append to %s: %w", filepath.Base(path), err)
 	}
 	defer f.Close()
 	end, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
-		return fmt.Errorf("store: erasure journal: %w", err)
+		return fmt.Errorf("store: append to %s: %w", filepath.Base(path), err)
 	}
 	if end > 0 {
 		// Find the end of the last whole line.
@@ -109,7 +123,7 @@ func appendLines(path string, lines []byte) error {
 			off := max(0, keep-int64(len(buf)))
 			n, err := f.ReadAt(buf[:keep-off], off)
 			if err != nil && err != io.EOF {
-				return fmt.Errorf("store: erasure journal: %w", err)
+				return fmt.Errorf("store: append to %s: %w", filepath.Base(path), err)
 			}
 			if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
 				keep = off + int64(i) + 1
@@ -119,16 +133,16 @@ func appendLines(path string, lines []byte) error {
 		}
 		if keep < end {
 			if err := f.Truncate(keep); err != nil {
-				return fmt.Errorf("store: erasure journal: %w", err)
+				return fmt.Errorf("store: append to %s: %w", filepath.Base(path), err)
 			}
 		}
 		end = keep
 	}
 	if _, err := f.WriteAt(lines, end); err != nil {
-		return fmt.Errorf("store: erasure journal: %w", err)
+		return fmt.Errorf("store: append to %s: %w", filepath.Base(path), err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("store: erasure journal: %w", err)
+		return fmt.Errorf("store: append to %s: %w", filepath.Base(path), err)
 	}
 	return nil
 }

@@ -277,8 +277,21 @@ func (v *Vault) SuppressionHash(workspace int64, email string) []byte {
 // entry cannot be forged or altered (to erase someone, or to bring an
 // erased person back) without the master key.
 func (v *Vault) JournalMAC(entry []byte) []byte {
+	return v.fileMAC("journal", entry)
+}
+
+// CheckpointMAC returns a MAC of one checkpoint of the audit log, kept
+// outside the database, so that a rewritten chain cannot be made to match
+// its checkpoints without the master key.
+func (v *Vault) CheckpointMAC(entry []byte) []byte {
+	return v.fileMAC("audit-checkpoint", entry)
+}
+
+// fileMAC is a MAC of a line of one of the files kept beside the data, the
+// kind of file bound in.
+func (v *Vault) fileMAC(kind string, entry []byte) []byte {
 	h := hmac.New(sha256.New, v.journal)
-	h.Write(binding("journal", 0, 0, ""))
+	h.Write(binding(kind, 0, 0, ""))
 	h.Write(entry)
 	return h.Sum(nil)
 }

@@ -35,6 +35,6 @@ func (m *Main) audit(ctx context.Context, args []string) error {
 	if !rep.OK {
 		return errors.New("the audit log of workspace " + *workspace + " is broken: " + rep.Problem)
 	}
-	fmt.Fprintf(m.Stdout, "The audit log of workspace %s is intact: %d entries.\n", *workspace, rep.Entries)
+	fmt.Fprintf(m.Stdout, "The audit log of workspace %s is intact: %d entries, %d checkpoints.\n", *workspace, rep.Entries, rep.Checkpoints)
 	return nil
 }

@@ -9,6 +9,10 @@ import (
 const (
 	AuditContactExport = "contact.export"
 	AuditContactForget = "contact.forget"
+	// AuditWrite is an API request that changed state, and AuditRead one
+	// that read personal data; the entry's route says which.
+	AuditWrite = "api.write"
+	AuditRead  = "api.read"
 )
 
 // AuditEntry is one line of the audit log: who did what to which object,
@@ -23,7 +27,12 @@ type AuditEntry struct {
 	ContactID *int64    `json:"contact_id"`
 	// Detail is a short, non-personal note: an export's format, an
 	// erasure's mode and request reference.
-	Detail   string `json:"detail"`
+	Detail string `json:"detail"`
+	// Route is the API request's method and route pattern, such as
+	// "PATCH /api/v1/contacts/{id}", and IP its client's address; both
+	// empty for what the command line or the system did.
+	Route    string `json:"route,omitempty"`
+	IP       string `json:"ip,omitempty"`
 	PrevHash string `json:"prev_hash"`
 	Hash     string `json:"hash"`
 }
@@ -76,4 +85,7 @@ type AuditService interface {
 	// VerifyAudit recomputes the workspace's chain and reports the first
 	// entry that was changed, removed, reordered or cut off.
 	VerifyAudit(ctx context.Context) (*AuditReport, error)
+	// AuditRead records that the request of the context (see WithRequest)
+	// read personal data; the read must not be answered if this fails.
+	AuditRead(ctx context.Context) error
 }

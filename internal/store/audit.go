@@ -24,6 +24,7 @@ type auditRow struct {
 	actor, action string
 	contact       sql.NullInt64
 	detail        string
+	route, ip     string // of the API request, when there was one
 	prev, hash    []byte
 }
 
@@ -53,6 +54,12 @@ func (r *auditRow) sum() []byte {
 		num(0)
 	}
 	str(r.detail)
+	// Entries made before requests were recorded, and those made outside
+	// one, end here, so their hashes are as they were.
+	if r.route != "" || r.ip != "" {
+		str(r.route)
+		str(r.ip)
+	}
 	return h.Sum(nil)
 }
 
@@ -68,6 +75,10 @@ func (db *DB) audit(ctx context.Context, tx *sql.Tx, a custos.Actor, action stri
 		lock = " FOR UPDATE" // one writer per chain at a time
 	}
 	r := auditRow{ws: ws, at: micros(db.Now()), actor: a.String(), action: action, detail: detail}
+	if req := custos.RequestFrom(ctx); req != nil {
+		r.route, r.ip = req.Method+" "+req.Route, req.IP
+		req.MarkAudited()
+	}
 	if contact > 0 {
 		r.contact = sql.NullInt64{Int64: contact, Valid: true}
 	}
@@ -76,8 +87,9 @@ func (db *DB) audit(ctx context.Context, tx *sql.Tx, a custos.Actor, action stri
 	}
 	r.seq++
 	r.hash = r.sum()
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_log (workspace_id, seq, at, actor, action, contact_id, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		r.ws, r.seq, r.at, r.actor, r.action, r.contact, r.detail, r.prev, r.hash); err != nil {
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_log (workspace_id, seq, at, actor, action, contact_id, detail, route, ip, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		r.ws, r.seq, r.at, r.actor, r.action, r.contact, r.detail, r.route, r.ip, r.prev, r.hash); err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, db.q(`UPDATE audit_heads SET seq = ?, hash = ? WHERE workspace_id = ?`), r.seq, r.hash, ws); err != nil {
@@ -86,17 +98,48 @@ func (db *DB) audit(ctx context.Context, tx *sql.Tx, a custos.Actor, action stri
 	return nil
 }
 
+// auditRequest records, inside tx and just before it commits, the API
+// request of the context if it changes state and no entry of the
+// transaction's request has been written yet: so every change made
+// through the API is audited in the transaction that makes it, and fails
+// with it.
+func (db *DB) auditRequest(ctx context.Context, tx *sql.Tx) error {
+	req := custos.RequestFrom(ctx)
+	if req == nil || !req.Changes() || req.Audited() {
+		return nil
+	}
+	a, ok := custos.ActorFrom(ctx)
+	if !ok {
+		return nil
+	}
+	return db.audit(ctx, tx, a, custos.AuditWrite, req.ContactID, "")
+}
+
+// AuditRead records the API request of the context as a read of personal
+// data, in a transaction of its own.
+func (db *DB) AuditRead(ctx context.Context) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	var contact int64
+	if req := custos.RequestFrom(ctx); req != nil {
+		contact = req.ContactID
+	}
+	return db.auditTx(ctx, a, custos.AuditRead, contact, "")
+}
+
 // auditTx records an entry in a transaction of its own: for reads, such
 // as an export, which fail when their entry cannot be written.
 func (db *DB) auditTx(ctx context.Context, a custos.Actor, action string, contact int64, detail string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error { return db.audit(ctx, tx, a, action, contact, detail) })
 }
 
-const auditColumns = `seq, at, actor, action, contact_id, detail, prev_hash, hash`
+const auditColumns = `seq, at, actor, action, contact_id, detail, route, ip, prev_hash, hash`
 
 func scanAudit(rows *sql.Rows, ws int64) (*auditRow, error) {
 	r := &auditRow{ws: ws}
-	err := rows.Scan(&r.seq, &r.at, &r.actor, &r.action, &r.contact, &r.detail, &r.prev, &r.hash)
+	err := rows.Scan(&r.seq, &r.at, &r.actor, &r.action, &r.contact, &r.detail, &r.route, &r.ip, &r.prev, &r.hash)
 	return r, err
 }
 
@@ -143,7 +186,7 @@ func (db *DB) FindAudit(ctx context.Context, f custos.AuditFilter) ([]*custos.Au
 		if err != nil {
 			return nil, 0, err
 		}
-		e := &custos.AuditEntry{Seq: r.seq, At: fromMicros(r.at), Actor: r.actor, Action: r.action, Detail: r.detail,
+		e := &custos.AuditEntry{Seq: r.seq, At: fromMicros(r.at), Actor: r.actor, Action: r.action, Detail: r.detail, Route: r.route, IP: r.ip,
 			PrevHash: hex.EncodeToString(r.prev), Hash: hex.EncodeToString(r.hash)}
 		if r.contact.Valid {
 			e.ContactID = &r.contact.Int64

@@ -545,6 +545,17 @@ func (db *DB) txOn(ctx context.Context, d *sql.DB, fn func(tx *sql.Tx) error) er
 	if err := fn(tx); err != nil {
 		return mapError(err)
 	}
+	return db.commit(ctx, d, tx)
+}
+
+// commit commits a write transaction on d; on the data store, with the
+// audit entry of the API request that made it (auditRequest).
+func (db *DB) commit(ctx context.Context, d *sql.DB, tx *sql.Tx) error {
+	if d == db.write {
+		if err := db.auditRequest(ctx, tx); err != nil {
+			return mapError(err)
+		}
+	}
 	return mapError(tx.Commit())
 }
 

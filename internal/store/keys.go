@@ -141,7 +141,7 @@ func (db *DB) bulkTx(ctx context.Context, d *sql.DB, fn func(tx *sql.Tx, put row
 	if err := fn(tx, put); err != nil {
 		return mapError(err)
 	}
-	return mapError(tx.Commit())
+	return db.commit(ctx, d, tx)
 }
 
 // maxParams keeps multi-row statements under both dialects' limits on

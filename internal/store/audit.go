@@ -115,18 +115,73 @@ func (db *DB) auditRequest(ctx context.Context, tx *sql.Tx) error {
 	return db.audit(ctx, tx, a, custos.AuditWrite, req.ContactID, "")
 }
 
+// readAudit is a read of personal data waiting for its audit entry.
+type readAudit struct {
+	ctx     context.Context // the request's, for its values only
+	a       custos.Actor
+	contact int64
+	done    chan error
+}
+
+// maxReadBatch bounds the entries one transaction commits.
+const maxReadBatch = 256
+
 // AuditRead records the API request of the context as a read of personal
-// data, in a transaction of its own.
+// data, and returns once the entry is committed. Reads that arrive while
+// a commit is under way are committed together in the next transaction,
+// so that concurrent readers share its cost.
 func (db *DB) AuditRead(ctx context.Context) error {
 	a, err := actor(ctx)
 	if err != nil {
 		return err
 	}
-	var contact int64
+	ra := readAudit{ctx: context.WithoutCancel(ctx), a: a, done: make(chan error, 1)}
 	if req := custos.RequestFrom(ctx); req != nil {
-		contact = req.ContactID
+		ra.contact = req.ContactID
 	}
-	return db.auditTx(ctx, a, custos.AuditRead, contact, "")
+	db.startReads.Do(func() { db.bg.Go(db.writeReadAudits) })
+	select {
+	case db.readAudits <- ra:
+	case <-db.closing:
+		return custos.Errorf(custos.EUNAVAILABLE, "the store is closing")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-ra.done
+}
+
+// writeReadAudits commits waiting read entries, in batches, until the
+// store closes.
+func (db *DB) writeReadAudits() {
+	for {
+		var batch []readAudit
+		select {
+		case ra := <-db.readAudits:
+			batch = append(batch, ra)
+		case <-db.closing:
+			return
+		}
+	more:
+		for len(batch) < maxReadBatch {
+			select {
+			case ra := <-db.readAudits:
+				batch = append(batch, ra)
+			default:
+				break more
+			}
+		}
+		err := db.tx(context.Background(), func(tx *sql.Tx) error {
+			for _, ra := range batch {
+				if err := db.audit(ra.ctx, tx, ra.a, custos.AuditRead, ra.contact, ""); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, ra := range batch {
+			ra.done <- err
+		}
+	}
 }
 
 // auditTx records an entry in a transaction of its own: for reads, such

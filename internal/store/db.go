@@ -89,6 +89,12 @@ type DB struct {
 	// non-zero after an older database or key store was restored.
 	Replayed, ReplayedKeys int64
 	bg                     sync.WaitGroup // background work, waited for by Close
+	// readAudits are reads of personal data waiting for their audit
+	// entries, which one writer commits in batches (AuditRead).
+	readAudits chan readAudit
+	startReads sync.Once
+	closing    chan struct{}
+	closeReads sync.Once
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 }
@@ -148,7 +154,8 @@ func (db *DB) connect(ctx context.Context, cfg Config) error {
 }
 
 func newDB(v *vault.Vault) *DB {
-	db := &DB{vault: v, log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	db := &DB{vault: v, log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		readAudits: make(chan readAudit), closing: make(chan struct{})}
 	db.search = newSearchIndex(db)
 	return db
 }
@@ -346,6 +353,7 @@ func schemaRE(s string) bool {
 
 // Close closes the databases.
 func (db *DB) Close() error {
+	db.closeReads.Do(func() { close(db.closing) })
 	db.bg.Wait()
 	var errs []error
 	for _, c := range []*stmtCache{db.read, db.keysRead} {

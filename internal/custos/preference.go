@@ -31,7 +31,8 @@ type PreferenceService interface {
 	// workspace, valid for PreferenceTokenTTL. It is signed, never stored:
 	// it names the workspace, the contact and the expiry, under a MAC keyed
 	// by the master key. ENOTFOUND for a contact not in the workspace,
-	// ECONFLICT for one that is forgotten, anonymized or not yet confirmed.
+	// ECONFLICT for one that is forgotten or anonymized. A contact still
+	// waiting for its double opt-in gets one.
 	PreferenceToken(ctx context.Context, contactID int64) (string, error)
 	// OpenPreferenceToken returns the workspace and contact of a token. It
 	// needs no actor. Every token that does not work, whether forged,

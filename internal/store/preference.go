@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/vault"
 )
 
 // A preference-centre link token is signed, never stored: its body names
@@ -44,32 +45,45 @@ func (db *DB) PreferenceToken(ctx context.Context, contactID int64) (string, err
 		}
 		return "", err
 	}
+	return makePreferenceToken(db.vault, a.WorkspaceID, contactID, db.Now().Add(custos.PreferenceTokenTTL).Unix()), nil
+}
+
+// makePreferenceToken encodes and signs a token.
+func makePreferenceToken(v *vault.Vault, ws, contactID, expires int64) string {
 	body := make([]byte, prefsBodyLen, prefsBodyLen+prefsMACLen)
 	body[0] = prefsTokenVersion
-	binary.BigEndian.PutUint64(body[1:], uint64(a.WorkspaceID))
+	binary.BigEndian.PutUint64(body[1:], uint64(ws))
 	binary.BigEndian.PutUint64(body[9:], uint64(contactID))
-	binary.BigEndian.PutUint64(body[17:], uint64(db.Now().Add(custos.PreferenceTokenTTL).Unix()))
-	return base64.RawURLEncoding.EncodeToString(append(body, db.vault.PreferenceMAC(body)[:prefsMACLen]...)), nil
+	binary.BigEndian.PutUint64(body[17:], uint64(expires))
+	return base64.RawURLEncoding.EncodeToString(append(body, v.PreferenceMAC(body)[:prefsMACLen]...))
+}
+
+// parsePreferenceToken checks a token's form and MAC and returns what it
+// names; ok is false for anything else. Every token has one spelling
+// (strict base64), so an accepted token is exactly one that was made.
+func parsePreferenceToken(v *vault.Vault, token string) (ws, contactID, expires int64, ok bool) {
+	if len(token) != base64.RawURLEncoding.EncodedLen(prefsBodyLen+prefsMACLen) {
+		return 0, 0, 0, false
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	if err != nil || len(raw) != prefsBodyLen+prefsMACLen || raw[0] != prefsTokenVersion {
+		return 0, 0, 0, false
+	}
+	body, mac := raw[:prefsBodyLen], raw[prefsBodyLen:]
+	if !hmac.Equal(mac, v.PreferenceMAC(body)[:prefsMACLen]) {
+		return 0, 0, 0, false
+	}
+	ws = int64(binary.BigEndian.Uint64(body[1:]))
+	contactID = int64(binary.BigEndian.Uint64(body[9:]))
+	expires = int64(binary.BigEndian.Uint64(body[17:]))
+	return ws, contactID, expires, ws > 0 && contactID > 0
 }
 
 // OpenPreferenceToken checks a token's MAC and expiry, then that its
 // contact is still live.
 func (db *DB) OpenPreferenceToken(ctx context.Context, token string) (ws, contactID int64, err error) {
-	if len(token) != base64.RawURLEncoding.EncodedLen(prefsBodyLen+prefsMACLen) {
-		return 0, 0, errPrefsLink
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) != prefsBodyLen+prefsMACLen || raw[0] != prefsTokenVersion {
-		return 0, 0, errPrefsLink
-	}
-	body, mac := raw[:prefsBodyLen], raw[prefsBodyLen:]
-	if !hmac.Equal(mac, db.vault.PreferenceMAC(body)[:prefsMACLen]) {
-		return 0, 0, errPrefsLink
-	}
-	ws = int64(binary.BigEndian.Uint64(body[1:]))
-	contactID = int64(binary.BigEndian.Uint64(body[9:]))
-	expires := int64(binary.BigEndian.Uint64(body[17:]))
-	if ws <= 0 || contactID <= 0 || db.Now().Unix() >= expires {
+	ws, contactID, expires, ok := parsePreferenceToken(db.vault, token)
+	if !ok || db.Now().Unix() >= expires {
 		return 0, 0, errPrefsLink
 	}
 	if err := db.livePreferenceContact(ctx, ws, contactID); err != nil {
@@ -83,8 +97,10 @@ func (db *DB) OpenPreferenceToken(ctx context.Context, token string) (ws, contac
 
 // livePreferenceContact reports, as an error, why the contact has no
 // preference centre: ENOTFOUND when it is not in the workspace (or erased),
-// ECONFLICT when it is forgotten or being forgotten, anonymized, or still
-// waiting for its double opt-in.
+// ECONFLICT when it is forgotten or being forgotten, or anonymized. A
+// contact waiting for its double opt-in has one: the confirmation mail may
+// link it, and the person may withdraw or ask for erasure before
+// confirming.
 func (db *DB) livePreferenceContact(ctx context.Context, ws, contactID int64) error {
 	var status string
 	err := db.read.QueryRowContext(ctx, db.q(`SELECT status FROM contacts WHERE workspace_id = ? AND id = ?`), ws, contactID).Scan(&status)
@@ -93,7 +109,7 @@ func (db *DB) livePreferenceContact(ctx context.Context, ws, contactID int64) er
 	} else if err != nil {
 		return fmt.Errorf("store: preference contact: %w", err)
 	}
-	if status != string(custos.StatusActive) && status != string(custos.StatusRestricted) {
+	if status == string(custos.StatusAnonymized) {
 		return custos.Errorf(custos.ECONFLICT, "the contact is %s and has no preference centre", status)
 	}
 	if _, err := db.findTombstone(ctx, db.read, ws, contactID); err == nil {

@@ -94,6 +94,21 @@ func TestPreferenceTokens(t *testing.T) {
 	if _, err := db.PreferenceToken(ctx, c.ID); code(err) != custos.ENOTFOUND {
 		t.Fatalf("token for an erased contact: %v", err)
 	}
+	// A contact waiting for its double opt-in has a centre.
+	pending := &custos.Contact{Email: "new@example.com", Status: custos.StatusPending}
+	if err := pending.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateContact(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	pt, err := db.PreferenceToken(ctx, pending.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, id, err := db.OpenPreferenceToken(t.Context(), pt); err != nil || id != pending.ID {
+		t.Fatalf("pending contact's link: %d %v", id, err)
+	}
 	// A contact of another workspace is not found.
 	ctx2 := storetest.Workspace(t, db, "other", custos.RoleAdmin)
 	c2 := mustContact(t, db, ctx2, "anna@example.com", nil)

@@ -144,7 +144,9 @@ func (s *server) sendPrefsLink(ctx context.Context, workspace, email, lang strin
 	if err != nil {
 		s.log.WarnContext(ctx, "preference link: find contact", slog.String("error", err.Error()))
 		return
-	} else if len(cs) == 0 {
+	} else if len(cs) == 0 || cs[0].Status == custos.StatusPending {
+		// Unknown, or not confirmed yet: a contact waiting for its double
+		// opt-in is mailed nothing else.
 		return
 	}
 	c := cs[0]
@@ -154,7 +156,7 @@ func (s *server) sendPrefsLink(ctx context.Context, workspace, email, lang strin
 	}
 	link, err := custos.PreferenceLink(ctx, s.svc, s.baseURL, c.ID, lang)
 	if err != nil {
-		// Forgotten, anonymized or unconfirmed meanwhile: no centre.
+		// Forgotten or anonymized meanwhile: no centre.
 		return
 	}
 	m := &custos.Message{

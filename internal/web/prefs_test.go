@@ -528,3 +528,49 @@ func TestPreferenceCentreLanguages(t *testing.T) {
 		t.Fatalf("invalid page in Polish: %s", res.body)
 	}
 }
+
+// TestRateLimit counts per key in fixed windows and says how long to wait.
+func TestRateLimit(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	l := newRateLimit(2, time.Hour)
+	l.now = func() time.Time { return now }
+	for _, tc := range []struct {
+		name string
+		key  string
+		step time.Duration
+		ok   bool
+		wait time.Duration
+	}{
+		{name: "first", key: "a", ok: true},
+		{name: "second", key: "a", step: 10 * time.Minute, ok: true},
+		{name: "third refused", key: "a", step: 10 * time.Minute, wait: 40 * time.Minute},
+		{name: "another key", key: "b", ok: true},
+		{name: "still refused", key: "a", step: 39 * time.Minute, wait: time.Minute},
+		{name: "next window", key: "a", step: time.Minute, ok: true},
+	} {
+		now = now.Add(tc.step)
+		ok, wait := l.allow(tc.key)
+		if ok != tc.ok || wait != tc.wait {
+			t.Fatalf("%s: %v %v, want %v %v", tc.name, ok, wait, tc.ok, tc.wait)
+		}
+	}
+}
+
+// TestPreferenceLinkRequestPending mails nothing to a contact still
+// waiting for its double opt-in, and answers the same.
+func TestPreferenceLinkRequestPending(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	c := &custos.Contact{Email: "pending@example.com", Status: custos.StatusPending}
+	must(t, c.Validate())
+	must(t, e.db.CreateContact(a.ctx, c))
+	res := e.do(request{method: "POST", path: "/p/request", body: map[string]string{"email": c.Email, "workspace": "a"}})
+	known := e.do(request{method: "POST", path: "/p/request", body: map[string]string{"email": a.email, "workspace": "a"}})
+	if res.status != http.StatusAccepted || !bytes.Equal(res.body, known.body) {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	e.srv.prefs.wg.Wait()
+	if len(e.mail.sent) != 1 || e.mail.sent[0].To != a.email {
+		t.Fatalf("mails: %d", len(e.mail.sent))
+	}
+}

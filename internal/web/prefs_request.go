@@ -128,6 +128,11 @@ func (s *server) prefsRequestLink(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// Wait waits for the work the handler does after answering, the
+// preference-link mails on their way, to end; serve calls it after
+// shutting the server down.
+func (s *server) Wait() { s.prefs.wg.Wait() }
+
 // sendPrefsLink mails a fresh preference-centre link to the contact with
 // the address in the workspace, if there is one. What it finds is logged
 // without the address.

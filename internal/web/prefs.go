@@ -72,6 +72,9 @@ type prefsPage struct {
 	Restricted bool
 	Purposes   []prefsPurpose
 	Groups     []prefsGroup
+	// ErasureDue is when an open erasure request of the person is due
+	// (2006-01-02); empty when there is none, and the page offers one.
+	ErasureDue string
 	Workspace  string // of the request form; empty for the default
 	RetryAfter int    // minutes, on the limited page
 }
@@ -239,6 +242,17 @@ func (s *server) prefsView(r *http.Request, contactID int64) (*prefsPage, error)
 		p.Purposes = append(p.Purposes, pp)
 	}
 	slices.SortFunc(p.Purposes, func(a, b prefsPurpose) int { return strings.Compare(a.Name, b.Name) })
+
+	erasure := custos.DSRErasure
+	requests, _, err := s.svc.FindDSRRequests(ctx, custos.DSRFilter{ContactID: &contactID, Type: &erasure, Limit: custos.MaxLimit})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range requests {
+		if d.Status.Open() {
+			p.ErasureDue = d.DueAt.UTC().Format(time.DateOnly)
+		}
+	}
 
 	groups, err := s.svc.FindListGroups(ctx)
 	if err != nil {

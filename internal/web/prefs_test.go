@@ -268,6 +268,9 @@ func TestPreferenceCentreExportAndErasure(t *testing.T) {
 		t.Fatalf("audit: %+v", entries[0])
 	}
 
+	if !strings.Contains(string(e.do(request{method: "GET", path: page}).body), "/erasure?lang=") {
+		t.Fatal("the page offers no erasure")
+	}
 	for range 2 {
 		checkRedirect(t, e.prefsPost(page+"/erasure", url.Values{}, nil), page, "erasure")
 	}
@@ -281,6 +284,12 @@ func TestPreferenceCentreExportAndErasure(t *testing.T) {
 	d := list.Data[0]
 	if d.Status != custos.DSRVerified || d.ContactID == nil || *d.ContactID != a.contact || d.Email != a.email || d.ActedBy != custos.ActorSubject {
 		t.Fatalf("request %+v", d)
+	}
+	// The page now says by when instead of offering another.
+	after := string(e.do(request{method: "GET", path: page + "?lang=pl&done=erasure"}).body)
+	if strings.Contains(after, "/erasure?lang=") || !strings.Contains(after, "zrealizujemy je najpóźniej do "+d.DueAt.UTC().Format(time.DateOnly)) ||
+		!strings.Contains(after, "Dziękujemy, Twoje żądanie zostało przyjęte.") {
+		t.Fatalf("the page after asking:\n%s", after)
 	}
 	// Staff execute it; the link dies with the contact.
 	e.call(a.token, "POST", "/api/v1/dsr-requests/"+strconv.FormatInt(d.ID, 10)+"/execute", map[string]any{"mode": "erase"}, http.StatusOK, nil)

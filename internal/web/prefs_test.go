@@ -583,3 +583,66 @@ func TestPreferenceLinkRequestPending(t *testing.T) {
 		t.Fatalf("mails: %d", len(e.mail.sent))
 	}
 }
+
+// TestPreferenceCentreIsolation keeps each link to its own workspace: the
+// same address in two workspaces gets the link of the workspace asked
+// for, a page shows nothing of another workspace, and nothing of another
+// workspace can be changed through it.
+func TestPreferenceCentreIsolation(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	b := e.newWorkspace("b")
+	// The same person in b.
+	twin := &custos.Contact{Email: a.email}
+	must(t, twin.Validate())
+	must(t, e.db.CreateContact(b.ctx, twin))
+
+	res := e.do(request{method: "POST", path: "/p/request", body: map[string]string{"email": a.email, "workspace": "b"}})
+	if res.status != http.StatusAccepted {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	e.srv.prefs.wg.Wait()
+	if len(e.mail.sent) != 1 || e.mail.sent[0].Ref != "contact-"+strconv.FormatInt(twin.ID, 10) {
+		t.Fatalf("mails: %+v", e.mail.sent)
+	}
+	m := e.mail.sent[0]
+	link := strings.TrimPrefix(strings.Fields(m.Text[strings.Index(m.Text, testBaseURL+"/p/"):])[0], testBaseURL)
+	page := pagePath(link)
+	body := string(e.do(request{method: "GET", path: link}).body)
+	if strings.Contains(body, "list of a") || strings.Contains(body, "group of a") || strings.Contains(body, "purpose of") || !strings.Contains(body, "group of b") {
+		t.Fatalf("b's page shows a's objects:\n%s", body)
+	}
+
+	aLedger, aLists := len(e.ledger(a)), e.lists(a)
+	for _, tc := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/consents", url.Values{"purpose_id": {strconv.FormatInt(a.purpose, 10)}, "action": {"withdraw"}}},
+		{"/lists", url.Values{"list_id": {strconv.FormatInt(a.list, 10)}, "action": {"leave"}}},
+		{"/lists", url.Values{"list_id": {strconv.FormatInt(a.list, 10)}, "action": {"join"}}},
+	} {
+		checkRedirect(t, e.prefsPost(page+tc.path, tc.form, nil), page, "stale")
+	}
+	if len(e.ledger(a)) != aLedger || len(e.lists(a)) != len(aLists) {
+		t.Fatal("b's link changed a's contact")
+	}
+	res = e.prefsPost(page+"/export", url.Values{"format": {"json"}}, nil)
+	var x custos.Export
+	must(t, json.Unmarshal(res.body, &x))
+	if x.Contact.ID != twin.ID || len(x.Ledger) != 0 || len(x.Lists) != 0 || bytes.Contains(res.body, []byte("list of a")) || bytes.Contains(res.body, []byte("purpose of a")) {
+		t.Fatalf("b's export: %s", res.body)
+	}
+	checkRedirect(t, e.prefsPost(page+"/erasure", url.Values{}, nil), page, "erasure")
+	var list struct {
+		Data []custos.DSRRequest `json:"data"`
+	}
+	e.call(a.token, "GET", "/api/v1/dsr-requests?type=erasure", nil, http.StatusOK, &list)
+	if len(list.Data) != 0 {
+		t.Fatal("b's link made a request in a")
+	}
+	e.call(b.token, "GET", "/api/v1/dsr-requests?type=erasure", nil, http.StatusOK, &list)
+	if len(list.Data) != 1 || *list.Data[0].ContactID != twin.ID {
+		t.Fatalf("b's requests: %+v", list.Data)
+	}
+}

@@ -58,7 +58,7 @@ func newPrefsState() *prefsState {
 
 // prefsDone lists what the page may say was done, by the done parameter
 // of the redirect after a change; anything else is ignored.
-var prefsDone = []string{"withdrawn", "granted", "joined", "left", "erasure", "stale", "restricted"}
+var prefsDone = []string{"withdrawn", "granted", "objected", "joined", "left", "erasure", "stale", "restricted"}
 
 // prefsPage is what the preference-centre template shows.
 type prefsPage struct {
@@ -70,8 +70,12 @@ type prefsPage struct {
 	Done       string // a member of prefsDone, or empty
 	Email      string // masked: the page is reached by a link anyone could forward
 	Restricted bool
-	Purposes   []prefsPurpose
-	Groups     []prefsGroup
+	// CanObject offers the objection to direct marketing (Art. 21(2)):
+	// some purpose marked marketing rests on a basis other than consent,
+	// which no withdrawal ends.
+	CanObject bool
+	Purposes  []prefsPurpose
+	Groups    []prefsGroup
 	// ErasureDue is when an open erasure request of the person is due
 	// (2006-01-02); empty when there is none, and the page offers one.
 	ErasureDue string
@@ -219,6 +223,7 @@ func (s *server) prefsView(r *http.Request, contactID int64) (*prefsPage, error)
 			pp.State = "withdrawn"
 		case custos.ActionAssignBasis:
 			pp.State, pp.Basis = "basis", i18n.T(lang, "prefs.basis."+string(pu.LegalBasis))
+			p.CanObject = p.CanObject || pu.Marketing
 		default:
 			pp.State = "basis_removed"
 		}
@@ -395,6 +400,19 @@ func (s *server) prefsConsent(w http.ResponseWriter, r *http.Request) {
 			return "granted", nil
 		}
 		return "withdrawn", nil
+	})
+}
+
+// prefsObjection records the person's objection to direct marketing
+// (Art. 21(2)): every consent and basis of a purpose marked marketing
+// ends, each event with method objection and actor subject. It works
+// while the contact's processing is restricted.
+func (s *server) prefsObjection(w http.ResponseWriter, r *http.Request) {
+	s.prefsChange(w, r, func(r *http.Request, contact int64) (string, error) {
+		if _, err := s.svc.ObjectToMarketing(r.Context(), contact); err != nil {
+			return "", err
+		}
+		return "objected", nil
 	})
 }
 

@@ -651,3 +651,46 @@ func TestPreferenceCentreIsolation(t *testing.T) {
 		t.Fatalf("b's requests: %+v", list.Data)
 	}
 }
+
+// TestPreferenceCentreObjection offers the objection to direct marketing
+// where a marketing purpose rests on a basis no withdrawal ends, and
+// records it with one click.
+func TestPreferenceCentreObjection(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	page := pagePath(e.prefsLink(a, ""))
+	if strings.Contains(string(e.do(request{method: "GET", path: page}).body), "/objection?") {
+		t.Fatal("an objection is offered with consents only")
+	}
+	li := &custos.Purpose{Name: "offers to customers", LegalBasis: custos.BasisLegitimateInterests, Marketing: true}
+	must(t, e.db.CreatePurpose(a.ctx, li))
+	_, err := e.db.RecordConsent(a.ctx, a.contact, custos.ConsentRequest{PurposeID: li.ID, Action: custos.ActionAssignBasis, Method: custos.MethodManual})
+	must(t, err)
+
+	body := string(e.do(request{method: "GET", path: page}).body)
+	if !strings.Contains(body, "our legitimate interests") || !strings.Contains(body, "I object to direct marketing") {
+		t.Fatalf("page:\n%s", body)
+	}
+	before := len(e.ledger(a))
+	checkRedirect(t, e.prefsPost(page+"/objection", url.Values{}, nil), page, "objected")
+	events := e.ledger(a)
+	if len(events) != before+2 { // the basis removed, the consent withdrawn
+		t.Fatalf("%d events, had %d", len(events), before)
+	}
+	for _, ev := range events[before:] {
+		if ev.Method != custos.MethodObjection || ev.Actor != custos.ActorSubject || ev.Action.Permits() {
+			t.Fatalf("event %+v", ev)
+		}
+	}
+	for _, p := range []int64{a.purpose, li.ID} {
+		d, err := e.db.Permission(a.ctx, a.contact, p, nil)
+		must(t, err)
+		if d.Allowed {
+			t.Fatalf("purpose %d still allowed", p)
+		}
+	}
+	body = string(e.do(request{method: "GET", path: page + "?done=objected"}).body)
+	if strings.Contains(body, "I object to direct marketing") || !strings.Contains(body, "Your objection has been recorded") {
+		t.Fatalf("page after:\n%s", body)
+	}
+}

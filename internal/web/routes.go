@@ -114,6 +114,7 @@ func (s *server) routes() []route {
 		{"POST", "/p/request", permPublic, s.prefsRequestLink},
 		{"GET", "/p/{token}", permPublic, s.prefsShow},
 		{"POST", "/p/{token}/consents", permPublic, s.prefsConsent},
+		{"POST", "/p/{token}/objection", permPublic, s.prefsObjection},
 		{"POST", "/p/{token}/lists", permPublic, s.prefsList},
 		{"POST", "/p/{token}/export", permPublic, s.prefsExport},
 		{"POST", "/p/{token}/erasure", permPublic, s.prefsErasure},

@@ -74,6 +74,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// The mails the handler sends after answering (preference-centre
+	// links) go out before the program ends.
+	if w, ok := srv.Handler.(interface{ Wait() }); ok {
+		w.Wait()
+	}
 	return nil
 }
 

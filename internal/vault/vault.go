@@ -43,6 +43,7 @@ type Vault struct {
 	bidxKey  []byte      // keys blind indexes
 	suppress []byte      // keys address HMACs kept after erasure
 	journal  []byte      // keys the MACs of the erasure journal's entries
+	prefs    []byte      // keys the MACs of preference-centre links
 	hmacs    sync.Pool
 }
 
@@ -62,7 +63,8 @@ func New(master []byte) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1"), suppress: derive("suppression v1"), journal: derive("erasure-journal v1")}
+	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1"), suppress: derive("suppression v1"), journal: derive("erasure-journal v1"),
+		prefs: derive("preference-link v1")}
 	v.hmacs.New = func() any { return hmac.New(sha256.New, v.bidxKey) }
 	return v, nil
 }
@@ -293,5 +295,16 @@ func (v *Vault) fileMAC(kind string, entry []byte) []byte {
 	h := hmac.New(sha256.New, v.journal)
 	h.Write(binding(kind, 0, 0, ""))
 	h.Write(entry)
+	return h.Sum(nil)
+}
+
+// PreferenceMAC returns a MAC of the body of a preference-centre link
+// token (workspace, contact, expiry), so that a link cannot be forged or
+// pointed at another contact without the master key. It uses a key of its
+// own: a link's MAC says nothing about a blind index or a journal entry.
+func (v *Vault) PreferenceMAC(body []byte) []byte {
+	h := hmac.New(sha256.New, v.prefs)
+	h.Write(binding("prefs", 0, 0, ""))
+	h.Write(body)
 	return h.Sum(nil)
 }

@@ -532,3 +532,30 @@ func TestRequestKey(t *testing.T) {
 		}
 	}
 }
+
+// TestPreferenceMAC keys the MACs of preference-centre links with a key of
+// their own, which only the master key gives.
+func TestPreferenceMAC(t *testing.T) {
+	v := mustNew(t, testMaster)
+	body := []byte("link body")
+	m := v.PreferenceMAC(body)
+	if !hmac.Equal(m, v.PreferenceMAC(body)) {
+		t.Error("equal bodies give different MACs")
+	}
+	if hmac.Equal(m, v.PreferenceMAC([]byte("link bodz"))) {
+		t.Error("two bodies give the same MAC")
+	}
+	if hmac.Equal(m, v.JournalMAC(body)) {
+		t.Error("a link MAC equals a journal MAC")
+	}
+	for name, k := range map[string][]byte{"blind-index": v.bidxKey, "suppression": v.suppress, "journal": v.journal} {
+		if bytes.Equal(v.prefs, k) {
+			t.Errorf("the preference-link key equals the %s key", name)
+		}
+	}
+	other := testMaster[:len(testMaster):len(testMaster)]
+	other = append(append([]byte(nil), other...)[:KeySize-1], 0xff)
+	if hmac.Equal(m, mustNew(t, other).PreferenceMAC(body)) {
+		t.Error("another master key gives the same MAC")
+	}
+}

@@ -15,6 +15,10 @@ import (
 // subject's verification page are public.
 func TestRoutesDenyByDefault(t *testing.T) {
 	public := []string{"GET /healthz", "GET /api/v1/openapi.json", "GET /dsr/verify/{token}", "POST /dsr/verify/{token}"}
+	// The preference centre: the person's own page by the mailed link, and
+	// the form that asks for a link.
+	public = append(public, "GET /p/request", "POST /p/request", "GET /p/{token}", "POST /p/{token}/consents",
+		"POST /p/{token}/objection", "POST /p/{token}/lists", "POST /p/{token}/export", "POST /p/{token}/erasure")
 	seen := map[string]bool{}
 	for _, rt := range (&server{}).routes() {
 		op := rt.method + " " + rt.pattern

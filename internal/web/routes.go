@@ -106,6 +106,18 @@ func (s *server) routes() []route {
 		// to them. The token is the credential; GET changes nothing.
 		{"GET", "/dsr/verify/{token}", permPublic, s.dsrVerifyPage},
 		{"POST", "/dsr/verify/{token}", permPublic, s.dsrVerifyConfirm},
+
+		// The preference centre (prefs.go): the person's own page, by the
+		// link every mail to them carries. The token is the credential; GET
+		// changes nothing; every change is a form POST under the token.
+		{"GET", "/p/request", permPublic, s.prefsRequestForm},
+		{"POST", "/p/request", permPublic, s.prefsRequestLink},
+		{"GET", "/p/{token}", permPublic, s.prefsShow},
+		{"POST", "/p/{token}/consents", permPublic, s.prefsConsent},
+		{"POST", "/p/{token}/objection", permPublic, s.prefsObjection},
+		{"POST", "/p/{token}/lists", permPublic, s.prefsList},
+		{"POST", "/p/{token}/export", permPublic, s.prefsExport},
+		{"POST", "/p/{token}/erasure", permPublic, s.prefsErasure},
 	}
 }
 
@@ -122,6 +134,8 @@ type server struct {
 	mailer custos.Mailer
 	// baseURL is the public address links in mails point at.
 	baseURL string
+	// prefs is what the preference centre keeps (prefs.go).
+	prefs *prefsState
 }
 
 // Option configures the server beyond its service and logger.
@@ -150,6 +164,7 @@ func newServer(svc custos.Service, log *slog.Logger, opts ...Option) *server {
 	}
 	s := &server{svc: svc, log: log, mux: http.NewServeMux(), exporter: NewExporter(), pages: parsePages(),
 		crossOrigin: http.NewCrossOriginProtection()}
+	s.prefs = newPrefsState()
 	for _, o := range opts {
 		o(s)
 	}

@@ -174,7 +174,10 @@ func (s *server) prefsSubject(r *http.Request) (*http.Request, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	return r.WithContext(custos.WithActor(r.Context(), custos.SubjectActor(ws))), contact, nil
+	// What the person changes is audited like any change through the API.
+	req := auditedRequest(r)
+	req.ContactID = contact
+	return r.WithContext(custos.WithRequest(custos.WithActor(r.Context(), custos.SubjectActor(ws)), req)), contact, nil
 }
 
 // prefsShow shows the person's consents and lists. It changes nothing.

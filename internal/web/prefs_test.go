@@ -125,6 +125,10 @@ func TestPreferenceCentreConsents(t *testing.T) {
 		last.Actor != custos.ActorSubject || last.IP != "192.0.2.1" || last.UserAgent != "Firefox test" {
 		t.Fatalf("withdrawal: %+v", last)
 	}
+	if got := newestAudit(e, a); got.Action != custos.AuditWrite || got.Route != "POST /p/{token}/consents" || got.Actor != custos.ActorSubject ||
+		got.ContactID == nil || *got.ContactID != a.contact {
+		t.Fatalf("the withdrawal's audit entry: %+v", got)
+	}
 	d, err := e.db.Permission(a.ctx, a.contact, a.purpose, nil)
 	must(t, err)
 	if d.Allowed {

@@ -301,4 +301,6 @@ type Service interface {
 	AuditService
 	ProcessorService
 	DSRService
+	// Activities, attachments, the timeline and tracking.
+	ActivityService
 }

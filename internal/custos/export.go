@@ -26,6 +26,8 @@ type Export struct {
 	// serve the purposes the contact's data is processed for.
 	Recipients []*Processor  `json:"recipients"`
 	Requests   []*DSRRequest `json:"requests"`
+	// Activities are the notes, tasks and deals staff recorded, newest first.
+	Activities []*Activity `json:"activities"`
 }
 
 // ExportService answers access requests in the actor's workspace.

@@ -12,7 +12,8 @@ import (
 // that is in neither list.
 const (
 	// exportedTables feed ExportContact.
-	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions dsr_requests"
+	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions dsr_requests" +
+		" contact_activities"
 	// unexportedTables hold nothing about the person: key material,
 	// tombstones without personal data, and the audit log of staff actions
 	// (ids only).
@@ -105,6 +106,9 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 		before = next
 	}
 	if x.Restrictions, err = db.ContactRestrictions(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := db.exportActivities(ctx, x, id); err != nil {
 		return nil, err
 	}
 	// Audited: a failed entry fails the export.

@@ -38,6 +38,9 @@ func forgettable(t *testing.T, db *store.DB, ctx context.Context) (*custos.Conta
 	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"last_name": "Nowak"}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.CreateActivity(ctx, c.ID, &custos.Activity{Type: custos.ActivityNote, Body: "Notatka o Zapomnianej."}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.RestrictContact(ctx, c.ID, "Kwestionuje prawidłowość danych."); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +61,8 @@ func TestForgetErase(t *testing.T) {
 		t.Fatalf("tombstone %+v", ts)
 	}
 	want := map[string]int64{"data_key": 1, "tags": 1, "list_members": 1, "consent_state": 1, "consent_events": 1, "contact_changes": 2,
-		"contact_restrictions": 1, "contacts": 1, "dsr_requests": 0, "outbox_messages": 0}
+		"contact_restrictions": 1, "contacts": 1, "dsr_requests": 0, "outbox_messages": 0,
+		"contact_activities": 1}
 	if !reflect.DeepEqual(ts.Removed, want) {
 		t.Fatalf("certificate %v, want %v", ts.Removed, want)
 	}

@@ -82,6 +82,7 @@ type workspace struct {
 	event     int64  // a consent event of contact
 	processor int64
 	request   int64 // an access request by the contact's address, with a note
+	activity  int64 // a note on contact
 }
 
 // newWorkspace makes a workspace and, through the store, one object of
@@ -145,6 +146,10 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 
 	_, err = e.db.ExportContact(w.ctx, w.contact) // an audit entry
 	must(t, err)
+
+	act := &custos.Activity{Type: custos.ActivityNote, Body: "note of " + name}
+	must(t, e.db.CreateActivity(w.ctx, w.contact, act))
+	w.activity = act.ID
 	return w
 }
 

@@ -25,15 +25,16 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 	segments := strings.Split(strings.Trim(pattern[:i], "/"), "/")
 	key := segments[len(segments)-1] + "/" + param
 	values := map[string]string{
-		"contacts/id":        strconv.FormatInt(w.contact, 10),
-		"lists/id":           strconv.FormatInt(w.list, 10),
-		"members/contact_id": strconv.FormatInt(w.contact, 10),
-		"list-groups/id":     strconv.FormatInt(w.group, 10),
-		"purposes/id":        strconv.FormatInt(w.purpose, 10),
-		"processors/id":      strconv.FormatInt(w.processor, 10),
-		"fields/key":         w.field,
-		"notices/hash":       w.notice,
-		"dsr-requests/id":    strconv.FormatInt(w.request, 10),
+		"contacts/id":            strconv.FormatInt(w.contact, 10),
+		"lists/id":               strconv.FormatInt(w.list, 10),
+		"members/contact_id":     strconv.FormatInt(w.contact, 10),
+		"list-groups/id":         strconv.FormatInt(w.group, 10),
+		"purposes/id":            strconv.FormatInt(w.purpose, 10),
+		"processors/id":          strconv.FormatInt(w.processor, 10),
+		"fields/key":             w.field,
+		"notices/hash":           w.notice,
+		"dsr-requests/id":        strconv.FormatInt(w.request, 10),
+		"activities/activity_id": strconv.FormatInt(w.activity, 10),
 	}
 	v, ok := values[key]
 	if !ok {
@@ -69,6 +70,10 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"reason": "contests the data of " + w.name}, "", true
 	case "POST /api/v1/contacts/{id}/objection":
 		return nil, "", true
+	case "POST /api/v1/contacts/{id}/activities":
+		return map[string]any{"type": "note", "body": "note by " + w.name}, "", true
+	case "PATCH /api/v1/contacts/{id}/activities/{activity_id}":
+		return map[string]any{"body": "changed"}, "", true
 	case "GET /api/v1/contacts/{id}/permissions":
 		return nil, "?purpose_id=" + strconv.FormatInt(w.purpose, 10), true
 	case "PATCH /api/v1/lists/{id}":
@@ -180,7 +185,7 @@ func TestIsolationPathParameters(t *testing.T) {
 // then a "foreign" id would name a's own object and prove nothing.
 func distinctIDs(t *testing.T, a, b *workspace) {
 	t.Helper()
-	if a.contact == b.contact || a.list == b.list || a.group == b.group || a.purpose == b.purpose || a.request == b.request {
+	if a.contact == b.contact || a.list == b.list || a.group == b.group || a.purpose == b.purpose || a.request == b.request || a.activity == b.activity {
 		t.Fatalf("workspaces a and b share ids (%+v, %+v); make b's objects differ", a, b)
 	}
 }
@@ -236,6 +241,11 @@ func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
 	}
 	if len(e.mail.sent) != 0 {
 		t.Errorf("%d messages were sent", len(e.mail.sent))
+	}
+	acts, _, err := e.db.ContactActivities(w.ctx, w.contact, 0, 10)
+	must(t, err)
+	if len(acts) != 1 || acts[0].ID != w.activity || acts[0].Body != "note of "+w.name {
+		t.Errorf("activities of %s changed: %+v", w.name, acts)
 	}
 }
 

@@ -50,6 +50,13 @@ func (s *server) routes() []route {
 		{"DELETE", "/api/v1/contacts/{id}/restriction", custos.PermContactsRestrict, s.liftRestriction},
 		{"GET", "/api/v1/contacts/{id}/restrictions", custos.PermPersonalDataRead, s.contactRestrictions},
 
+		// Activities, attachments, the timeline, monitoring and tracking.
+		{"GET", "/api/v1/contacts/{id}/activities", custos.PermPersonalDataRead, s.listActivities},
+		{"POST", "/api/v1/contacts/{id}/activities", custos.PermContactsWrite, s.createActivity},
+		{"GET", "/api/v1/contacts/{id}/activities/{activity_id}", custos.PermPersonalDataRead, s.getActivity},
+		{"PATCH", "/api/v1/contacts/{id}/activities/{activity_id}", custos.PermContactsWrite, s.updateActivity},
+		{"DELETE", "/api/v1/contacts/{id}/activities/{activity_id}", custos.PermContactsWrite, s.deleteActivity},
+
 		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
 		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},
 		{"GET", "/api/v1/contacts/{id}/permissions", custos.PermContactsRead, s.contactPermission},

@@ -1,0 +1,30 @@
+-- Activities, attachments and tracking events of contacts, and what the
+-- timeline reads. Titles, bodies, file names, file contents and event
+-- properties are sealed under the contact's key, bound to workspace,
+-- contact and row; ids come from id_seq because the row id is bound into
+-- the ciphertext before the row is written.
+
+INSERT INTO id_seq (name, next) VALUES ('activities', 1);
+
+-- Notes, tasks, deals and activities of free-form types. sealed: the
+-- title and body. The rest is in clear: no personal data.
+CREATE TABLE contact_activities (
+	workspace_id INTEGER NOT NULL,
+	id           INTEGER NOT NULL,
+	contact_id   INTEGER NOT NULL,
+	type         TEXT NOT NULL,
+	sealed       BLOB NOT NULL,
+	due_at       INTEGER,
+	done_at      INTEGER,
+	value        TEXT NOT NULL,
+	currency     TEXT NOT NULL,
+	stage        TEXT NOT NULL,
+	created_at   INTEGER NOT NULL,
+	created_by   TEXT NOT NULL,
+	updated_at   INTEGER NOT NULL,
+	updated_by   TEXT NOT NULL,
+	PRIMARY KEY (workspace_id, id),
+	FOREIGN KEY (workspace_id, contact_id) REFERENCES contacts (workspace_id, id)
+) WITHOUT ROWID;
+CREATE INDEX contact_activities_contact ON contact_activities (workspace_id, contact_id, id);
+CREATE INDEX contact_activities_time ON contact_activities (workspace_id, contact_id, created_at, id);

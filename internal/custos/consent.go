@@ -303,4 +303,5 @@ type Service interface {
 	DSRService
 	// Activities, attachments, the timeline and tracking.
 	ActivityService
+	AttachmentService
 }

@@ -28,6 +28,9 @@ type Export struct {
 	Requests   []*DSRRequest `json:"requests"`
 	// Activities are the notes, tasks and deals staff recorded, newest first.
 	Activities []*Activity `json:"activities"`
+	// Attachments are the files attached to the contact (their content is
+	// in the zip export, under attachments/).
+	Attachments []*Attachment `json:"attachments"`
 }
 
 // ExportService answers access requests in the actor's workspace.

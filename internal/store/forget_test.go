@@ -41,6 +41,9 @@ func forgettable(t *testing.T, db *store.DB, ctx context.Context) (*custos.Conta
 	if err := db.CreateActivity(ctx, c.ID, &custos.Activity{Type: custos.ActivityNote, Body: "Notatka o Zapomnianej."}); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.CreateAttachment(ctx, c.ID, &custos.Attachment{Name: "skan.pdf"}, []byte("%PDF-1.4 skan"), nil); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.RestrictContact(ctx, c.ID, "Kwestionuje prawidłowość danych."); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +65,7 @@ func TestForgetErase(t *testing.T) {
 	}
 	want := map[string]int64{"data_key": 1, "tags": 1, "list_members": 1, "consent_state": 1, "consent_events": 1, "contact_changes": 2,
 		"contact_restrictions": 1, "contacts": 1, "dsr_requests": 0, "outbox_messages": 0,
-		"contact_activities": 1}
+		"contact_activities": 1, "contact_attachments": 1}
 	if !reflect.DeepEqual(ts.Removed, want) {
 		t.Fatalf("certificate %v, want %v", ts.Removed, want)
 	}

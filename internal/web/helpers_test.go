@@ -83,6 +83,7 @@ type workspace struct {
 	processor int64
 	request   int64 // an access request by the contact's address, with a note
 	activity  int64 // a note on contact
+	attach    int64 // a text file attached to contact
 }
 
 // newWorkspace makes a workspace and, through the store, one object of
@@ -150,6 +151,9 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	act := &custos.Activity{Type: custos.ActivityNote, Body: "note of " + name}
 	must(t, e.db.CreateActivity(w.ctx, w.contact, act))
 	w.activity = act.ID
+	att := &custos.Attachment{Name: "file of " + name + ".txt"}
+	must(t, e.db.CreateAttachment(w.ctx, w.contact, att, []byte("content of "+name), nil))
+	w.attach = att.ID
 	return w
 }
 

@@ -25,16 +25,17 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 	segments := strings.Split(strings.Trim(pattern[:i], "/"), "/")
 	key := segments[len(segments)-1] + "/" + param
 	values := map[string]string{
-		"contacts/id":            strconv.FormatInt(w.contact, 10),
-		"lists/id":               strconv.FormatInt(w.list, 10),
-		"members/contact_id":     strconv.FormatInt(w.contact, 10),
-		"list-groups/id":         strconv.FormatInt(w.group, 10),
-		"purposes/id":            strconv.FormatInt(w.purpose, 10),
-		"processors/id":          strconv.FormatInt(w.processor, 10),
-		"fields/key":             w.field,
-		"notices/hash":           w.notice,
-		"dsr-requests/id":        strconv.FormatInt(w.request, 10),
-		"activities/activity_id": strconv.FormatInt(w.activity, 10),
+		"contacts/id":               strconv.FormatInt(w.contact, 10),
+		"lists/id":                  strconv.FormatInt(w.list, 10),
+		"members/contact_id":        strconv.FormatInt(w.contact, 10),
+		"list-groups/id":            strconv.FormatInt(w.group, 10),
+		"purposes/id":               strconv.FormatInt(w.purpose, 10),
+		"processors/id":             strconv.FormatInt(w.processor, 10),
+		"fields/key":                w.field,
+		"notices/hash":              w.notice,
+		"dsr-requests/id":           strconv.FormatInt(w.request, 10),
+		"activities/activity_id":    strconv.FormatInt(w.activity, 10),
+		"attachments/attachment_id": strconv.FormatInt(w.attach, 10),
 	}
 	v, ok := values[key]
 	if !ok {
@@ -69,6 +70,9 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 	case "POST /api/v1/contacts/{id}/restriction", "DELETE /api/v1/contacts/{id}/restriction":
 		return map[string]any{"reason": "contests the data of " + w.name}, "", true
 	case "POST /api/v1/contacts/{id}/objection":
+		return nil, "", true
+	case "POST /api/v1/contacts/{id}/attachments":
+		// The contact is looked up before the multipart body is read.
 		return nil, "", true
 	case "POST /api/v1/contacts/{id}/activities":
 		return map[string]any{"type": "note", "body": "note by " + w.name}, "", true
@@ -185,7 +189,7 @@ func TestIsolationPathParameters(t *testing.T) {
 // then a "foreign" id would name a's own object and prove nothing.
 func distinctIDs(t *testing.T, a, b *workspace) {
 	t.Helper()
-	if a.contact == b.contact || a.list == b.list || a.group == b.group || a.purpose == b.purpose || a.request == b.request || a.activity == b.activity {
+	if a.contact == b.contact || a.list == b.list || a.group == b.group || a.purpose == b.purpose || a.request == b.request || a.activity == b.activity || a.attach == b.attach {
 		t.Fatalf("workspaces a and b share ids (%+v, %+v); make b's objects differ", a, b)
 	}
 }
@@ -246,6 +250,11 @@ func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
 	must(t, err)
 	if len(acts) != 1 || acts[0].ID != w.activity || acts[0].Body != "note of "+w.name {
 		t.Errorf("activities of %s changed: %+v", w.name, acts)
+	}
+	atts, err := e.db.ContactAttachments(w.ctx, w.contact)
+	must(t, err)
+	if len(atts) != 1 || atts[0].ID != w.attach || atts[0].Name != "file of "+w.name+".txt" {
+		t.Errorf("attachments of %s changed: %+v", w.name, atts)
 	}
 }
 

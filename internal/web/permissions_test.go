@@ -56,7 +56,7 @@ func TestViewerForbiddenRoutes(t *testing.T) {
 	e := newEnv(t)
 	a := e.newWorkspace("a")
 	viewer := e.key(a, custos.RoleViewer)
-	from := map[string]*workspace{"id": a, "contact_id": a, "key": a, "hash": a, "activity_id": a}
+	from := map[string]*workspace{"id": a, "contact_id": a, "key": a, "hash": a, "activity_id": a, "attachment_id": a}
 
 	var n int
 	for _, rt := range e.srv.routes() {

@@ -56,6 +56,10 @@ func (s *server) routes() []route {
 		{"GET", "/api/v1/contacts/{id}/activities/{activity_id}", custos.PermPersonalDataRead, s.getActivity},
 		{"PATCH", "/api/v1/contacts/{id}/activities/{activity_id}", custos.PermContactsWrite, s.updateActivity},
 		{"DELETE", "/api/v1/contacts/{id}/activities/{activity_id}", custos.PermContactsWrite, s.deleteActivity},
+		{"GET", "/api/v1/contacts/{id}/attachments", custos.PermPersonalDataRead, s.listAttachments},
+		{"POST", "/api/v1/contacts/{id}/attachments", custos.PermContactsWrite, s.uploadAttachment},
+		{"GET", "/api/v1/contacts/{id}/attachments/{attachment_id}", custos.PermPersonalDataRead, s.downloadAttachment},
+		{"DELETE", "/api/v1/contacts/{id}/attachments/{attachment_id}", custos.PermContactsWrite, s.deleteAttachment},
 
 		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
 		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},

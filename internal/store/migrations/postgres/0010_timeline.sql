@@ -5,6 +5,7 @@
 -- into the ciphertext before the row is written.
 
 CREATE SEQUENCE activities_id_seq;
+CREATE SEQUENCE attachments_id_seq;
 
 -- Notes, tasks, deals and activities of free-form types. sealed: the
 -- title and body. The rest is in clear: no personal data.
@@ -28,3 +29,20 @@ CREATE TABLE contact_activities (
 );
 CREATE INDEX contact_activities_contact ON contact_activities (workspace_id, contact_id, id);
 CREATE INDEX contact_activities_time ON contact_activities (workspace_id, contact_id, created_at, id);
+
+-- Files attached to a contact (a signed contract, a scan). name and
+-- content are sealed; content_type is what the content was sniffed as.
+CREATE TABLE contact_attachments (
+	workspace_id BIGINT NOT NULL,
+	id           BIGINT NOT NULL,
+	contact_id   BIGINT NOT NULL,
+	name         BYTEA NOT NULL,
+	content_type TEXT NOT NULL,
+	size         BIGINT NOT NULL,
+	content      BYTEA NOT NULL,
+	created_at   BIGINT NOT NULL,
+	created_by   TEXT NOT NULL,
+	PRIMARY KEY (workspace_id, id),
+	FOREIGN KEY (workspace_id, contact_id) REFERENCES contacts (workspace_id, id)
+);
+CREATE INDEX contact_attachments_contact ON contact_attachments (workspace_id, contact_id, created_at, id);

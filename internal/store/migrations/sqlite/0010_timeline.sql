@@ -4,7 +4,7 @@
 -- contact and row; ids come from id_seq because the row id is bound into
 -- the ciphertext before the row is written.
 
-INSERT INTO id_seq (name, next) VALUES ('activities', 1);
+INSERT INTO id_seq (name, next) VALUES ('activities', 1), ('attachments', 1);
 
 -- Notes, tasks, deals and activities of free-form types. sealed: the
 -- title and body. The rest is in clear: no personal data.
@@ -28,3 +28,20 @@ CREATE TABLE contact_activities (
 ) WITHOUT ROWID;
 CREATE INDEX contact_activities_contact ON contact_activities (workspace_id, contact_id, id);
 CREATE INDEX contact_activities_time ON contact_activities (workspace_id, contact_id, created_at, id);
+
+-- Files attached to a contact (a signed contract, a scan). name and
+-- content are sealed; content_type is what the content was sniffed as.
+CREATE TABLE contact_attachments (
+	workspace_id INTEGER NOT NULL,
+	id           INTEGER NOT NULL,
+	contact_id   INTEGER NOT NULL,
+	name         BLOB NOT NULL,
+	content_type TEXT NOT NULL,
+	size         INTEGER NOT NULL,
+	content      BLOB NOT NULL,
+	created_at   INTEGER NOT NULL,
+	created_by   TEXT NOT NULL,
+	PRIMARY KEY (workspace_id, id),
+	FOREIGN KEY (workspace_id, contact_id) REFERENCES contacts (workspace_id, id)
+) WITHOUT ROWID;
+CREATE INDEX contact_attachments_contact ON contact_attachments (workspace_id, contact_id, created_at, id);

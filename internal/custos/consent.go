@@ -304,4 +304,5 @@ type Service interface {
 	// Activities, attachments, the timeline and tracking.
 	ActivityService
 	AttachmentService
+	TimelineService
 }

@@ -60,6 +60,7 @@ func (s *server) routes() []route {
 		{"POST", "/api/v1/contacts/{id}/attachments", custos.PermContactsWrite, s.uploadAttachment},
 		{"GET", "/api/v1/contacts/{id}/attachments/{attachment_id}", custos.PermPersonalDataRead, s.downloadAttachment},
 		{"DELETE", "/api/v1/contacts/{id}/attachments/{attachment_id}", custos.PermContactsWrite, s.deleteAttachment},
+		{"GET", "/api/v1/contacts/{id}/timeline", custos.PermContactsRead, s.contactTimeline},
 
 		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
 		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},

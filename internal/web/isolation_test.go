@@ -71,6 +71,8 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"reason": "contests the data of " + w.name}, "", true
 	case "POST /api/v1/contacts/{id}/objection":
 		return nil, "", true
+	case "PUT /api/v1/contacts/{id}/monitoring":
+		return map[string]any{"enabled": false}, "", true
 	case "POST /api/v1/contacts/{id}/attachments":
 		// The contact is looked up before the multipart body is read.
 		return nil, "", true
@@ -207,7 +209,7 @@ func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
 	t.Helper()
 	c, err := e.db.FindContactByID(w.ctx, w.contact)
 	must(t, err)
-	if len(c.Tags) != 1 || c.Tags[0] != "tag-"+w.name || c.Email != w.email || c.Status != custos.StatusActive {
+	if len(c.Tags) != 1 || c.Tags[0] != "tag-"+w.name || c.Email != w.email || c.Status != custos.StatusActive || !c.Monitoring {
 		t.Errorf("contact of %s changed: %+v", w.name, c)
 	}
 	if rs, err := e.db.ContactRestrictions(w.ctx, w.contact); err != nil || len(rs) != 0 {

@@ -61,6 +61,7 @@ func (s *server) routes() []route {
 		{"GET", "/api/v1/contacts/{id}/attachments/{attachment_id}", custos.PermPersonalDataRead, s.downloadAttachment},
 		{"DELETE", "/api/v1/contacts/{id}/attachments/{attachment_id}", custos.PermContactsWrite, s.deleteAttachment},
 		{"GET", "/api/v1/contacts/{id}/timeline", custos.PermContactsRead, s.contactTimeline},
+		{"PUT", "/api/v1/contacts/{id}/monitoring", custos.PermConsentsWrite, s.setMonitoring},
 
 		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
 		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},

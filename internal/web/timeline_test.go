@@ -72,3 +72,32 @@ func TestTimelineAPI(t *testing.T) {
 	}
 	e.call(a.token, "GET", "/api/v1/contacts/987654/timeline", nil, http.StatusNotFound, nil)
 }
+
+func TestMonitoringAPI(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	tracking := &custos.Purpose{Name: "tracking", LegalBasis: custos.BasisConsent, Channel: custos.ChannelTracking}
+	must(t, e.db.CreatePurpose(a.ctx, tracking))
+	contact := "/api/v1/contacts/" + strconv.FormatInt(a.contact, 10)
+	var st custos.MonitoringState
+	e.call(a.token, "PUT", contact+"/monitoring", map[string]any{"enabled": false}, http.StatusOK, &st)
+	if st.Enabled || st.OffSince == nil || len(st.Events) != 1 || st.Events[0].Action != custos.ActionMonitoringOff {
+		t.Fatalf("off: %+v", st)
+	}
+	res := e.do(request{method: "PUT", path: contact + "/monitoring", token: a.token, body: map[string]any{"enabled": true}})
+	if res.status != http.StatusUnprocessableEntity || res.apiError(t).Code != custos.ECONSENT {
+		t.Fatalf("on without consent: %d %s", res.status, res.body)
+	}
+	e.call(a.token, "POST", contact+"/consents", map[string]any{"purpose_id": tracking.ID, "action": "grant", "notice": "Track me."}, http.StatusCreated, nil)
+	e.call(a.token, "PUT", contact+"/monitoring", map[string]any{"enabled": true}, http.StatusOK, &st)
+	if !st.Enabled {
+		t.Fatalf("on: %+v", st)
+	}
+	for _, body := range []string{`{}`, `{"enabled":"no"}`, `{"enabled":false,"why":"x"}`} {
+		res := e.do(request{method: "PUT", path: contact + "/monitoring", token: a.token, body: body})
+		if res.status != http.StatusBadRequest {
+			t.Errorf("%s: %d", body, res.status)
+		}
+	}
+	e.call(e.key(a, custos.RoleViewer), "PUT", contact+"/monitoring", map[string]any{"enabled": false}, http.StatusForbidden, nil)
+}

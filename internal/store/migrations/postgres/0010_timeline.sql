@@ -51,3 +51,8 @@ CREATE INDEX contact_attachments_contact ON contact_attachments (workspace_id, c
 -- cursor on: these indexes let it stop after a page.
 CREATE INDEX contact_changes_time ON contact_changes (workspace_id, contact_id, at, id);
 CREATE INDEX consent_events_time ON consent_events (workspace_id, contact_id, created_at, id);
+
+-- When the contact's monitoring was last switched off (NULL: never). It
+-- may be switched on again only by a consent for a purpose of the tracking
+-- channel given after this time.
+ALTER TABLE contacts ADD COLUMN monitoring_off_at BIGINT;

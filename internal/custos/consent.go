@@ -309,4 +309,5 @@ type Service interface {
 	AttachmentService
 	TimelineService
 	MonitoringService
+	TrackingService
 }

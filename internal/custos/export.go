@@ -31,6 +31,8 @@ type Export struct {
 	// Attachments are the files attached to the contact (their content is
 	// in the zip export, under attachments/).
 	Attachments []*Attachment `json:"attachments"`
+	// Tracking holds the tracking events stored about the contact, newest first.
+	Tracking []*TrackingEvent `json:"tracking"`
 }
 
 // ExportService answers access requests in the actor's workspace.

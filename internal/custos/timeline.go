@@ -20,16 +20,17 @@ const (
 // TimelineEntry is one thing that happened to a contact. Exactly one of
 // the detail members is set, the one its Kind names.
 type TimelineEntry struct {
-	Kind        string        `json:"kind"`
-	ID          int64         `json:"id"` // the id of the object in its kind (the contact's id for created)
-	At          time.Time     `json:"at"`
-	Actor       string        `json:"actor,omitempty"`
-	Source      *Source       `json:"source,omitempty"`
-	Change      *Change       `json:"change,omitempty"`
-	Consent     *ConsentEvent `json:"consent,omitempty"`
-	Activity    *Activity     `json:"activity,omitempty"`
-	Attachment  *Attachment   `json:"attachment,omitempty"`
-	Restriction *Restriction  `json:"restriction,omitempty"`
+	Kind        string         `json:"kind"`
+	ID          int64          `json:"id"` // the id of the object in its kind (the contact's id for created)
+	At          time.Time      `json:"at"`
+	Actor       string         `json:"actor,omitempty"`
+	Source      *Source        `json:"source,omitempty"`
+	Change      *Change        `json:"change,omitempty"`
+	Consent     *ConsentEvent  `json:"consent,omitempty"`
+	Activity    *Activity      `json:"activity,omitempty"`
+	Attachment  *Attachment    `json:"attachment,omitempty"`
+	Restriction *Restriction   `json:"restriction,omitempty"`
+	Event       *TrackingEvent `json:"event,omitempty"`
 }
 
 // Redact removes the personal values of the entry, for an actor who may
@@ -52,6 +53,9 @@ func (e *TimelineEntry) Redact() {
 	}
 	if e.Source != nil {
 		e.Source.Detail = ""
+	}
+	if e.Event != nil {
+		e.Event.Properties, e.Event.MessageRef = map[string]string{}, ""
 	}
 }
 
@@ -82,7 +86,7 @@ func (c *TimelineCursor) Before(e *TimelineEntry) bool {
 type TimelineService interface {
 	// ContactTimeline returns a page of everything that happened to the
 	// contact, newest first: its creation, changes, consent events,
-	// activities, attachments and restrictions. after is the cursor of
+	// activities, attachments, restrictions and tracking events. after is the cursor of
 	// the previous page (nil: the first); the cursor of the next page is
 	// nil on the last. ENOTFOUND for a contact not in the workspace.
 	ContactTimeline(ctx context.Context, contactID int64, after *TimelineCursor, limit int) ([]*TimelineEntry, *TimelineCursor, error)

@@ -13,7 +13,7 @@ import (
 const (
 	// exportedTables feed ExportContact.
 	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions dsr_requests" +
-		" contact_activities contact_attachments"
+		" contact_activities contact_attachments tracking_events"
 	// unexportedTables hold nothing about the person: key material,
 	// tombstones without personal data, and the audit log of staff actions
 	// (ids only).
@@ -112,6 +112,9 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 		return nil, err
 	}
 	if x.Attachments, err = db.ContactAttachments(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := db.exportTracking(ctx, x, ws, id); err != nil {
 		return nil, err
 	}
 	// Audited: a failed entry fails the export.

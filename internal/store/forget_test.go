@@ -65,7 +65,7 @@ func TestForgetErase(t *testing.T) {
 	}
 	want := map[string]int64{"data_key": 1, "tags": 1, "list_members": 1, "consent_state": 1, "consent_events": 1, "contact_changes": 2,
 		"contact_restrictions": 1, "contacts": 1, "dsr_requests": 0, "outbox_messages": 0,
-		"contact_activities": 1, "contact_attachments": 1}
+		"contact_activities": 1, "contact_attachments": 1, "tracking_events": 0}
 	if !reflect.DeepEqual(ts.Removed, want) {
 		t.Fatalf("certificate %v, want %v", ts.Removed, want)
 	}

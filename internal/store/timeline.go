@@ -45,7 +45,7 @@ func (db *DB) ContactTimeline(ctx context.Context, contactID int64, after *custo
 	}
 	if k != nil {
 		sources := []func(context.Context, int64, int64, *vault.ContactKey, *custos.TimelineCursor, int, func(*custos.TimelineEntry)) error{
-			db.timelineChanges, db.timelineConsents, db.timelineActivities, db.timelineAttachments, db.timelineRestrictions,
+			db.timelineChanges, db.timelineConsents, db.timelineActivities, db.timelineAttachments, db.timelineRestrictions, db.timelineTracking,
 		}
 		for _, src := range sources {
 			if err := src(ctx, ws, contactID, k, after, limit+1, add); err != nil {

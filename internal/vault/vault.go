@@ -43,6 +43,7 @@ type Vault struct {
 	bidxKey  []byte      // keys blind indexes
 	suppress []byte      // keys address HMACs kept after erasure
 	journal  []byte      // keys the MACs of the erasure journal's entries
+	tracking []byte      // keys the MACs of tracking pixel tokens
 	hmacs    sync.Pool
 }
 
@@ -62,7 +63,8 @@ func New(master []byte) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1"), suppress: derive("suppression v1"), journal: derive("erasure-journal v1")}
+	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1"), suppress: derive("suppression v1"), journal: derive("erasure-journal v1"),
+		tracking: derive("tracking-token v1")}
 	v.hmacs.New = func() any { return hmac.New(sha256.New, v.bidxKey) }
 	return v, nil
 }
@@ -281,4 +283,14 @@ func (v *Vault) JournalMAC(entry []byte) []byte {
 	h.Write(binding("journal", 0, 0, ""))
 	h.Write(entry)
 	return h.Sum(nil)
+}
+
+// TrackingMAC returns a MAC of a tracking pixel token's payload (which
+// names workspace, contact and message), so that a token cannot be made or
+// altered, to record an open of someone else, without the master key.
+func (v *Vault) TrackingMAC(payload []byte) []byte {
+	h := hmac.New(sha256.New, v.tracking)
+	h.Write(binding("tracking", 0, 0, ""))
+	h.Write(payload)
+	return h.Sum(nil)[:16]
 }

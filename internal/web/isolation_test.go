@@ -71,6 +71,8 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"reason": "contests the data of " + w.name}, "", true
 	case "POST /api/v1/contacts/{id}/objection":
 		return nil, "", true
+	case "POST /api/v1/events":
+		return map[string]any{"contact_id": w.contact, "type": "page_view"}, "", true
 	case "PUT /api/v1/contacts/{id}/monitoring":
 		return map[string]any{"enabled": false}, "", true
 	case "POST /api/v1/contacts/{id}/attachments":

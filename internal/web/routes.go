@@ -62,6 +62,11 @@ func (s *server) routes() []route {
 		{"DELETE", "/api/v1/contacts/{id}/attachments/{attachment_id}", custos.PermContactsWrite, s.deleteAttachment},
 		{"GET", "/api/v1/contacts/{id}/timeline", custos.PermContactsRead, s.contactTimeline},
 		{"PUT", "/api/v1/contacts/{id}/monitoring", custos.PermConsentsWrite, s.setMonitoring},
+		{"POST", "/api/v1/events", custos.PermContactsWrite, s.recordEvent},
+		{"GET", "/api/v1/tracking/stats", custos.PermContactsRead, s.trackingStats},
+		// The tracking pixel of e-mail opens: the HMAC-signed token is the
+		// credential; it only records, and always answers the same GIF.
+		{"GET", "/t/{token}", permPublic, s.trackingPixel},
 
 		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
 		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},

@@ -6,6 +6,7 @@
 
 CREATE SEQUENCE activities_id_seq;
 CREATE SEQUENCE attachments_id_seq;
+CREATE SEQUENCE tracking_events_id_seq;
 
 -- Notes, tasks, deals and activities of free-form types. sealed: the
 -- title and body. The rest is in clear: no personal data.
@@ -56,3 +57,27 @@ CREATE INDEX consent_events_time ON consent_events (workspace_id, contact_id, cr
 -- may be switched on again only by a consent for a purpose of the tracking
 -- channel given after this time.
 ALTER TABLE contacts ADD COLUMN monitoring_off_at BIGINT;
+
+-- Tracking events (opens, visits, clicks) of contacts whose monitoring is
+-- on and whose tracking purpose permits them. sealed: the message
+-- reference and properties.
+CREATE TABLE tracking_events (
+	workspace_id BIGINT NOT NULL,
+	id           BIGINT NOT NULL,
+	contact_id   BIGINT NOT NULL,
+	type         TEXT NOT NULL,
+	at           BIGINT NOT NULL,
+	sealed       BYTEA NOT NULL,
+	actor        TEXT NOT NULL,
+	created_at   BIGINT NOT NULL,
+	PRIMARY KEY (workspace_id, id),
+	FOREIGN KEY (workspace_id, contact_id) REFERENCES contacts (workspace_id, id)
+);
+CREATE INDEX tracking_events_contact ON tracking_events (workspace_id, contact_id, at, id);
+
+-- Tracking events dropped, never stored, per workspace: a count, no more.
+CREATE TABLE tracking_dropped (
+	workspace_id    BIGINT PRIMARY KEY,
+	dropped         BIGINT NOT NULL,
+	last_dropped_at BIGINT NOT NULL
+);

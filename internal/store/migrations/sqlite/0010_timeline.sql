@@ -4,7 +4,7 @@
 -- contact and row; ids come from id_seq because the row id is bound into
 -- the ciphertext before the row is written.
 
-INSERT INTO id_seq (name, next) VALUES ('activities', 1), ('attachments', 1);
+INSERT INTO id_seq (name, next) VALUES ('activities', 1), ('attachments', 1), ('tracking_events', 1);
 
 -- Notes, tasks, deals and activities of free-form types. sealed: the
 -- title and body. The rest is in clear: no personal data.
@@ -55,3 +55,27 @@ CREATE INDEX consent_events_time ON consent_events (workspace_id, contact_id, cr
 -- may be switched on again only by a consent for a purpose of the tracking
 -- channel given after this time.
 ALTER TABLE contacts ADD COLUMN monitoring_off_at INTEGER;
+
+-- Tracking events (opens, visits, clicks) of contacts whose monitoring is
+-- on and whose tracking purpose permits them. sealed: the message
+-- reference and properties.
+CREATE TABLE tracking_events (
+	workspace_id INTEGER NOT NULL,
+	id           INTEGER NOT NULL,
+	contact_id   INTEGER NOT NULL,
+	type         TEXT NOT NULL,
+	at           INTEGER NOT NULL,
+	sealed       BLOB NOT NULL,
+	actor        TEXT NOT NULL,
+	created_at   INTEGER NOT NULL,
+	PRIMARY KEY (workspace_id, id),
+	FOREIGN KEY (workspace_id, contact_id) REFERENCES contacts (workspace_id, id)
+) WITHOUT ROWID;
+CREATE INDEX tracking_events_contact ON tracking_events (workspace_id, contact_id, at, id);
+
+-- Tracking events dropped, never stored, per workspace: a count, no more.
+CREATE TABLE tracking_dropped (
+	workspace_id    INTEGER PRIMARY KEY,
+	dropped         INTEGER NOT NULL,
+	last_dropped_at INTEGER NOT NULL
+);

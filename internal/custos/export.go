@@ -33,6 +33,9 @@ type Export struct {
 	Attachments []*Attachment `json:"attachments"`
 	// Tracking holds the tracking events stored about the contact, newest first.
 	Tracking []*TrackingEvent `json:"tracking"`
+	// Content reads the content of one of Attachments, for the zip
+	// export; the store sets it, and nothing is read until it is called.
+	Content func(attachmentID int64) ([]byte, error) `json:"-"`
 }
 
 // ExportService answers access requests in the actor's workspace.

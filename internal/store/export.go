@@ -117,6 +117,10 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 	if err := db.exportTracking(ctx, x, ws, id); err != nil {
 		return nil, err
 	}
+	x.Content = func(attachmentID int64) ([]byte, error) {
+		_, content, err := db.AttachmentContent(ctx, id, attachmentID)
+		return content, err
+	}
 	// Audited: a failed entry fails the export.
 	if err := db.auditTx(ctx, a, custos.AuditContactExport, id, ""); err != nil {
 		return nil, err

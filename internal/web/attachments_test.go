@@ -1,10 +1,14 @@
 package web
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/json"
+	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,4 +130,38 @@ func TestAttachmentsAPI(t *testing.T) {
 	e.call(a.token, "GET", "/api/v1/contacts?missing=email", nil, http.StatusBadRequest, nil)
 	e.call(a.token, "DELETE", base+"/"+strconv.FormatInt(att.ID, 10), nil, http.StatusNoContent, nil)
 	e.call(a.token, "GET", base+"/"+strconv.FormatInt(att.ID, 10), nil, http.StatusNotFound, nil)
+}
+
+// TestExportHoldsActivitiesAndFiles checks that every export format holds
+// the contact's activities and attachments, and the zip the files.
+func TestExportHoldsActivitiesAndFiles(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	path := "/api/v1/contacts/" + strconv.FormatInt(a.contact, 10) + "/export?format="
+	for _, f := range []string{"json", "csv"} {
+		res := e.call(a.token, "GET", path+f, nil, http.StatusOK, nil)
+		for _, m := range []string{"note of a", "file of a.txt"} {
+			if !bytes.Contains(res.body, []byte(m)) {
+				t.Errorf("%s export lacks %q", f, m)
+			}
+		}
+	}
+	res := e.call(a.token, "GET", path+"zip", nil, http.StatusOK, nil)
+	z, err := zip.NewReader(bytes.NewReader(res.body), int64(len(res.body)))
+	must(t, err)
+	found := map[string]string{}
+	for _, f := range z.File {
+		rc, err := f.Open()
+		must(t, err)
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		found[f.Name] = string(b)
+	}
+	file := "attachments/" + strconv.FormatInt(a.attach, 10) + "-file of a.txt"
+	if found[file] != "content of a" {
+		t.Fatalf("zip lacks %s: %v", file, slices.Collect(maps.Keys(found)))
+	}
+	if !strings.Contains(found["summary.html"], "note of a") || !strings.Contains(found["summary.html"], "file of a.txt") {
+		t.Errorf("the summary lacks the note or the file")
+	}
 }

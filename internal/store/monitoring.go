@@ -64,14 +64,15 @@ func (db *DB) SetMonitoring(ctx context.Context, contactID int64, enabled bool) 
 		}
 		if enabled && offAt.Valid {
 			// The SALESmanago rule: only the person can turn it back on, by a
-			// new consent for tracking given after it was switched off.
+			// new consent for tracking given after it was switched off:
+			// recorded after it, and not back-dated before it either.
 			var n int
 			if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM consent_events e
 				JOIN consent_state s ON s.workspace_id = e.workspace_id AND s.contact_id = e.contact_id AND s.purpose_id = e.purpose_id
 				JOIN purposes p ON p.workspace_id = e.workspace_id AND p.id = e.purpose_id
 				JOIN purpose_versions v ON v.workspace_id = p.workspace_id AND v.purpose_id = p.id AND v.version = p.current_version
-				WHERE e.workspace_id = ? AND e.contact_id = ? AND e.action = ? AND e.created_at > ? AND s.action = ? AND v.channel = ?`),
-				ws, contactID, string(custos.ActionGrant), offAt.Int64, string(custos.ActionGrant), custos.ChannelTracking).Scan(&n); err != nil {
+				WHERE e.workspace_id = ? AND e.contact_id = ? AND e.action = ? AND e.created_at > ? AND e.effective_from > ? AND s.action = ? AND v.channel = ?`),
+				ws, contactID, string(custos.ActionGrant), offAt.Int64, offAt.Int64, string(custos.ActionGrant), custos.ChannelTracking).Scan(&n); err != nil {
 				return fmt.Errorf("store: monitoring consent: %w", err)
 			}
 			if n == 0 {

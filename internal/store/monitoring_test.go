@@ -65,6 +65,14 @@ func TestMonitoringOffAndOn(t *testing.T) {
 	if _, err := db.SetMonitoring(ctx, c.ID, true); code(err) != custos.ECONSENT {
 		t.Fatalf("on with a consent of another channel: %v", err)
 	}
+	// Nor a grant recorded now but back-dated to before the switch-off.
+	before := off.OffSince.Add(-time.Minute)
+	if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: tracking.ID, Action: custos.ActionGrant, Notice: "Track my opens.", EffectiveFrom: &before}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetMonitoring(ctx, c.ID, true); code(err) != custos.ECONSENT {
+		t.Fatalf("on with a back-dated consent: %v", err)
+	}
 	// A new grant, withdrawn again, does not either.
 	grant(tracking.ID)
 	if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: tracking.ID, Action: custos.ActionWithdraw}); err != nil {

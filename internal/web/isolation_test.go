@@ -349,6 +349,11 @@ func TestIsolationBodies(t *testing.T) {
 				"consent": map[string]any{"purpose_id": a.purpose, "action": "withdraw"}}},
 		{"request about B's contact", "POST", "/api/v1/dsr-requests",
 			map[string]any{"type": "erasure", "contact_id": b.contact}},
+		{"tracking event of B's contact", "POST", "/api/v1/events",
+			map[string]any{"contact_id": b.contact, "type": "page_view"}},
+		{"B's activity through A's contact", "GET", "/api/v1/contacts/" + aContact + "/activities/" + strconv.FormatInt(b.activity, 10), nil},
+		{"B's attachment through A's contact", "GET", "/api/v1/contacts/" + aContact + "/attachments/" + strconv.FormatInt(b.attach, 10), nil},
+		{"missing on B's field", "GET", "/api/v1/contacts?missing=" + b.field, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,21 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custos/custos/internal/custos"
 	"github.com/custos/custos/internal/vault"
 )
-
-// activityText is the sealed part of an activity.
-type activityText struct {
-	Title string `json:"title,omitempty"`
-	Body  string `json:"body,omitempty"`
-}
 
 // activityName is what an activity's text is sealed under: bound to its
 // row, so that it cannot be moved to another activity of the contact.
@@ -79,7 +73,9 @@ func (db *DB) CreateActivity(ctx context.Context, contactID int64, act *custos.A
 }
 
 func sealActivity(k *vault.ContactKey, act *custos.Activity) []byte {
-	return k.Seal(activityName(act.ID), []byte(encodeJSON(activityText{Title: act.Title, Body: act.Body})))
+	// Title NUL body: neither may hold a NUL (custos.CheckText), and an
+	// export of 10,000 activities spends less on this than on JSON.
+	return k.Seal(activityName(act.ID), []byte(act.Title+"\x00"+act.Body))
 }
 
 // optMicros is t in microseconds, or NULL.
@@ -111,11 +107,11 @@ func scanActivity(row interface{ Scan(...any) error }, k *vault.ContactKey) (*cu
 	if err != nil {
 		return nil, fmt.Errorf("store: activity %d: %w", act.ID, err)
 	}
-	var t activityText
-	if err := json.Unmarshal(plain, &t); err != nil {
-		return nil, fmt.Errorf("store: activity %d: %w", act.ID, err)
+	title, body, ok := strings.Cut(string(plain), "\x00")
+	if !ok {
+		return nil, fmt.Errorf("store: activity %d: sealed text without separator", act.ID)
 	}
-	act.Title, act.Body = t.Title, t.Body
+	act.Title, act.Body = title, body
 	return act, nil
 }
 

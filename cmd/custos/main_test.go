@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -139,6 +140,8 @@ func TestServeEndToEnd(t *testing.T) {
 		"email": "zq7marker.email@example.com", "first_name": "Zq7FirstName", "last_name": "Zq7LastName",
 		"company": "Zq7Company", "phone": "+48 791 234 567", "city": "Zq7City", "ip": "198.51.100.77", "ua": "Zq7UserAgent/1.0",
 		"changed": "Zq7ChangedName", "restrict": "Zq7RestrictReason", "lift": "Zq7LiftReason",
+		"note": "Zq7NoteBody", "task": "Zq7TaskTitle", "deal": "Zq7DealTitle", "file_name": "Zq7FileName",
+		"file_content": "Zq7FileContent", "event": "Zq7EventProperty", "event_ref": "Zq7MessageRef",
 	}
 	tm.call(t, key, "POST", "/api/v1/fields", map[string]any{"key": "city", "type": "text", "classification": "personal"}, 201)
 	p := tm.call(t, key, "POST", "/api/v1/purposes", map[string]any{"name": "Newsletter", "legal_basis": "consent", "channel": "email"}, 201)
@@ -151,6 +154,30 @@ func TestServeEndToEnd(t *testing.T) {
 	tm.call(t, key, "PATCH", fmt.Sprintf("/api/v1/contacts/%d", id), map[string]any{"fields": map[string]any{"first_name": markers["changed"]}}, 200)
 	tm.call(t, key, "POST", fmt.Sprintf("/api/v1/contacts/%d/restriction", id), map[string]any{"reason": "Disputes: " + markers["restrict"]}, 201)
 	tm.call(t, key, "DELETE", fmt.Sprintf("/api/v1/contacts/%d/restriction", id), map[string]any{"reason": "Settled: " + markers["lift"]}, 200)
+	// Activities, an attachment and a tracking event, each with a marker.
+	acts := fmt.Sprintf("/api/v1/contacts/%d/activities", id)
+	tm.call(t, key, "POST", acts, map[string]any{"type": "note", "body": "Said: " + markers["note"]}, 201)
+	tm.call(t, key, "POST", acts, map[string]any{"type": "task", "title": markers["task"], "due_at": "2030-01-01T00:00:00Z"}, 201)
+	tm.call(t, key, "POST", acts, map[string]any{"type": "deal", "title": markers["deal"], "value": "100", "currency": "EUR"}, 201)
+	var upload bytes.Buffer
+	mw := multipart.NewWriter(&upload)
+	fw, _ := mw.CreateFormFile("file", markers["file_name"]+".txt")
+	fw.Write([]byte("Signed by " + markers["file_content"]))
+	mw.Close()
+	req, _ := http.NewRequest("POST", fmt.Sprintf("http://%s/api/v1/contacts/%d/attachments", tm.Addr, id), &upload)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("upload: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	tp := tm.call(t, key, "POST", "/api/v1/purposes", map[string]any{"name": "Tracking", "legal_basis": "consent", "channel": "tracking"}, 201)
+	tm.call(t, key, "POST", fmt.Sprintf("/api/v1/contacts/%d/consents", id), map[string]any{"purpose_id": tp["id"], "action": "grant", "notice": "Track my opens."}, 201)
+	if ev := tm.call(t, key, "POST", "/api/v1/events", map[string]any{"contact_id": id, "type": "page_view", "message_ref": markers["event_ref"],
+		"properties": map[string]string{"search": markers["event"]}}, 202); ev["stored"] != true {
+		t.Fatalf("the tracking event was not stored: %v", ev)
+	}
 	found := tm.call(t, key, "GET", "/api/v1/contacts?q=zq7last", nil, 200)
 	if n := len(found["data"].([]any)); n != 1 {
 		t.Fatalf("search found %d contacts", n)
@@ -195,15 +222,16 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	m.Close()
 	m, out, errs := newMain(cfg)
-	// The seven changes made through the API, the three reads of personal
-	// data (search, history, the contact after the restart), then the
-	// export; the server checkpointed the chain each time it stopped.
-	if err := m.Run(context.Background(), []string{"audit", "verify"}); err != nil || !strings.Contains(out.String(), "intact: 11 entries, 2 checkpoints") {
+	// The fourteen changes made through the API, the three reads of
+	// personal data (search, history, the contact after the restart), then
+	// the export; the server checkpointed the chain each time it stopped.
+	if err := m.Run(context.Background(), []string{"audit", "verify"}); err != nil || !strings.Contains(out.String(), "intact: 18 entries, 2 checkpoints") {
 		t.Fatalf("audit verify after the export: %v\n%s%s", err, out, errs)
 	}
 	m.Close()
 	if b, err := os.ReadFile(exported); err != nil || !strings.Contains(string(b), markers["changed"]) || !strings.Contains(string(b), markers["ip"]) ||
-		!strings.Contains(string(b), markers["restrict"]) || !strings.Contains(string(b), markers["lift"]) {
+		!strings.Contains(string(b), markers["restrict"]) || !strings.Contains(string(b), markers["lift"]) ||
+		!strings.Contains(string(b), markers["note"]) || !strings.Contains(string(b), markers["file_name"]) || !strings.Contains(string(b), markers["event"]) {
 		t.Fatalf("the export lacks the contact's values: %v", err)
 	}
 

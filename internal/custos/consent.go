@@ -144,6 +144,9 @@ func (s *ConsentState) Supersedes(e *ConsentEvent) bool {
 func Fold(events []*ConsentEvent) map[int64]*ConsentState {
 	out := make(map[int64]*ConsentState)
 	for _, e := range events {
+		if e.Action.Monitoring() {
+			continue // monitoring switched off or on decides no consent
+		}
 		if s := out[e.PurposeID]; s.Supersedes(e) {
 			out[e.PurposeID] = &ConsentState{PurposeID: e.PurposeID, PurposeVersion: e.PurposeVersion,
 				Action: e.Action, EventID: e.ID, Since: e.EffectiveFrom}
@@ -302,4 +305,10 @@ type Service interface {
 	ProcessorService
 	DSRService
 	PreferenceService
+	// Activities, attachments, the timeline and tracking.
+	ActivityService
+	AttachmentService
+	TimelineService
+	MonitoringService
+	TrackingService
 }

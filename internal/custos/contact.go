@@ -202,6 +202,7 @@ type ContactFilter struct {
 	Status        *ContactStatus
 	Email         *string           // exact address
 	Fields        map[string]string // field key → value, equality
+	Missing       *string           // field key: contacts without a value for it
 	Search        string            // fragment of name, company or e-mail
 	CreatedAfter  *time.Time
 	CreatedBefore *time.Time

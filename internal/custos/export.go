@@ -29,6 +29,16 @@ type Export struct {
 	// serve the purposes the contact's data is processed for.
 	Recipients []*Processor  `json:"recipients"`
 	Requests   []*DSRRequest `json:"requests"`
+	// Activities are the notes, tasks and deals staff recorded, newest first.
+	Activities []*Activity `json:"activities"`
+	// Attachments are the files attached to the contact (their content is
+	// in the zip export, under attachments/).
+	Attachments []*Attachment `json:"attachments"`
+	// Tracking holds the tracking events stored about the contact, newest first.
+	Tracking []*TrackingEvent `json:"tracking"`
+	// Content reads the content of one of Attachments, for the zip
+	// export; the store sets it, and nothing is read until it is called.
+	Content func(attachmentID int64) ([]byte, error) `json:"-"`
 }
 
 // ExportService answers access requests in the actor's workspace.

@@ -456,6 +456,12 @@ func (db *DB) lockContact(ctx context.Context, tx *sql.Tx, ws, id int64) (*conta
 
 // UpdateContact applies u and records every changed field in the history.
 func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdate) (*custos.Contact, error) {
+	return db.updateContactWith(ctx, id, u, nil)
+}
+
+// updateContactWith is UpdateContact that also runs also, when not nil,
+// in its transaction once the contact is locked and its changes allowed.
+func (db *DB) updateContactWith(ctx context.Context, id int64, u custos.ContactUpdate, also func(tx *sql.Tx) error) (*custos.Contact, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -482,6 +488,11 @@ func (db *DB) UpdateContact(ctx context.Context, id int64, u custos.ContactUpdat
 		k, err := db.contactKey(ctx, ws, id)
 		if err != nil {
 			return err
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		if c, err = r.open(k); err != nil {
 			return err

@@ -14,7 +14,8 @@ import (
 // that is in neither list.
 const (
 	// exportedTables feed ExportContact.
-	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions contact_objections dsr_requests"
+	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions contact_objections dsr_requests" +
+		" contact_activities contact_attachments tracking_events"
 	// unexportedTables hold nothing about the person: key material,
 	// tombstones without personal data, and the audit log of staff actions
 	// (ids only).
@@ -115,6 +116,19 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 		x.ObjectedAt = &t
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
+	}
+	if err := db.exportActivities(ctx, x, id); err != nil {
+		return nil, err
+	}
+	if x.Attachments, err = db.ContactAttachments(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := db.exportTracking(ctx, x, ws, id); err != nil {
+		return nil, err
+	}
+	x.Content = func(attachmentID int64) ([]byte, error) {
+		_, content, err := db.AttachmentContent(ctx, id, attachmentID)
+		return content, err
 	}
 	// Audited: a failed entry fails the export.
 	if err := db.auditTx(ctx, a, custos.AuditContactExport, id, ""); err != nil {

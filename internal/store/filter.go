@@ -55,6 +55,11 @@ func (db *DB) contactWhere(ctx context.Context, ws int64, f *custos.ContactFilte
 			w.add(p.cond, micros(*p.t))
 		}
 	}
+	if f.Missing != nil {
+		if err := db.missingCondition(ctx, w, ws, *f.Missing); err != nil {
+			return nil, err
+		}
+	}
 	if len(f.Fields) > 0 {
 		defs, err := db.fieldMap(ctx, db.read, ws)
 		if err != nil {
@@ -120,6 +125,33 @@ func (db *DB) fieldCondition(w *where, ws int64, d *custos.FieldDef, name, raw s
 		w.add(db.jsonValue("c.bidx")+` = ?`, db.jsonPath(name), encodeJSON(hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(n)))))
 	} else {
 		w.add(db.jsonValue("c.clear")+` = ?`, db.jsonPath(name), encodeJSON(n))
+	}
+	return nil
+}
+
+// missingCondition adds the condition that the contact holds no value for
+// the field: a value in clear is absent from clear, an encrypted one has no
+// blind index (the phone its column). Special-category fields are refused,
+// as for equality: what a contact holds of them is not told.
+func (db *DB) missingCondition(ctx context.Context, w *where, ws int64, name string) error {
+	defs, err := db.fieldMap(ctx, db.read, ws)
+	if err != nil {
+		return err
+	}
+	d := defs[name]
+	switch {
+	case d == nil:
+		return custos.Invalid("missing", "no such field")
+	case name == custos.FieldEmail:
+		return custos.Invalid("missing", "every contact has an e-mail address")
+	case d.Classification == custos.ClassSpecial:
+		return custos.Invalid("missing", "special-category fields cannot be filtered on")
+	case name == custos.FieldPhone:
+		w.add(`c.phone_bidx IS NULL`)
+	case d.Classification.Encrypted():
+		w.add(`NOT `+db.jsonHas("c.bidx"), db.jsonPath(name))
+	default:
+		w.add(`NOT `+db.jsonHas("c.clear"), db.jsonPath(name))
 	}
 	return nil
 }

@@ -160,7 +160,8 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 		if removed["dsr_requests"], err = db.eraseRequests(ctx, tx, ws, requests); err != nil {
 			return err
 		}
-		for _, table := range []string{"list_members", "consent_state", "consent_events", "contact_changes", "contact_restrictions", "contact_objections"} {
+		for _, table := range []string{"list_members", "consent_state", "consent_events", "contact_changes", "contact_restrictions", "contact_objections",
+			"contact_activities", "contact_attachments", "tracking_events"} {
 			res, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE workspace_id = ? AND contact_id = ?`), ws, id)
 			if err != nil {
 				return fmt.Errorf("purge %s: %w", table, err)

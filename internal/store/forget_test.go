@@ -38,6 +38,12 @@ func forgettable(t *testing.T, db *store.DB, ctx context.Context) (*custos.Conta
 	if _, err := db.UpdateContact(ctx, c.ID, custos.ContactUpdate{Fields: map[string]any{"last_name": "Nowak"}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.CreateActivity(ctx, c.ID, &custos.Activity{Type: custos.ActivityNote, Body: "Notatka o Zapomnianej."}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateAttachment(ctx, c.ID, &custos.Attachment{Name: "skan.pdf"}, []byte("%PDF-1.4 skan"), nil); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.ObjectToMarketing(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +67,8 @@ func TestForgetErase(t *testing.T) {
 		t.Fatalf("tombstone %+v", ts)
 	}
 	want := map[string]int64{"data_key": 1, "tags": 1, "list_members": 1, "consent_state": 1, "consent_events": 1, "contact_changes": 2,
-		"contact_restrictions": 1, "contact_objections": 1, "contacts": 1, "dsr_requests": 0, "outbox_messages": 0}
+		"contact_restrictions": 1, "contact_objections": 1, "contacts": 1, "dsr_requests": 0, "outbox_messages": 0,
+		"contact_activities": 1, "contact_attachments": 1, "tracking_events": 0}
 	if !reflect.DeepEqual(ts.Removed, want) {
 		t.Fatalf("certificate %v, want %v", ts.Removed, want)
 	}

@@ -44,6 +44,7 @@ type Vault struct {
 	suppress []byte      // keys address HMACs kept after erasure
 	journal  []byte      // keys the MACs of the erasure journal's entries
 	prefs    []byte      // keys the MACs of preference-centre links
+	tracking []byte      // keys the MACs of tracking pixel tokens
 	hmacs    sync.Pool
 }
 
@@ -64,7 +65,8 @@ func New(master []byte) (*Vault, error) {
 		return nil, err
 	}
 	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1"), suppress: derive("suppression v1"), journal: derive("erasure-journal v1"),
-		prefs: derive("preference-link v1")}
+		prefs: derive("preference-link v1"),
+		tracking: derive("tracking-token v1")}
 	v.hmacs.New = func() any { return hmac.New(sha256.New, v.bidxKey) }
 	return v, nil
 }
@@ -307,4 +309,14 @@ func (v *Vault) PreferenceMAC(body []byte) []byte {
 	h.Write(binding("prefs", 0, 0, ""))
 	h.Write(body)
 	return h.Sum(nil)
+}
+
+// TrackingMAC returns a MAC of a tracking pixel token's payload (which
+// names workspace, contact and message), so that a token cannot be made or
+// altered, to record an open of someone else, without the master key.
+func (v *Vault) TrackingMAC(payload []byte) []byte {
+	h := hmac.New(sha256.New, v.tracking)
+	h.Write(binding("tracking", 0, 0, ""))
+	h.Write(payload)
+	return h.Sum(nil)[:16]
 }

@@ -44,15 +44,20 @@ func (s *server) guard(rt route) http.Handler {
 // with the permission without which the data is masked ("": always
 // personal). A successful read is audited before it is answered.
 var personalReads = map[string]custos.Permission{
-	"GET /api/v1/contacts":                   custos.PermPersonalDataRead,
-	"GET /api/v1/contacts/{id}":              custos.PermPersonalDataRead,
-	"GET /api/v1/contacts/{id}/history":      "",
-	"GET /api/v1/contacts/{id}/restrictions": "",
-	"GET /api/v1/contacts/{id}/consents":     custos.PermPersonalDataRead,
-	"GET /api/v1/contacts/{id}/export":       "", // audited by the export itself
-	"GET /api/v1/dsr-requests":               "",
-	"GET /api/v1/dsr-requests/{id}":          "",
-	"GET /api/v1/dsr-requests/{id}/answer":   "",
+	"GET /api/v1/contacts":                                  custos.PermPersonalDataRead,
+	"GET /api/v1/contacts/{id}":                             custos.PermPersonalDataRead,
+	"GET /api/v1/contacts/{id}/history":                     "",
+	"GET /api/v1/contacts/{id}/restrictions":                "",
+	"GET /api/v1/contacts/{id}/consents":                    custos.PermPersonalDataRead,
+	"GET /api/v1/contacts/{id}/export":                      "", // audited by the export itself
+	"GET /api/v1/contacts/{id}/activities":                  "",
+	"GET /api/v1/contacts/{id}/activities/{activity_id}":    "",
+	"GET /api/v1/contacts/{id}/attachments":                 "",
+	"GET /api/v1/contacts/{id}/attachments/{attachment_id}": "",
+	"GET /api/v1/contacts/{id}/timeline":                    custos.PermPersonalDataRead,
+	"GET /api/v1/dsr-requests":                              "",
+	"GET /api/v1/dsr-requests/{id}":                         "",
+	"GET /api/v1/dsr-requests/{id}/answer":                  "",
 }
 
 // auditRead serves a read of personal data into a buffer and answers it

@@ -32,7 +32,7 @@ type contactPatch struct {
 // contactQuery lists the query parameters of GET /api/v1/contacts besides
 // the field.<key> ones.
 var contactQuery = []string{"list_id", "tag", "status", "email", "q",
-	"created_after", "created_before", "updated_after", "updated_before", "cursor", "limit"}
+	"created_after", "created_before", "updated_after", "updated_before", "cursor", "limit", "missing"}
 
 // fieldParamPrefix starts a query parameter that filters on a field.
 const fieldParamPrefix = "field."
@@ -77,6 +77,7 @@ func contactFilterFromQuery(r *http.Request) (custos.ContactFilter, error) {
 		f.Status = &status
 	}
 	f.Email = q.str("email")
+	f.Missing = q.str("missing")
 	f.Search = q.values.Get("q")
 	times := []struct {
 		name string

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -194,6 +196,41 @@ func exportRows(x *custos.Export) [][]string {
 		row("change", item, "old", h.Old)
 		row("change", item, "new", h.New)
 	}
+	for _, a := range x.Activities {
+		item := fmt.Sprint(a.ID)
+		row("activity", item, "type", a.Type)
+		row("activity", item, "created_at", a.CreatedAt)
+		row("activity", item, "created_by", a.CreatedBy)
+		row("activity", item, "title", a.Title)
+		row("activity", item, "body", a.Body)
+		if a.DueAt != nil {
+			row("activity", item, "due_at", *a.DueAt)
+		}
+		if a.Type == custos.ActivityTask {
+			row("activity", item, "done", a.Done)
+		}
+		if a.Type == custos.ActivityDeal {
+			row("activity", item, "value", strings.TrimSpace(a.Value+" "+a.Currency))
+			row("activity", item, "stage", a.Stage)
+		}
+	}
+	for _, a := range x.Attachments {
+		item := fmt.Sprint(a.ID)
+		row("attachment", item, "name", a.Name)
+		row("attachment", item, "content_type", a.ContentType)
+		row("attachment", item, "size", a.Size)
+		row("attachment", item, "created_at", a.CreatedAt)
+		row("attachment", item, "file_in_zip", attachmentEntry(a))
+	}
+	for _, e := range x.Tracking {
+		item := fmt.Sprint(e.ID)
+		row("tracking", item, "type", e.Type)
+		row("tracking", item, "at", e.At)
+		row("tracking", item, "message_ref", e.MessageRef)
+		for _, k := range slices.Sorted(maps.Keys(e.Properties)) {
+			row("tracking", item, "property "+k, e.Properties[k])
+		}
+	}
 	for _, r := range x.Restrictions {
 		item := fmt.Sprint(r.ID)
 		row("restriction", item, "restricted_at", r.RestrictedAt)
@@ -235,7 +272,13 @@ func writeExportXLSX(w io.Writer, x *custos.Export) error {
 	return f.Write(w)
 }
 
-// writeZip writes export.json, export.csv, export.xlsx and summary.html.
+// attachmentEntry is where the zip export puts an attachment's file.
+func attachmentEntry(a *custos.Attachment) string {
+	return fmt.Sprintf("attachments/%d-%s", a.ID, a.Name)
+}
+
+// writeZip writes export.json, export.csv, export.xlsx, summary.html and
+// the attached files under attachments/.
 func (e *Exporter) writeZip(w io.Writer, x *custos.Export) error {
 	z := zip.NewWriter(w)
 	view := exportView{Export: x, notices: map[string]string{}}
@@ -257,6 +300,22 @@ func (e *Exporter) writeZip(w io.Writer, x *custos.Export) error {
 		}
 		if err := part.write(f); err != nil {
 			return fmt.Errorf("web: export %s: %w", part.name, err)
+		}
+	}
+	for _, a := range x.Attachments {
+		if x.Content == nil {
+			return fmt.Errorf("web: export: the attachments' content cannot be read")
+		}
+		content, err := x.Content(a.ID)
+		if err != nil {
+			return fmt.Errorf("web: export attachment %d: %w", a.ID, err)
+		}
+		f, err := z.Create(attachmentEntry(a))
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(content); err != nil {
+			return err
 		}
 	}
 	return z.Close()

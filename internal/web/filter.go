@@ -85,12 +85,16 @@ func (s *server) checkFilterAccess(ctx context.Context, f custos.ContactFilter, 
 	} else if f.Search != "" {
 		return forbidden("q")
 	}
-	if len(f.Fields) == 0 {
+	if len(f.Fields) == 0 && f.Missing == nil {
 		return nil
 	}
 	plain, err := s.plainFields(ctx)
 	if err != nil {
 		return err
+	}
+	if f.Missing != nil && !plain[*f.Missing] {
+		// Whether a personal value is held tells something about the person.
+		return forbidden("missing")
 	}
 	keys := make([]string, 0, len(f.Fields))
 	for k := range f.Fields {

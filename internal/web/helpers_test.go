@@ -82,6 +82,8 @@ type workspace struct {
 	event     int64  // a consent event of contact
 	processor int64
 	request   int64 // an access request by the contact's address, with a note
+	activity  int64 // a note on contact
+	attach    int64 // a text file attached to contact
 }
 
 // newWorkspace makes a workspace and, through the store, one object of
@@ -145,6 +147,13 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 
 	_, err = e.db.ExportContact(w.ctx, w.contact) // an audit entry
 	must(t, err)
+
+	act := &custos.Activity{Type: custos.ActivityNote, Body: "note of " + name}
+	must(t, e.db.CreateActivity(w.ctx, w.contact, act))
+	w.activity = act.ID
+	att := &custos.Attachment{Name: "file of " + name + ".txt"}
+	must(t, e.db.CreateAttachment(w.ctx, w.contact, att, []byte("content of "+name), nil))
+	w.attach = att.ID
 	return w
 }
 

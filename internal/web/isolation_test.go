@@ -25,15 +25,17 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 	segments := strings.Split(strings.Trim(pattern[:i], "/"), "/")
 	key := segments[len(segments)-1] + "/" + param
 	values := map[string]string{
-		"contacts/id":        strconv.FormatInt(w.contact, 10),
-		"lists/id":           strconv.FormatInt(w.list, 10),
-		"members/contact_id": strconv.FormatInt(w.contact, 10),
-		"list-groups/id":     strconv.FormatInt(w.group, 10),
-		"purposes/id":        strconv.FormatInt(w.purpose, 10),
-		"processors/id":      strconv.FormatInt(w.processor, 10),
-		"fields/key":         w.field,
-		"notices/hash":       w.notice,
-		"dsr-requests/id":    strconv.FormatInt(w.request, 10),
+		"contacts/id":               strconv.FormatInt(w.contact, 10),
+		"lists/id":                  strconv.FormatInt(w.list, 10),
+		"members/contact_id":        strconv.FormatInt(w.contact, 10),
+		"list-groups/id":            strconv.FormatInt(w.group, 10),
+		"purposes/id":               strconv.FormatInt(w.purpose, 10),
+		"processors/id":             strconv.FormatInt(w.processor, 10),
+		"fields/key":                w.field,
+		"notices/hash":              w.notice,
+		"dsr-requests/id":           strconv.FormatInt(w.request, 10),
+		"activities/activity_id":    strconv.FormatInt(w.activity, 10),
+		"attachments/attachment_id": strconv.FormatInt(w.attach, 10),
 	}
 	v, ok := values[key]
 	if !ok {
@@ -69,6 +71,17 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"reason": "contests the data of " + w.name}, "", true
 	case "POST /api/v1/contacts/{id}/objection":
 		return nil, "", true
+	case "POST /api/v1/events":
+		return map[string]any{"contact_id": w.contact, "type": "page_view"}, "", true
+	case "PUT /api/v1/contacts/{id}/monitoring":
+		return map[string]any{"enabled": false}, "", true
+	case "POST /api/v1/contacts/{id}/attachments":
+		// The contact is looked up before the multipart body is read.
+		return nil, "", true
+	case "POST /api/v1/contacts/{id}/activities":
+		return map[string]any{"type": "note", "body": "note by " + w.name}, "", true
+	case "PATCH /api/v1/contacts/{id}/activities/{activity_id}":
+		return map[string]any{"body": "changed"}, "", true
 	case "GET /api/v1/contacts/{id}/permissions":
 		return nil, "?purpose_id=" + strconv.FormatInt(w.purpose, 10), true
 	case "PATCH /api/v1/lists/{id}":
@@ -180,7 +193,7 @@ func TestIsolationPathParameters(t *testing.T) {
 // then a "foreign" id would name a's own object and prove nothing.
 func distinctIDs(t *testing.T, a, b *workspace) {
 	t.Helper()
-	if a.contact == b.contact || a.list == b.list || a.group == b.group || a.purpose == b.purpose || a.request == b.request {
+	if a.contact == b.contact || a.list == b.list || a.group == b.group || a.purpose == b.purpose || a.request == b.request || a.activity == b.activity || a.attach == b.attach {
 		t.Fatalf("workspaces a and b share ids (%+v, %+v); make b's objects differ", a, b)
 	}
 }
@@ -198,7 +211,7 @@ func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
 	t.Helper()
 	c, err := e.db.FindContactByID(w.ctx, w.contact)
 	must(t, err)
-	if len(c.Tags) != 1 || c.Tags[0] != "tag-"+w.name || c.Email != w.email || c.Status != custos.StatusActive {
+	if len(c.Tags) != 1 || c.Tags[0] != "tag-"+w.name || c.Email != w.email || c.Status != custos.StatusActive || !c.Monitoring {
 		t.Errorf("contact of %s changed: %+v", w.name, c)
 	}
 	if rs, err := e.db.ContactRestrictions(w.ctx, w.contact); err != nil || len(rs) != 0 {
@@ -236,6 +249,16 @@ func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
 	}
 	if len(e.mail.sent) != 0 {
 		t.Errorf("%d messages were sent", len(e.mail.sent))
+	}
+	acts, _, err := e.db.ContactActivities(w.ctx, w.contact, 0, 10)
+	must(t, err)
+	if len(acts) != 1 || acts[0].ID != w.activity || acts[0].Body != "note of "+w.name {
+		t.Errorf("activities of %s changed: %+v", w.name, acts)
+	}
+	atts, err := e.db.ContactAttachments(w.ctx, w.contact)
+	must(t, err)
+	if len(atts) != 1 || atts[0].ID != w.attach || atts[0].Name != "file of "+w.name+".txt" {
+		t.Errorf("attachments of %s changed: %+v", w.name, atts)
 	}
 }
 
@@ -326,6 +349,11 @@ func TestIsolationBodies(t *testing.T) {
 				"consent": map[string]any{"purpose_id": a.purpose, "action": "withdraw"}}},
 		{"request about B's contact", "POST", "/api/v1/dsr-requests",
 			map[string]any{"type": "erasure", "contact_id": b.contact}},
+		{"tracking event of B's contact", "POST", "/api/v1/events",
+			map[string]any{"contact_id": b.contact, "type": "page_view"}},
+		{"B's activity through A's contact", "GET", "/api/v1/contacts/" + aContact + "/activities/" + strconv.FormatInt(b.activity, 10), nil},
+		{"B's attachment through A's contact", "GET", "/api/v1/contacts/" + aContact + "/attachments/" + strconv.FormatInt(b.attach, 10), nil},
+		{"missing on B's field", "GET", "/api/v1/contacts?missing=" + b.field, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ func TestRoutesDenyByDefault(t *testing.T) {
 	// the form that asks for a link.
 	public = append(public, "GET /p/request", "POST /p/request", "GET /p/{token}", "POST /p/{token}/consents",
 		"POST /p/{token}/objection", "POST /p/{token}/lists", "POST /p/{token}/export", "POST /p/{token}/erasure")
+	public = append(public, "GET /t/{token}") // the e-mail open pixel
 	seen := map[string]bool{}
 	for _, rt := range (&server{}).routes() {
 		op := rt.method + " " + rt.pattern
@@ -60,7 +61,7 @@ func TestViewerForbiddenRoutes(t *testing.T) {
 	e := newEnv(t)
 	a := e.newWorkspace("a")
 	viewer := e.key(a, custos.RoleViewer)
-	from := map[string]*workspace{"id": a, "contact_id": a, "key": a, "hash": a}
+	from := map[string]*workspace{"id": a, "contact_id": a, "key": a, "hash": a, "activity_id": a, "attachment_id": a}
 
 	var n int
 	for _, rt := range e.srv.routes() {

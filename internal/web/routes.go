@@ -50,6 +50,24 @@ func (s *server) routes() []route {
 		{"DELETE", "/api/v1/contacts/{id}/restriction", custos.PermContactsRestrict, s.liftRestriction},
 		{"GET", "/api/v1/contacts/{id}/restrictions", custos.PermPersonalDataRead, s.contactRestrictions},
 
+		// Activities, attachments, the timeline, monitoring and tracking.
+		{"GET", "/api/v1/contacts/{id}/activities", custos.PermPersonalDataRead, s.listActivities},
+		{"POST", "/api/v1/contacts/{id}/activities", custos.PermContactsWrite, s.createActivity},
+		{"GET", "/api/v1/contacts/{id}/activities/{activity_id}", custos.PermPersonalDataRead, s.getActivity},
+		{"PATCH", "/api/v1/contacts/{id}/activities/{activity_id}", custos.PermContactsWrite, s.updateActivity},
+		{"DELETE", "/api/v1/contacts/{id}/activities/{activity_id}", custos.PermContactsWrite, s.deleteActivity},
+		{"GET", "/api/v1/contacts/{id}/attachments", custos.PermPersonalDataRead, s.listAttachments},
+		{"POST", "/api/v1/contacts/{id}/attachments", custos.PermContactsWrite, s.uploadAttachment},
+		{"GET", "/api/v1/contacts/{id}/attachments/{attachment_id}", custos.PermPersonalDataRead, s.downloadAttachment},
+		{"DELETE", "/api/v1/contacts/{id}/attachments/{attachment_id}", custos.PermContactsWrite, s.deleteAttachment},
+		{"GET", "/api/v1/contacts/{id}/timeline", custos.PermContactsRead, s.contactTimeline},
+		{"PUT", "/api/v1/contacts/{id}/monitoring", custos.PermConsentsWrite, s.setMonitoring},
+		{"POST", "/api/v1/events", custos.PermContactsWrite, s.recordEvent},
+		{"GET", "/api/v1/tracking/stats", custos.PermContactsRead, s.trackingStats},
+		// The tracking pixel of e-mail opens: the HMAC-signed token is the
+		// credential; it only records, and always answers the same GIF.
+		{"GET", "/t/{token}", permPublic, s.trackingPixel},
+
 		{"GET", "/api/v1/contacts/{id}/consents", custos.PermContactsRead, s.contactConsents},
 		{"POST", "/api/v1/contacts/{id}/consents", custos.PermConsentsWrite, s.recordConsent},
 		{"GET", "/api/v1/contacts/{id}/permissions", custos.PermContactsRead, s.contactPermission},

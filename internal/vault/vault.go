@@ -65,7 +65,7 @@ func New(master []byte) (*Vault, error) {
 		return nil, err
 	}
 	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1"), suppress: derive("suppression v1"), journal: derive("erasure-journal v1"),
-		prefs: derive("preference-link v1"),
+		prefs:    derive("preference-link v1"),
 		tracking: derive("tracking-token v1")}
 	v.hmacs.New = func() any { return hmac.New(sha256.New, v.bidxKey) }
 	return v, nil

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/password"
 	"github.com/custos/custos/internal/vault"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver
@@ -91,6 +92,10 @@ type DB struct {
 	bg                     sync.WaitGroup // background work, waited for by Close
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// passwords hashes staff passwords, a bounded number at once; common
+	// is the list of passwords refused as too common.
+	passwords *password.Hasher
+	common    password.Common
 }
 
 var _ custos.Service = (*DB)(nil)
@@ -149,6 +154,7 @@ func (db *DB) connect(ctx context.Context, cfg Config) error {
 
 func newDB(v *vault.Vault) *DB {
 	db := &DB{vault: v, log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	db.passwords, db.common = password.NewHasher(password.Default, hashMemoryBudget), password.LoadCommon()
 	db.search = newSearchIndex(db)
 	return db
 }

@@ -176,7 +176,9 @@ func (c Common) IsCommon(pw string) bool {
 	if _, ok := c[lower]; ok {
 		return true
 	}
-	core := strings.TrimFunc(lower, func(r rune) bool { return unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r) })
+	core := strings.TrimFunc(lower, func(r rune) bool {
+		return unicode.IsDigit(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsSpace(r)
+	})
 	if _, ok := c[core]; ok {
 		return true
 	}

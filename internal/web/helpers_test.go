@@ -82,6 +82,21 @@ type workspace struct {
 	event     int64  // a consent event of contact
 	processor int64
 	request   int64 // an access request by the contact's address, with a note
+	user      int64  // an admin staff user, signed in
+	session   string // the user's session token, sent as the session cookie
+	sessionID int64
+}
+
+// testPassword is the password of the staff users tests make.
+const testPassword = "violet tractor sings loudly"
+
+// credential returns what a test sends to reach pattern as w's admin: the
+// session of w's user for the routes about oneself, the key otherwise.
+func (w *workspace) credential(pattern, key string) string {
+	if strings.HasPrefix(pattern, "/api/v1/me") {
+		return w.session
+	}
+	return key
 }
 
 // newWorkspace makes a workspace and, through the store, one object of
@@ -145,6 +160,12 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 
 	_, err = e.db.ExportContact(w.ctx, w.contact) // an audit entry
 	must(t, err)
+
+	u := &custos.User{Email: name + "-staff@example.com", Role: custos.RoleAdmin}
+	must(t, e.db.CreateUser(w.ctx, u, testPassword))
+	res, err := e.db.Login(bg, custos.LoginAttempt{Workspace: name, Email: u.Email, Password: testPassword})
+	must(t, err)
+	w.user, w.session, w.sessionID = u.ID, res.Token, res.Session.ID
 	return w
 }
 
@@ -205,7 +226,10 @@ func (e *testEnv) do(r request) *response {
 		rd = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(r.method, r.path, rd)
-	if r.token != "" {
+	if strings.HasPrefix(r.token, "css_") {
+		// A session token goes as the browser sends it: in the cookie.
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: r.token})
+	} else if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
 	if r.body != nil {

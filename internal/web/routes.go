@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/custos/custos/internal/custos"
@@ -106,6 +107,30 @@ func (s *server) routes() []route {
 		// to them. The token is the credential; GET changes nothing.
 		{"GET", "/dsr/verify/{token}", permPublic, s.dsrVerifyPage},
 		{"POST", "/dsr/verify/{token}", permPublic, s.dsrVerifyConfirm},
+
+		// Staff sign-in. The pages are public: the form is the credential.
+		// The /api/v1/me routes act on the caller's own account.
+		{"GET", "/login", permPublic, s.loginPage},
+		{"POST", "/login", permPublic, s.loginSubmit},
+		{"POST", "/login/2fa", permPublic, s.loginCode},
+		{"POST", "/logout", permPublic, s.logout},
+		{"GET", "/api/v1/me", permSignedIn, s.getMe},
+		{"POST", "/api/v1/me/password", permSignedIn, s.changePassword},
+		{"GET", "/api/v1/me/logins", permSignedIn, s.myLogins},
+		{"GET", "/api/v1/me/sessions", permSignedIn, s.mySessions},
+		{"DELETE", "/api/v1/me/sessions/{id}", permSignedIn, s.endMySession},
+		{"POST", "/api/v1/me/totp", permSignedIn, s.beginTOTP},
+		{"POST", "/api/v1/me/totp/confirm", permSignedIn, s.confirmTOTP},
+		{"POST", "/api/v1/me/totp/disable", permSignedIn, s.disableTOTP},
+		{"GET", "/api/v1/users", custos.PermUsersManage, s.listUsers},
+		{"POST", "/api/v1/users", custos.PermUsersManage, s.createUser},
+		{"GET", "/api/v1/users/{id}", custos.PermUsersManage, s.getUser},
+		{"PATCH", "/api/v1/users/{id}", custos.PermUsersManage, s.updateUser},
+		{"GET", "/api/v1/users/{id}/sessions", custos.PermUsersManage, s.userSessions},
+		{"DELETE", "/api/v1/users/{id}/sessions", custos.PermUsersManage, s.endUserSessions},
+		{"GET", "/api/v1/logins", custos.PermAuditRead, s.listLogins},
+		{"GET", "/api/v1/settings/security", custos.PermSettingsManage, s.getSecuritySettings},
+		{"PUT", "/api/v1/settings/security", custos.PermSettingsManage, s.putSecuritySettings},
 	}
 }
 
@@ -122,6 +147,10 @@ type server struct {
 	mailer custos.Mailer
 	// baseURL is the public address links in mails point at.
 	baseURL string
+	// login is the staff sign-in page.
+	login *template.Template
+	// trusted are the reverse proxies whose X-Forwarded-For is believed.
+	trusted []netip.Prefix
 }
 
 // Option configures the server beyond its service and logger.
@@ -149,7 +178,7 @@ func newServer(svc custos.Service, log *slog.Logger, opts ...Option) *server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &server{svc: svc, log: log, mux: http.NewServeMux(), exporter: NewExporter(), pages: parsePages(),
-		crossOrigin: http.NewCrossOriginProtection()}
+		crossOrigin: http.NewCrossOriginProtection(), login: parseLogin()}
 	for _, o := range opts {
 		o(s)
 	}

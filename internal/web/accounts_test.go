@@ -1,0 +1,433 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/totp"
+)
+
+const formType = "application/x-www-form-urlencoded"
+
+// loginForm posts the sign-in form.
+func (e *testEnv) loginForm(ws, email, pw string, header map[string]string) *response {
+	e.t.Helper()
+	body := url.Values{"workspace": {ws}, "email": {email}, "password": {pw}}.Encode()
+	return e.do(request{method: "POST", path: "/login", body: body, contentType: formType, header: header})
+}
+
+// cookie returns the value of the named cookie the answer sets, and the
+// cookie.
+func (r *response) cookie(t *testing.T, name string) *http.Cookie {
+	t.Helper()
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie set; headers %v, body %s", name, r.header, r.body)
+	return nil
+}
+
+// setClock makes the store's time settable.
+func (e *testEnv) setClock() *time.Time {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	e.db.Now = func() time.Time { return now }
+	return &now
+}
+
+// TestLoginPage serves the sign-in form with the public pages' headers and
+// a policy that runs no script.
+func TestLoginPage(t *testing.T) {
+	e := newEnv(t)
+	res := e.do(request{method: "GET", path: "/login"})
+	if res.status != http.StatusOK || !strings.Contains(string(res.body), `name="password"`) {
+		t.Fatalf("status %d: %s", res.status, res.body)
+	}
+	csp := res.header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") || strings.Contains(string(res.body), "<script") {
+		t.Errorf("CSP %q", csp)
+	}
+	for h, want := range map[string]string{"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"} {
+		if got := res.header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+}
+
+// TestLoginCookieAndSession signs in through the form, checks the
+// cookie's flags, uses the session on the API, refuses it to a cross-site
+// post, and signs out.
+func TestLoginCookieAndSession(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	res := e.loginForm("a", "A-Staff@example.com", testPassword, nil)
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/" {
+		t.Fatalf("status %d, location %q: %s", res.status, res.header.Get("Location"), res.body)
+	}
+	c := res.cookie(t, sessionCookie)
+	raw := res.header.Get("Set-Cookie")
+	if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" ||
+		!strings.HasPrefix(raw, "__Host-custos_session=") || len(c.Value) < 40 {
+		t.Fatalf("cookie %q", raw)
+	}
+	if c.Value == a.session {
+		t.Fatal("a new sign-in reused a session token")
+	}
+	var me custos.User
+	e.call(c.Value, "GET", "/api/v1/me", nil, http.StatusOK, &me)
+	if me.ID != a.user || me.Email != "a-staff@example.com" || me.Role != custos.RoleAdmin {
+		t.Fatalf("me %+v", me)
+	}
+	e.call(c.Value, "GET", "/api/v1/contacts", nil, http.StatusOK, nil)
+
+	t.Run("cross-site post refused", func(t *testing.T) {
+		for _, h := range []map[string]string{{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}} {
+			res := e.do(request{method: "POST", path: "/api/v1/contacts", token: c.Value, body: map[string]any{"email": "csrf@example.com"}, header: h})
+			if res.status != http.StatusForbidden || res.apiError(t).Code != custos.EFORBIDDEN {
+				t.Fatalf("%v: status %d %s", h, res.status, res.body)
+			}
+			res = e.loginForm("a", "a-staff@example.com", testPassword, h)
+			if res.status != http.StatusForbidden {
+				t.Fatalf("cross-site sign-in %v: status %d", h, res.status)
+			}
+		}
+		// The same post from the site itself works.
+		e.do(request{method: "POST", path: "/api/v1/contacts", token: c.Value, body: map[string]any{"email": "same@example.com"},
+			header: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+		if e.countContacts(a) != 2 {
+			t.Fatalf("%d contacts", e.countContacts(a))
+		}
+	})
+	t.Run("no state change on GET", func(t *testing.T) {
+		for _, rt := range e.srv.routes() {
+			if rt.method == http.MethodGet && strings.Contains(rt.pattern, "logout") {
+				t.Fatalf("%s %s", rt.method, rt.pattern)
+			}
+		}
+		if res := e.do(request{method: "GET", path: "/logout", token: c.Value}); res.status != http.StatusMethodNotAllowed {
+			t.Fatalf("GET /logout: %d", res.status)
+		}
+	})
+	t.Run("logout", func(t *testing.T) {
+		res := e.do(request{method: "POST", path: "/logout", token: c.Value})
+		if res.status != http.StatusSeeOther || res.cookie(t, sessionCookie).MaxAge >= 0 {
+			t.Fatalf("status %d, %v", res.status, res.header)
+		}
+		res = e.do(request{method: "GET", path: "/api/v1/me", token: c.Value})
+		if res.status != http.StatusUnauthorized {
+			t.Fatalf("after logout: %d", res.status)
+		}
+	})
+	t.Run("API key on /me", func(t *testing.T) {
+		res := e.do(request{method: "GET", path: "/api/v1/me", token: a.token})
+		if res.status != http.StatusForbidden {
+			t.Fatalf("status %d", res.status)
+		}
+	})
+}
+
+// TestLoginNoEnumerationWeb answers an unknown user and a wrong password
+// with the same status and the same bytes.
+func TestLoginNoEnumerationWeb(t *testing.T) {
+	e := newEnv(t)
+	e.newWorkspace("a")
+	wrong := e.loginForm("a", "a-staff@example.com", "not the password", nil)
+	unknown := e.loginForm("a", "nobody@example.com", "not the password", nil)
+	noWorkspace := e.loginForm("nowhere", "a-staff@example.com", testPassword, nil)
+	// The form echoes the workspace typed, and nothing else.
+	noWorkspace.body = bytes.ReplaceAll(noWorkspace.body, []byte(`value="nowhere"`), []byte(`value="a"`))
+	for _, r := range []*response{unknown, noWorkspace} {
+		if r.status != wrong.status || !bytes.Equal(r.body, wrong.body) || r.header.Get("Set-Cookie") != "" {
+			t.Fatalf("answers differ: %d %s / %d %s", wrong.status, wrong.body, r.status, r.body)
+		}
+	}
+	if wrong.status != http.StatusUnauthorized {
+		t.Fatalf("status %d", wrong.status)
+	}
+}
+
+// TestLoginLockoutWeb locks the account after ten failures and lets the
+// owner in once the hour has passed, on an injected clock.
+func TestLoginLockoutWeb(t *testing.T) {
+	e := newEnv(t)
+	e.newWorkspace("a")
+	now := e.setClock()
+	statuses := []int{}
+	for range 10 {
+		statuses = append(statuses, e.loginForm("a", "a-staff@example.com", "not the password", nil).status)
+		*now = now.Add(20 * time.Second) // past each short delay
+	}
+	for i, s := range statuses {
+		if s != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d", i+1, s)
+		}
+	}
+	res := e.loginForm("a", "a-staff@example.com", testPassword, nil)
+	if res.status != http.StatusTooManyRequests || res.header.Get("Retry-After") == "" {
+		t.Fatalf("locked: status %d", res.status)
+	}
+	*now = now.Add(time.Hour)
+	if res := e.loginForm("a", "a-staff@example.com", testPassword, nil); res.status != http.StatusSeeOther {
+		t.Fatalf("after the window: status %d %s", res.status, res.body)
+	}
+}
+
+// TestForcedPasswordChange lets a user who must change the password do
+// only that, then everything their role allows.
+func TestForcedPasswordChange(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	var u custos.User
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "new@example.com", "role": "sales", "password": testPassword, "must_change_password": true},
+		http.StatusCreated, &u)
+	c := e.loginForm("a", "new@example.com", testPassword, nil).cookie(t, sessionCookie).Value
+	res := e.do(request{method: "GET", path: "/api/v1/contacts", token: c})
+	if res.status != http.StatusForbidden || res.apiError(t).Field != custos.RestrictPasswordChange {
+		t.Fatalf("status %d %s", res.status, res.body)
+	}
+	e.call(c, "GET", "/api/v1/me", nil, http.StatusOK, nil)
+	e.call(c, "POST", "/api/v1/me/password", map[string]any{"current_password": "wrong one, surely", "new_password": "another fine passphrase"}, http.StatusBadRequest, nil)
+	e.call(c, "POST", "/api/v1/me/password", map[string]any{"current_password": testPassword, "new_password": "another fine passphrase"}, http.StatusNoContent, nil)
+	e.call(c, "GET", "/api/v1/contacts", nil, http.StatusOK, nil)
+	e.call(c, "GET", "/api/v1/users", nil, http.StatusForbidden, nil)
+}
+
+// TestUserAdministration creates, lists and changes users through the API;
+// a new role ends the user's sessions; admins list and end sessions; the
+// login history is the user's own on /me and everyone's for audit:read.
+func TestUserAdministration(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	var u custos.User
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "Sales@Example.com", "role": "sales", "password": testPassword}, http.StatusCreated, &u)
+	if u.Email != "sales@example.com" || u.Role != custos.RoleSales || !u.HasPassword {
+		t.Fatalf("created %+v", u)
+	}
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "sales@example.com", "role": "viewer", "password": testPassword}, http.StatusConflict, nil)
+	for _, tc := range []struct {
+		name  string
+		body  any
+		field string
+	}{
+		{"short password", map[string]any{"email": "x@example.com", "role": "sales", "password": "short"}, "password"},
+		{"common password", map[string]any{"email": "x@example.com", "role": "sales", "password": "qwertyuiop123456"}, "password"},
+		{"no password", map[string]any{"email": "x@example.com", "role": "sales"}, "password"},
+		{"unknown role", map[string]any{"email": "x@example.com", "role": "root", "password": testPassword}, "role"},
+		{"bad network", map[string]any{"email": "x@example.com", "role": "sales", "password": testPassword, "allowed_ips": []string{"10.0.0.0/40"}}, "allowed_ips"},
+		{"extra member", map[string]any{"email": "x@example.com", "role": "sales", "password": testPassword, "workspace_id": 99}, "workspace_id"},
+		{"password too long", map[string]any{"email": "x@example.com", "role": "sales", "password": strings.Repeat("zq", 65)}, "password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.do(request{method: "POST", path: "/api/v1/users", token: a.token, body: tc.body})
+			if res.status != http.StatusBadRequest || res.apiError(t).Field != tc.field {
+				t.Fatalf("status %d %s", res.status, res.body)
+			}
+		})
+	}
+	sales := e.loginForm("a", "sales@example.com", testPassword, nil).cookie(t, sessionCookie).Value
+	userPath := "/api/v1/users/" + strconv.FormatInt(u.ID, 10)
+	var sessions struct{ Data []custos.Session }
+	e.call(a.token, "GET", userPath+"/sessions", nil, http.StatusOK, &sessions)
+	if len(sessions.Data) != 1 || sessions.Data[0].IP != "192.0.2.1" {
+		t.Fatalf("sessions %+v", sessions)
+	}
+	e.call(sales, "GET", "/api/v1/me/sessions", nil, http.StatusOK, &sessions)
+	if len(sessions.Data) != 1 || !sessions.Data[0].Current {
+		t.Fatalf("own sessions %+v", sessions)
+	}
+	var logins struct{ Data []custos.LoginRecord }
+	e.call(sales, "GET", "/api/v1/me/logins", nil, http.StatusOK, &logins)
+	if len(logins.Data) != 1 || logins.Data[0].UserID != u.ID || logins.Data[0].Result != custos.LoginSuccess {
+		t.Fatalf("own logins %+v", logins)
+	}
+	e.call(sales, "GET", "/api/v1/logins", nil, http.StatusForbidden, nil)
+	e.call(e.key(a, custos.RoleDPO), "GET", "/api/v1/logins", nil, http.StatusOK, &logins)
+	if len(logins.Data) != 2 {
+		t.Fatalf("all logins %+v", logins)
+	}
+	// Another user's session cannot be ended through /me.
+	e.call(sales, "DELETE", "/api/v1/me/sessions/"+strconv.FormatInt(a.sessionID, 10), nil, http.StatusNotFound, nil)
+
+	var changed custos.User
+	e.call(a.token, "PATCH", userPath, map[string]any{"role": "viewer"}, http.StatusOK, &changed)
+	if changed.Role != custos.RoleViewer {
+		t.Fatalf("patched %+v", changed)
+	}
+	e.call(sales, "GET", "/api/v1/me", nil, http.StatusUnauthorized, nil)
+	e.call(a.token, "PATCH", userPath, map[string]any{"role": "owner"}, http.StatusBadRequest, nil)
+	e.call(a.token, "PATCH", userPath, map[string]any{"status": "active"}, http.StatusBadRequest, nil)
+
+	viewer := e.loginForm("a", "sales@example.com", testPassword, nil).cookie(t, sessionCookie).Value
+	e.call(viewer, "POST", "/api/v1/contacts", map[string]any{"email": "v@example.com"}, http.StatusForbidden, nil)
+	e.call(a.token, "DELETE", userPath+"/sessions", nil, http.StatusNoContent, nil)
+	e.call(viewer, "GET", "/api/v1/me", nil, http.StatusUnauthorized, nil)
+
+	again := e.loginForm("a", "sales@example.com", testPassword, nil).cookie(t, sessionCookie).Value
+	e.call(a.token, "PATCH", userPath, map[string]any{"disabled": true}, http.StatusOK, nil)
+	e.call(again, "GET", "/api/v1/me", nil, http.StatusUnauthorized, nil)
+	if res := e.loginForm("a", "sales@example.com", testPassword, nil); res.status != http.StatusUnauthorized {
+		t.Fatalf("disabled user signed in: %d", res.status)
+	}
+	var audit struct{ Data []custos.AuditEntry }
+	e.call(a.token, "GET", "/api/v1/audit?action=user.update", nil, http.StatusOK, &audit)
+	if len(audit.Data) != 2 || strings.Contains(audit.Data[0].Detail, "example.com") {
+		t.Fatalf("audit %+v", audit.Data)
+	}
+}
+
+// TestTwoFactorWeb enrols a user through the API and signs in in two
+// steps; the second step gives a new token and the pending one never
+// works as a session.
+func TestTwoFactorWeb(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	now := e.setClock()
+	var enr custos.TOTPEnrolment
+	e.call(a.session, "POST", "/api/v1/me/totp", nil, http.StatusCreated, &enr)
+	if !strings.HasPrefix(enr.URI, "otpauth://totp/") {
+		t.Fatalf("enrolment %+v", enr)
+	}
+	secret, err := totp.Decode(enr.Secret)
+	must(t, err)
+	var rec recoveryBody
+	e.call(a.session, "POST", "/api/v1/me/totp/confirm", map[string]any{"code": totp.Code(secret, totp.Step(*now))}, http.StatusOK, &rec)
+	if len(rec.RecoveryCodes) != 10 {
+		t.Fatalf("codes %+v", rec)
+	}
+	e.call(a.session, "GET", "/api/v1/me", nil, http.StatusOK, nil) // the enrolling session stays
+
+	res := e.loginForm("a", "a-staff@example.com", testPassword, nil)
+	if res.status != http.StatusOK || !strings.Contains(string(res.body), `name="code"`) || res.header.Get("Set-Cookie") == "" {
+		t.Fatalf("first step: %d %s", res.status, res.body)
+	}
+	pending := res.cookie(t, pendingCookie)
+	for _, c := range (&http.Response{Header: res.header}).Cookies() {
+		if c.Name == sessionCookie {
+			t.Fatal("a session cookie after the password alone")
+		}
+	}
+	// The pending token is no session.
+	e.call(pending.Value, "GET", "/api/v1/me", nil, http.StatusUnauthorized, nil)
+
+	*now = now.Add(totp.Period)
+	post := func(code string) *response {
+		return e.do(request{method: "POST", path: "/login/2fa", body: url.Values{"code": {code}}.Encode(), contentType: formType,
+			header: map[string]string{"Cookie": pendingCookie + "=" + pending.Value}})
+	}
+	if res := post("000000"); res.status != http.StatusUnauthorized {
+		t.Fatalf("wrong code: %d", res.status)
+	}
+	res = post(totp.Code(secret, totp.Step(*now)))
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("second step: %d %s", res.status, res.body)
+	}
+	full := res.cookie(t, sessionCookie).Value
+	if full == pending.Value {
+		t.Fatal("the pending token became the session token")
+	}
+	var me custos.User
+	e.call(full, "GET", "/api/v1/me", nil, http.StatusOK, &me)
+	if !me.TOTPEnabled {
+		t.Fatalf("me %+v", me)
+	}
+	var logins struct{ Data []custos.LoginRecord }
+	e.call(full, "GET", "/api/v1/me/logins?limit=1", nil, http.StatusOK, &logins)
+	if len(logins.Data) != 1 || logins.Data[0].TwoFactor != "totp" {
+		t.Fatalf("logins %+v", logins)
+	}
+	// Required for everyone: a user without a second factor may only enrol.
+	e.call(a.token, "PUT", "/api/v1/settings/security", map[string]any{"idle_timeout_minutes": 15, "require_2fa": "all"}, http.StatusOK, nil)
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "m@example.com", "role": "manager", "password": testPassword}, http.StatusCreated, nil)
+	m := e.loginForm("a", "m@example.com", testPassword, nil).cookie(t, sessionCookie).Value
+	res = e.do(request{method: "GET", path: "/api/v1/contacts", token: m})
+	if res.status != http.StatusForbidden || res.apiError(t).Field != custos.RestrictEnrol2FA {
+		t.Fatalf("unenrolled: %d %s", res.status, res.body)
+	}
+	e.call(m, "POST", "/api/v1/me/totp", nil, http.StatusCreated, nil)
+}
+
+// TestClientIP takes the socket's address unless the peer is a trusted
+// proxy, then the right-most X-Forwarded-For address not a proxy; X-Real-IP
+// and Forwarded are never read.
+func TestClientIP(t *testing.T) {
+	proxies, err := ParseTrustedProxies("10.0.0.0/8, 2001:db8::1")
+	must(t, err)
+	for _, tc := range []struct {
+		name    string
+		remote  string
+		trusted bool
+		header  map[string]string
+		want    string
+	}{
+		{"socket", "198.51.100.7:5000", false, nil, "198.51.100.7"},
+		{"spoofed XFF without proxies", "198.51.100.7:5000", false, map[string]string{"X-Forwarded-For": "10.1.1.1"}, "198.51.100.7"},
+		{"spoofed X-Real-IP", "198.51.100.7:5000", true, map[string]string{"X-Real-IP": "10.1.1.1"}, "198.51.100.7"},
+		{"untrusted peer's XFF ignored", "198.51.100.7:5000", true, map[string]string{"X-Forwarded-For": "203.0.113.9"}, "198.51.100.7"},
+		{"through a proxy", "10.0.0.2:5000", true, map[string]string{"X-Forwarded-For": "203.0.113.9"}, "203.0.113.9"},
+		{"client-chosen prefix ignored", "10.0.0.2:5000", true, map[string]string{"X-Forwarded-For": "10.9.9.9, 203.0.113.9"}, "203.0.113.9"},
+		{"two proxies", "10.0.0.2:5000", true, map[string]string{"X-Forwarded-For": "203.0.113.9, 10.0.0.3"}, "203.0.113.9"},
+		{"Forwarded ignored", "10.0.0.2:5000", true, map[string]string{"Forwarded": "for=203.0.113.1"}, "10.0.0.2"},
+		{"garbage", "10.0.0.2:5000", true, map[string]string{"X-Forwarded-For": "203.0.113.9, bogus"}, "invalid IP"},
+		{"v6 proxy", "[2001:db8::1]:443", true, map[string]string{"X-Forwarded-For": "2001:db8::77"}, "2001:db8::77"},
+		{"v4-mapped", "[::ffff:198.51.100.7]:1", false, nil, "198.51.100.7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &server{}
+			if tc.trusted {
+				s.trusted = proxies
+			}
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tc.remote
+			for k, v := range tc.header {
+				r.Header.Set(k, v)
+			}
+			if got := s.clientIP(r).String(); got != tc.want {
+				t.Fatalf("client %s, want %s", got, tc.want)
+			}
+		})
+	}
+	if _, err := ParseTrustedProxies("10.0.0.0/33"); err == nil {
+		t.Error("a bad network was accepted")
+	}
+}
+
+// TestIPAllowlistWeb refuses API keys and sessions from outside the
+// workspace's networks, however the headers are spoofed.
+func TestIPAllowlistWeb(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	e.call(a.token, "PUT", "/api/v1/settings/security", map[string]any{"idle_timeout_minutes": 30, "require_2fa": "none", "allowed_ips": []string{"192.0.2.0/24", "2001:db8::/32"}},
+		http.StatusOK, nil)
+	e.call(a.token, "GET", "/api/v1/contacts", nil, http.StatusOK, nil) // httptest's peer is 192.0.2.1
+	narrow := []string{"10.0.0.0/8"}
+	must(t, e.db.UpdateSecuritySettings(a.ctx, &custos.SecuritySettings{IdleTimeoutMinutes: 30, Require2FA: "none", AllowedIPs: narrow}))
+	spoof := map[string]string{"X-Forwarded-For": "10.0.0.5", "X-Real-IP": "10.0.0.5", "Forwarded": "for=10.0.0.5"}
+	for _, cred := range []string{a.token, a.session} {
+		res := e.do(request{method: "GET", path: "/api/v1/contacts", token: cred, header: spoof})
+		if res.status != http.StatusForbidden {
+			t.Fatalf("spoofed: status %d %s", res.status, res.body)
+		}
+	}
+	if res := e.loginForm("a", "a-staff@example.com", testPassword, spoof); res.status != http.StatusForbidden {
+		t.Fatalf("sign-in from outside: %d", res.status)
+	}
+	// Behind a trusted proxy, the forwarded address counts.
+	e.srv.trusted = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}
+	res := e.do(request{method: "GET", path: "/api/v1/contacts", token: a.token, header: map[string]string{"X-Forwarded-For": "10.0.0.5"}})
+	if res.status != http.StatusOK {
+		t.Fatalf("through the proxy: %d %s", res.status, res.body)
+	}
+	res = e.do(request{method: "GET", path: "/api/v1/contacts", token: a.token, header: map[string]string{"X-Forwarded-For": "10.0.0.5, 198.51.100.9"}})
+	if res.status != http.StatusForbidden {
+		t.Fatalf("client-chosen prefix: %d", res.status)
+	}
+}

@@ -82,6 +82,8 @@ type workspace struct {
 	event     int64  // a consent event of contact
 	processor int64
 	request   int64 // an access request by the contact's address, with a note
+
+	// Staff sign-in.
 	user      int64  // an admin staff user, signed in
 	session   string // the user's session token, sent as the session cookie
 	sessionID int64

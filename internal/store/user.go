@@ -278,6 +278,12 @@ func (db *DB) throttleFail(ctx context.Context, tx *sql.Tx, ws int64, subject []
 	err := tx.QueryRowContext(ctx, db.q(`SELECT window_start, failures FROM login_throttle WHERE workspace_id = ? AND subject = ?`), ws, subject).Scan(&start, &failures)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && micros(now) >= start+throttleWindow.Microseconds() {
 		start, failures = micros(now), 0
+		// A new window: forget the subjects whose windows ended, so the
+		// table holds only the last hour's failures.
+		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM login_throttle WHERE window_start < ? AND locked_until <= ?`),
+			micros(now)-throttleWindow.Microseconds(), micros(now)); err != nil {
+			return fmt.Errorf("store: throttle: %w", err)
+		}
 	} else if err != nil {
 		return fmt.Errorf("store: throttle: %w", err)
 	}
@@ -465,6 +471,11 @@ func (db *DB) createSession(ctx context.Context, tx *sql.Tx, u *userRow, now tim
 		life = custos.PendingLifetime
 	}
 	s := &custos.Session{UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(life), IP: ipString(ip), UserAgent: ua, TwoFactor: twoFactor, Current: true}
+	// The user's sessions past their absolute limit go now; those only
+	// idle go when next presented or listed.
+	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM sessions WHERE workspace_id = ? AND user_id = ? AND expires_at <= ?`), u.WorkspaceID, u.ID, micros(now)); err != nil {
+		return "", nil, fmt.Errorf("store: create session: %w", err)
+	}
 	k := db.vault.StaffKey(u.WorkspaceID, u.ID)
 	err := tx.QueryRowContext(ctx, db.q(`INSERT INTO sessions (workspace_id, user_id, token_hash, pending, two_factor, created_at, last_seen_at, expires_at, ip_sealed, ua_sealed)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
@@ -655,8 +666,14 @@ func (db *DB) FindSessions(ctx context.Context, userID int64) ([]*custos.Session
 	if _, err := db.findUser(ctx, db.read, a.WorkspaceID, userID); err != nil {
 		return nil, err
 	}
+	settings, err := db.securitySettings(ctx, db.read, a.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	now, idle := db.Now(), time.Duration(settings.IdleTimeoutMinutes)*time.Minute
 	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id, two_factor, created_at, last_seen_at, expires_at, ip_sealed, ua_sealed FROM sessions
-		WHERE workspace_id = ? AND user_id = ? AND pending = ? AND expires_at > ? ORDER BY id DESC`), a.WorkspaceID, userID, false, micros(db.Now()))
+		WHERE workspace_id = ? AND user_id = ? AND pending = ? AND expires_at > ? AND last_seen_at > ? ORDER BY id DESC`),
+		a.WorkspaceID, userID, false, micros(now), micros(now.Add(-idle)))
 	if err != nil {
 		return nil, fmt.Errorf("store: find sessions: %w", err)
 	}

@@ -61,6 +61,7 @@ CREATE TABLE login_throttle (
 	locked_until INTEGER NOT NULL,
 	PRIMARY KEY (workspace_id, subject)
 );
+CREATE INDEX login_throttle_window ON login_throttle (window_start);
 
 CREATE TABLE recovery_codes (
 	workspace_id INTEGER NOT NULL REFERENCES workspaces (id),

@@ -225,6 +225,7 @@ const (
 	LoginPasswordOK     = "password_ok" // the first of two steps
 	LoginLogout         = "logout"
 	LoginPasswordChange = "password_change"
+	LoginPasswordReset  = "password_reset"
 )
 
 // LoginRecord is one line of a user's login history.
@@ -335,6 +336,7 @@ const (
 	AuditTOTPEnable     = "user.totp_enable"
 	AuditTOTPDisable    = "user.totp_disable"
 	AuditSettingsUpdate = "settings.security_update"
+	AuditPasswordReset  = "user.password_reset"
 )
 
 // UserService manages staff users, their sign-in and their sessions.
@@ -397,4 +399,27 @@ type UserService interface {
 	// DisableTOTP turns the actor's second factor off after checking the
 	// password.
 	DisableTOTP(ctx context.Context, password string) error
+
+	// RequestPasswordReset makes a reset link's token for the active user
+	// of the address. ENOTFOUND, never shown to the caller, when there is
+	// no such user or too many links were asked for.
+	RequestPasswordReset(ctx context.Context, workspace, email string, ip netip.Addr) (*PasswordReset, error)
+	// CheckPasswordReset reports whether the token can still reset a
+	// password: ENOTFOUND when unknown or used, EGONE when expired.
+	CheckPasswordReset(ctx context.Context, token string) error
+	// ResetPassword sets a new password with the token, which it uses up,
+	// and ends all the user's sessions.
+	ResetPassword(ctx context.Context, token, password string, ip netip.Addr, userAgent string) error
+}
+
+// PasswordResetLifetime is how long a reset link works (ASVS 2.5.x).
+const PasswordResetLifetime = 10 * time.Minute
+
+// PasswordReset is a reset link's token, made for the user of an address,
+// and where to mail it.
+type PasswordReset struct {
+	UserID    int64
+	Email     string
+	Token     string
+	ExpiresAt time.Time
 }

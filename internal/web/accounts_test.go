@@ -431,3 +431,51 @@ func TestIPAllowlistWeb(t *testing.T) {
 		t.Fatalf("client-chosen prefix: %d", res.status)
 	}
 }
+
+// TestPasswordResetWeb mails a link for a known address and answers an
+// unknown one alike; the link's GET changes nothing, its POST sets the
+// password once and ends the sessions.
+func TestPasswordResetWeb(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	ask := func(email string) *response {
+		return e.do(request{method: "POST", path: "/login/reset", body: url.Values{"workspace": {"a"}, "email": {email}}.Encode(), contentType: formType})
+	}
+	unknown := ask("nobody@example.com")
+	known := ask("a-staff@example.com")
+	e.srv.mails.Wait()
+	if unknown.status != http.StatusOK || known.status != unknown.status || !bytes.Equal(known.body, unknown.body) {
+		t.Fatalf("answers differ: %d / %d", known.status, unknown.status)
+	}
+	if len(e.mail.sent) != 1 {
+		t.Fatalf("%d mails", len(e.mail.sent))
+	}
+	m := e.mail.last(t)
+	i := strings.Index(m.Text, testBaseURL+"/login/reset/")
+	if m.To != "a-staff@example.com" || i < 0 || m.Ref != "user-"+strconv.FormatInt(a.user, 10) {
+		t.Fatalf("mail %+v", m)
+	}
+	link := strings.Fields(m.Text[i+len(testBaseURL):])[0]
+	if res := e.do(request{method: "GET", path: link}); res.status != http.StatusOK || !strings.Contains(string(res.body), `name="password"`) {
+		t.Fatalf("GET link: %d", res.status)
+	}
+	post := func(pw string, h map[string]string) *response {
+		return e.do(request{method: "POST", path: link, body: url.Values{"password": {pw}}.Encode(), contentType: formType, header: h})
+	}
+	if res := post("a new passphrase here", map[string]string{"Sec-Fetch-Site": "cross-site"}); res.status != http.StatusForbidden {
+		t.Fatalf("cross-site: %d", res.status)
+	}
+	if res := post("password12345", nil); res.status != http.StatusBadRequest {
+		t.Fatalf("common: %d", res.status)
+	}
+	if res := post("a new passphrase here", nil); res.status != http.StatusOK {
+		t.Fatalf("reset: %d %s", res.status, res.body)
+	}
+	e.call(a.session, "GET", "/api/v1/me", nil, http.StatusUnauthorized, nil)
+	if res := post("another new passphrase", nil); res.status != http.StatusNotFound {
+		t.Fatalf("second use: %d", res.status)
+	}
+	if res := e.loginForm("a", "a-staff@example.com", "a new passphrase here", nil); res.status != http.StatusSeeOther {
+		t.Fatalf("sign-in with the new password: %d", res.status)
+	}
+}

@@ -15,7 +15,8 @@ import (
 // subject's verification page are public.
 func TestRoutesDenyByDefault(t *testing.T) {
 	public := []string{"GET /healthz", "GET /api/v1/openapi.json", "GET /dsr/verify/{token}", "POST /dsr/verify/{token}",
-		"GET /login", "POST /login", "POST /login/2fa", "POST /logout"}
+		"GET /login", "POST /login", "POST /login/2fa", "POST /logout",
+		"GET /login/reset", "POST /login/reset", "GET /login/reset/{token}", "POST /login/reset/{token}"}
 	seen := map[string]bool{}
 	for _, rt := range (&server{}).routes() {
 		op := rt.method + " " + rt.pattern

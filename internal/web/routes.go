@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -114,6 +115,10 @@ func (s *server) routes() []route {
 		{"POST", "/login", permPublic, s.loginSubmit},
 		{"POST", "/login/2fa", permPublic, s.loginCode},
 		{"POST", "/logout", permPublic, s.logout},
+		{"GET", "/login/reset", permPublic, s.resetRequestPage},
+		{"POST", "/login/reset", permPublic, s.resetRequest},
+		{"GET", "/login/reset/{token}", permPublic, s.resetPage},
+		{"POST", "/login/reset/{token}", permPublic, s.resetSubmit},
 		{"GET", "/api/v1/me", permSignedIn, s.getMe},
 		{"POST", "/api/v1/me/password", permSignedIn, s.changePassword},
 		{"GET", "/api/v1/me/logins", permSignedIn, s.myLogins},
@@ -151,6 +156,8 @@ type server struct {
 	login *template.Template
 	// trusted are the reverse proxies whose X-Forwarded-For is believed.
 	trusted []netip.Prefix
+	// mails are the password reset mails on their way.
+	mails sync.WaitGroup
 }
 
 // Option configures the server beyond its service and logger.

@@ -78,3 +78,17 @@ CREATE TABLE workspace_security (
 	allowed_ips          TEXT NOT NULL,
 	updated_at           INTEGER NOT NULL
 );
+
+-- Password reset links: single use, ten minutes, bound to the password
+-- version they were made for. The token is stored as its SHA-256.
+CREATE TABLE password_resets (
+	id               INTEGER PRIMARY KEY AUTOINCREMENT,
+	workspace_id     INTEGER NOT NULL REFERENCES workspaces (id),
+	user_id          INTEGER NOT NULL REFERENCES users (id),
+	token_hash       BLOB NOT NULL UNIQUE,
+	password_version INTEGER NOT NULL,
+	created_at       INTEGER NOT NULL,
+	expires_at       INTEGER NOT NULL,
+	used_at          INTEGER
+);
+CREATE INDEX password_resets_user ON password_resets (workspace_id, user_id);

@@ -574,3 +574,18 @@ func TestIPAllowlist(t *testing.T) {
 		t.Fatalf("bad network: %v", err)
 	}
 }
+
+// BenchmarkLogin measures a whole sign-in: throttle checks, argon2id at
+// the default parameters, the session and the history written.
+func BenchmarkLogin(b *testing.B) {
+	db := storetest.Open(b)
+	ctx := storetest.Workspace(b, db, "shop", custos.RoleAdmin)
+	if err := db.CreateUser(ctx, &custos.User{Email: "a@example.com", Role: custos.RoleAdmin}, goodPassword); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := db.Login(context.Background(), custos.LoginAttempt{Workspace: "shop", Email: "a@example.com", Password: goodPassword, IP: clientIP}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -479,3 +479,27 @@ func TestPasswordResetWeb(t *testing.T) {
 		t.Fatalf("sign-in with the new password: %d", res.status)
 	}
 }
+
+// FuzzClientIP feeds arbitrary forwarding headers to the client address
+// reader: it never panics, and behind no trusted proxy it is always the
+// socket's address.
+func FuzzClientIP(f *testing.F) {
+	f.Add("203.0.113.9", "10.0.0.1")
+	f.Add("203.0.113.9, 10.0.0.3", "for=1.2.3.4")
+	f.Add(" , ,", "")
+	f.Add("::ffff:10.0.0.1,2001:db8::1", "x")
+	proxies, _ := ParseTrustedProxies("10.0.0.0/8,2001:db8::/32")
+	f.Fuzz(func(t *testing.T, xff, realIP string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = "10.0.0.2:1"
+		r.Header.Set("X-Forwarded-For", xff)
+		r.Header.Set("X-Real-IP", realIP)
+		behind := (&server{trusted: proxies}).clientIP(r)
+		if behind.IsValid() && behind != netip.MustParseAddr("10.0.0.2") && (&server{trusted: proxies}).trustedProxy(behind) {
+			t.Fatalf("a trusted proxy %s taken for the client", behind)
+		}
+		if got := (&server{}).clientIP(r); got != netip.MustParseAddr("10.0.0.2") {
+			t.Fatalf("no proxies: %s", got)
+		}
+	})
+}

@@ -36,6 +36,9 @@ type User struct {
 	// HasPassword is false for a user invited who has not set one yet.
 	HasPassword bool `json:"has_password"`
 	TOTPEnabled bool `json:"totp_enabled"`
+	// Email2FA is true when a code mailed to the address is a second
+	// factor of the user.
+	Email2FA bool `json:"email_2fa_enabled"`
 	// AllowedIPs, when not empty, are the networks (CIDR) the user may
 	// sign in and act from, besides the workspace's own list.
 	AllowedIPs []string  `json:"allowed_ips"`
@@ -211,7 +214,16 @@ type LoginResult struct {
 	Pending bool
 	User    *User
 	Session *Session
+	// EmailCode, when not empty, is the code to mail to the user for the
+	// second step.
+	EmailCode string
 }
+
+// EmailCodeLifetime and EmailCodeTries bound a mailed sign-in code.
+const (
+	EmailCodeLifetime = 10 * time.Minute
+	EmailCodeTries    = 5
+)
 
 // The results a login record can hold.
 const (
@@ -337,6 +349,7 @@ const (
 	AuditTOTPDisable    = "user.totp_disable"
 	AuditSettingsUpdate = "settings.security_update"
 	AuditPasswordReset  = "user.password_reset"
+	AuditEmail2FA       = "user.email_2fa"
 )
 
 // UserService manages staff users, their sign-in and their sessions.
@@ -399,6 +412,9 @@ type UserService interface {
 	// DisableTOTP turns the actor's second factor off after checking the
 	// password.
 	DisableTOTP(ctx context.Context, password string) error
+	// SetEmail2FA turns codes mailed at sign-in on or off as the actor's
+	// second factor, after checking the password; other sessions end.
+	SetEmail2FA(ctx context.Context, password string, on bool) error
 
 	// RequestPasswordReset makes a reset link's token for the active user
 	// of the address. ENOTFOUND, never shown to the caller, when there is

@@ -2,13 +2,17 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"database/sql"
 	"encoding/base32"
+	"errors"
 	"fmt"
+	"math/big"
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/custos/custos/internal/custos"
 	"github.com/custos/custos/internal/totp"
@@ -155,7 +159,7 @@ func (db *DB) LoginSecondFactor(ctx context.Context, pendingToken, code string, 
 	if err != nil {
 		return nil, err
 	}
-	if !u.TOTPEnabled || u.Status != custos.UserActive {
+	if !u.TOTPEnabled && !u.Email2FA || u.Status != custos.UserActive {
 		return nil, custos.Errorf(custos.EUNAUTHORIZED, "The sign-in has expired; sign in again.")
 	}
 	subject := db.vault.StaffMAC(u.WorkspaceID, "second-factor", strconv.FormatInt(u.ID, 10))
@@ -164,22 +168,24 @@ func (db *DB) LoginSecondFactor(ctx context.Context, pendingToken, code string, 
 	} else if l {
 		return nil, locked()
 	}
-	var sealed []byte
-	if err := db.read.QueryRowContext(ctx, db.q(`SELECT totp_sealed FROM users WHERE workspace_id = ? AND id = ?`), u.WorkspaceID, u.ID).Scan(&sealed); err != nil {
-		return nil, fmt.Errorf("store: second factor: %w", err)
-	}
-	secret, err := db.vault.StaffKey(u.WorkspaceID, u.ID).Open("totp", sealed)
-	if err != nil {
-		return nil, fmt.Errorf("store: second factor: %w", err)
-	}
 	code = strings.TrimSpace(code)
 	method, result := "", custos.LoginBadCode
 	var step int64
-	if st, ok := totp.Match(secret, code, now); ok {
-		if st > u.lastStep {
-			method, step = "totp", st
-		} else {
-			result = custos.LoginCodeReused
+	if u.TOTPEnabled {
+		var sealed []byte
+		if err := db.read.QueryRowContext(ctx, db.q(`SELECT totp_sealed FROM users WHERE workspace_id = ? AND id = ?`), u.WorkspaceID, u.ID).Scan(&sealed); err != nil {
+			return nil, fmt.Errorf("store: second factor: %w", err)
+		}
+		secret, err := db.vault.StaffKey(u.WorkspaceID, u.ID).Open("totp", sealed)
+		if err != nil {
+			return nil, fmt.Errorf("store: second factor: %w", err)
+		}
+		if st, ok := totp.Match(secret, code, now); ok {
+			if st > u.lastStep {
+				method, step = "totp", st
+			} else {
+				result = custos.LoginCodeReused
+			}
 		}
 	}
 	res := &custos.LoginResult{User: &u.User}
@@ -192,6 +198,15 @@ func (db *DB) LoginSecondFactor(ctx context.Context, pendingToken, code string, 
 			}
 			if n, _ := r.RowsAffected(); n == 1 {
 				method = "recovery"
+			}
+		}
+		if method == "" && u.Email2FA {
+			ok, err := db.useEmailCode(ctx, tx, u, s.id, code, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				method = "email"
 			}
 		}
 		if method == "" {
@@ -244,4 +259,66 @@ func (db *DB) LoginSecondFactor(ctx context.Context, pendingToken, code string, 
 		db.log.WarnContext(ctx, "a two-factor code was used twice", "workspace", u.WorkspaceID, "user", u.ID)
 	}
 	return nil, custos.Invalid("code", "is wrong, expired or used already")
+}
+
+// createEmailCode makes the six-digit code mailed for a pending session.
+func (db *DB) createEmailCode(ctx context.Context, tx *sql.Tx, u *userRow, session int64, now time.Time) (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		return "", err
+	}
+	code := fmt.Sprintf("%06d", n.Int64())
+	_, err = tx.ExecContext(ctx, db.q(`INSERT INTO email_codes (workspace_id, session_id, user_id, code_hash, expires_at, tries) VALUES (?, ?, ?, ?, ?, 0)`),
+		u.WorkspaceID, session, u.ID, db.emailCodeHash(u.WorkspaceID, session, code), micros(now.Add(custos.EmailCodeLifetime)))
+	if err != nil {
+		return "", fmt.Errorf("store: email code: %w", err)
+	}
+	return code, nil
+}
+
+func (db *DB) emailCodeHash(ws, session int64, code string) []byte {
+	return db.vault.StaffMAC(ws, "email-code:"+strconv.FormatInt(session, 10), code)
+}
+
+// useEmailCode checks a code mailed for the pending session: live, fewer
+// than five tries, equal. A match uses it up; a miss counts a try.
+func (db *DB) useEmailCode(ctx context.Context, tx *sql.Tx, u *userRow, session int64, code string, now time.Time) (bool, error) {
+	var hash []byte
+	var expires, tries int64
+	err := tx.QueryRowContext(ctx, db.q(`SELECT code_hash, expires_at, tries FROM email_codes WHERE workspace_id = ? AND session_id = ?`), u.WorkspaceID, session).
+		Scan(&hash, &expires, &tries)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("store: email code: %w", err)
+	}
+	if micros(now) >= expires || tries >= custos.EmailCodeTries {
+		return false, nil
+	}
+	if hmac.Equal(hash, db.emailCodeHash(u.WorkspaceID, session, code)) {
+		_, err := tx.ExecContext(ctx, db.q(`DELETE FROM email_codes WHERE workspace_id = ? AND session_id = ?`), u.WorkspaceID, session)
+		return err == nil, err
+	}
+	_, err = tx.ExecContext(ctx, db.q(`UPDATE email_codes SET tries = tries + 1 WHERE workspace_id = ? AND session_id = ?`), u.WorkspaceID, session)
+	return false, err
+}
+
+// SetEmail2FA turns mailed sign-in codes on or off for the actor.
+func (db *DB) SetEmail2FA(ctx context.Context, pw string, on bool) error {
+	a, u, err := db.selfUser(ctx, db.read)
+	if err != nil {
+		return err
+	}
+	if err := db.checkOwnPassword(ctx, u, pw); err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE users SET email_2fa = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`), on, micros(db.Now()), a.WorkspaceID, a.ID); err != nil {
+			return err
+		}
+		if err := db.endSessions(ctx, tx, a.WorkspaceID, a.ID, a.SessionID); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, a, custos.AuditEmail2FA, 0, userDetail(a.ID, "on="+strconv.FormatBool(on), "other_sessions_ended"))
+	})
 }

@@ -36,7 +36,7 @@ const (
 	maxDelay       = 15 * time.Minute
 )
 
-const userColumns = `id, workspace_id, email_sealed, role, status, password_hash, password_version, must_change, totp_sealed IS NOT NULL, totp_last_step, allowed_ips, created_at, updated_at`
+const userColumns = `id, workspace_id, email_sealed, role, status, password_hash, password_version, must_change, totp_sealed IS NOT NULL, totp_last_step, email_2fa, allowed_ips, created_at, updated_at`
 
 // userRow is a user as stored, with what the domain type leaves out.
 type userRow struct {
@@ -53,7 +53,7 @@ func (db *DB) scanUser(s scanner) (*userRow, error) {
 	var role, status, ips string
 	var created, updated int64
 	err := s.Scan(&u.ID, &u.WorkspaceID, &sealed, &role, &status, &u.hash, &u.PasswordVersion, &u.MustChangePassword,
-		&u.TOTPEnabled, &u.lastStep, &ips, &created, &updated)
+		&u.TOTPEnabled, &u.lastStep, &u.Email2FA, &ips, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -431,7 +431,7 @@ func (db *DB) Login(ctx context.Context, at custos.LoginAttempt) (*custos.LoginR
 		}
 		return nil, custos.Errorf(custos.EFORBIDDEN, "Signing in from this network is not allowed.")
 	}
-	res := &custos.LoginResult{User: &u.User, Pending: u.TOTPEnabled}
+	res := &custos.LoginResult{User: &u.User, Pending: u.TOTPEnabled || u.Email2FA}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		if err := db.throttleClear(ctx, tx, ws, acct); err != nil {
 			return err
@@ -444,7 +444,13 @@ func (db *DB) Login(ctx context.Context, at custos.LoginAttempt) (*custos.LoginR
 			return err
 		}
 		res.Token, res.Session, err = db.createSession(ctx, tx, u, now, at.IP, at.UserAgent, res.Pending, "")
-		if err != nil || res.Pending {
+		if err != nil {
+			return err
+		}
+		if res.Pending {
+			if u.Email2FA {
+				res.EmailCode, err = db.createEmailCode(ctx, tx, u, res.Session.ID, now)
+			}
 			return err
 		}
 		return db.audit(ctx, tx, userActor(u, res.Session.ID), custos.AuditLogin, 0, userDetail(u.ID, "session="+strconv.FormatInt(res.Session.ID, 10)))
@@ -556,7 +562,7 @@ func (db *DB) AuthenticateSession(ctx context.Context, token string, ip netip.Ad
 	switch {
 	case u.MustChangePassword:
 		auth.Restricted = custos.RestrictPasswordChange
-	case settings.Requires2FA(u.Role) && !u.TOTPEnabled:
+	case settings.Requires2FA(u.Role) && !u.TOTPEnabled && !u.Email2FA:
 		auth.Restricted = custos.RestrictEnrol2FA
 	}
 	return auth, nil

@@ -589,3 +589,72 @@ func BenchmarkLogin(b *testing.B) {
 		}
 	}
 }
+
+// TestEmail2FA turns mailed codes on, signs in with one, and refuses a
+// code after five wrong tries, a reused one and another session's.
+func TestEmail2FA(t *testing.T) {
+	db := storetest.Open(t)
+	clk := (&clock{}).set(db)
+	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	u := mustUser(t, db, ctx, "a@example.com", custos.RoleAdmin)
+	self := custos.WithActor(context.Background(), custos.Actor{WorkspaceID: u.WorkspaceID, Kind: custos.ActorUser, ID: u.ID, Role: u.Role})
+	if err := db.SetEmail2FA(self, "wrong password!", true); custos.ErrorCode(err) != custos.EINVALID {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if err := db.SetEmail2FA(self, goodPassword, true); err != nil {
+		t.Fatal(err)
+	}
+	first, err := login(db, "shop", u.Email, goodPassword)
+	if err != nil || !first.Pending || len(first.EmailCode) != 6 {
+		t.Fatalf("login %+v %v", first, err)
+	}
+	second, err := login(db, "shop", u.Email, goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One session's code does not complete another.
+	if first.EmailCode != second.EmailCode {
+		if _, err := db.LoginSecondFactor(ctx, second.Token, first.EmailCode, clientIP, "ua"); custos.ErrorCode(err) != custos.EINVALID {
+			t.Fatalf("other session's code: %v", err)
+		}
+	}
+	full, err := db.LoginSecondFactor(ctx, first.Token, first.EmailCode, clientIP, "ua")
+	if err != nil || full.Session.TwoFactor != "email" || full.Token == first.Token {
+		t.Fatalf("second step %+v %v", full, err)
+	}
+	clk.add(3 * time.Second)
+	third, _ := login(db, "shop", u.Email, goodPassword)
+	wrong := "000000"
+	if third.EmailCode == wrong {
+		wrong = "111111"
+	}
+	for i := range custos.EmailCodeTries - 1 {
+		if _, err := db.LoginSecondFactor(ctx, third.Token, wrong, clientIP, "ua"); custos.ErrorCode(err) != custos.EINVALID {
+			t.Fatalf("try %d: %v", i, err)
+		}
+	}
+	if _, err := db.LoginSecondFactor(ctx, second.Token, wrong, clientIP, "ua"); custos.ErrorCode(err) != custos.EINVALID {
+		t.Fatalf("fifth wrong: %v", err)
+	}
+	clk.add(3 * time.Second)
+	if _, err := db.LoginSecondFactor(ctx, third.Token, wrong, clientIP, "ua"); custos.ErrorCode(err) != custos.EINVALID {
+		t.Fatalf("fifth try: %v", err)
+	}
+	clk.add(time.Minute)
+	if _, err := db.LoginSecondFactor(ctx, third.Token, third.EmailCode, clientIP, "ua"); err == nil {
+		t.Fatal("the right code worked after five wrong tries")
+	}
+	// A pending sign-in, and its code, expire.
+	clk.add(time.Hour)
+	fourth, _ := login(db, "shop", u.Email, goodPassword)
+	clk.add(custos.PendingLifetime)
+	if _, err := db.LoginSecondFactor(ctx, fourth.Token, fourth.EmailCode, clientIP, "ua"); custos.ErrorCode(err) != custos.EUNAUTHORIZED {
+		t.Fatalf("expired: %v", err)
+	}
+	if err := db.SetEmail2FA(self, goodPassword, false); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := login(db, "shop", u.Email, goodPassword); err != nil || r.Pending {
+		t.Fatalf("after turning it off: %+v %v", r, err)
+	}
+}

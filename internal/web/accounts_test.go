@@ -503,3 +503,35 @@ func FuzzClientIP(f *testing.F) {
 		}
 	})
 }
+
+// TestEmail2FAWeb turns mailed codes on and signs in with the code from
+// the mail.
+func TestEmail2FAWeb(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	e.call(a.session, "PUT", "/api/v1/me/email-2fa", map[string]any{"enabled": true, "password": "not it at all"}, http.StatusBadRequest, nil)
+	e.call(a.token, "PUT", "/api/v1/me/email-2fa", map[string]any{"enabled": true, "password": testPassword}, http.StatusForbidden, nil)
+	e.call(a.session, "PUT", "/api/v1/me/email-2fa", map[string]any{"enabled": true, "password": testPassword}, http.StatusNoContent, nil)
+	res := e.loginForm("a", "a-staff@example.com", testPassword, nil)
+	e.srv.mails.Wait()
+	if res.status != http.StatusOK || !strings.Contains(string(res.body), `name="code"`) {
+		t.Fatalf("first step: %d", res.status)
+	}
+	m := e.mail.last(t)
+	i := strings.Index(m.Text, "code is ")
+	if m.To != "a-staff@example.com" || i < 0 {
+		t.Fatalf("mail %+v", m)
+	}
+	code := m.Text[i+8 : i+14]
+	pending := res.cookie(t, pendingCookie).Value
+	res = e.do(request{method: "POST", path: "/login/2fa", body: url.Values{"code": {code}}.Encode(), contentType: formType,
+		header: map[string]string{"Cookie": pendingCookie + "=" + pending}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("second step: %d %s", res.status, res.body)
+	}
+	var me custos.User
+	e.call(res.cookie(t, sessionCookie).Value, "GET", "/api/v1/me", nil, http.StatusOK, &me)
+	if !me.Email2FA {
+		t.Fatalf("me %+v", me)
+	}
+}

@@ -16,7 +16,8 @@ const permSignedIn custos.Permission = "signed_in"
 // change the password or enrol a second factor.
 var restrictedRoutes = map[string][]string{
 	custos.RestrictPasswordChange: {"GET /api/v1/me", "POST /api/v1/me/password"},
-	custos.RestrictEnrol2FA:       {"GET /api/v1/me", "POST /api/v1/me/totp", "POST /api/v1/me/totp/confirm", "POST /api/v1/me/password"},
+	custos.RestrictEnrol2FA: {"GET /api/v1/me", "POST /api/v1/me/totp", "POST /api/v1/me/totp/confirm", "PUT /api/v1/me/email-2fa",
+		"POST /api/v1/me/password"},
 }
 
 // guard wraps a route's handler with its authentication and authorisation:

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"html/template"
 	"log/slog"
@@ -150,6 +151,9 @@ func (s *server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.Pending {
+		if res.EmailCode != "" {
+			s.mailCode(r, res)
+		}
 		setCookie(w, pendingCookie, res.Token, int(custos.PendingLifetime/time.Second))
 		s.writeLogin(w, r, http.StatusOK, loginView{Kind: "code"})
 		return
@@ -182,6 +186,27 @@ func (s *server) loginCode(w http.ResponseWriter, r *http.Request) {
 	setCookie(w, pendingCookie, "", 0)
 	setCookie(w, sessionCookie, res.Token, 0)
 	http.Redirect(w, r, afterLogin, http.StatusSeeOther)
+}
+
+// mailCode mails the sign-in code of a pending sign-in, in the
+// background like every mail of the sign-in pages.
+func (s *server) mailCode(r *http.Request, res *custos.LoginResult) {
+	if s.mailer == nil {
+		s.log.WarnContext(r.Context(), "no mailer for a sign-in code", slog.Int64("user", res.User.ID))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
+	u, code := res.User, res.EmailCode
+	s.mails.Go(func() {
+		defer cancel()
+		m := &custos.Message{To: u.Email, Subject: "Your Custos sign-in code", Ref: "user-" + strconv.FormatInt(u.ID, 10),
+			Text: "Your sign-in code is " + code + ". It works once, for ten minutes.\n\n" +
+				"If you did not just sign in, someone knows your password: change it.\n"}
+		if err := s.mailer.Send(ctx, m); err != nil {
+			s.log.WarnContext(ctx, "sign-in code not sent", slog.Int64("user", u.ID),
+				slog.String("error", strings.ReplaceAll(err.Error(), u.Email, "<user>")))
+		}
+	})
 }
 
 // logout ends the browser's session and removes its cookies.

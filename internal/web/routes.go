@@ -127,6 +127,7 @@ func (s *server) routes() []route {
 		{"POST", "/api/v1/me/totp", permSignedIn, s.beginTOTP},
 		{"POST", "/api/v1/me/totp/confirm", permSignedIn, s.confirmTOTP},
 		{"POST", "/api/v1/me/totp/disable", permSignedIn, s.disableTOTP},
+		{"PUT", "/api/v1/me/email-2fa", permSignedIn, s.setEmail2FA},
 		{"GET", "/api/v1/users", custos.PermUsersManage, s.listUsers},
 		{"POST", "/api/v1/users", custos.PermUsersManage, s.createUser},
 		{"GET", "/api/v1/users/{id}", custos.PermUsersManage, s.getUser},

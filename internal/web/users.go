@@ -331,6 +331,35 @@ func (s *server) disableTOTP(w http.ResponseWriter, r *http.Request) {
 	writeNoContent(w)
 }
 
+// email2FA is the body of PUT /api/v1/me/email-2fa.
+type email2FA struct {
+	Enabled  bool   `json:"enabled"`
+	Password string `json:"password"`
+}
+
+// setEmail2FA turns codes mailed at sign-in on or off as the caller's
+// second factor.
+func (s *server) setEmail2FA(w http.ResponseWriter, r *http.Request) {
+	if _, err := self(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var b email2FA
+	if err := decodeJSON(w, r, &b); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if b.Enabled && s.mailer == nil {
+		s.writeError(w, r, custos.Errorf(custos.EUNAVAILABLE, "Mail is not configured on this server, so no sign-in code can be sent."))
+		return
+	}
+	if err := s.svc.SetEmail2FA(r.Context(), b.Password, b.Enabled); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeNoContent(w)
+}
+
 // getSecuritySettings answers the workspace's sign-in rules.
 func (s *server) getSecuritySettings(w http.ResponseWriter, r *http.Request) {
 	st, err := s.svc.SecuritySettings(r.Context())

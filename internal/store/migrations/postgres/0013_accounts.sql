@@ -16,6 +16,7 @@ CREATE TABLE users (
 	totp_sealed      BYTEA,
 	totp_pending     BYTEA,
 	totp_last_step   BIGINT NOT NULL DEFAULT 0,
+	email_2fa        BOOLEAN NOT NULL DEFAULT false,
 	allowed_ips      TEXT NOT NULL,
 	created_at       BIGINT NOT NULL,
 	updated_at       BIGINT NOT NULL,
@@ -92,3 +93,16 @@ CREATE TABLE password_resets (
 	used_at          BIGINT
 );
 CREATE INDEX password_resets_user ON password_resets (workspace_id, user_id);
+
+-- The code mailed for a pending sign-in of a user with e-mail codes as
+-- second factor: ten minutes, single use, five tries. Stored as a keyed
+-- hash.
+CREATE TABLE email_codes (
+	workspace_id BIGINT NOT NULL REFERENCES workspaces (id),
+	session_id   BIGINT NOT NULL,
+	user_id      BIGINT NOT NULL REFERENCES users (id),
+	code_hash    BYTEA NOT NULL,
+	expires_at   BIGINT NOT NULL,
+	tries        BIGINT NOT NULL,
+	PRIMARY KEY (workspace_id, session_id)
+);

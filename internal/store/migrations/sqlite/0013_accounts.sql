@@ -16,6 +16,7 @@ CREATE TABLE users (
 	totp_sealed      BLOB,
 	totp_pending     BLOB,
 	totp_last_step   INTEGER NOT NULL DEFAULT 0,
+	email_2fa        INTEGER NOT NULL DEFAULT 0,
 	allowed_ips      TEXT NOT NULL,
 	created_at       INTEGER NOT NULL,
 	updated_at       INTEGER NOT NULL,
@@ -92,3 +93,16 @@ CREATE TABLE password_resets (
 	used_at          INTEGER
 );
 CREATE INDEX password_resets_user ON password_resets (workspace_id, user_id);
+
+-- The code mailed for a pending sign-in of a user with e-mail codes as
+-- second factor: ten minutes, single use, five tries. Stored as a keyed
+-- hash.
+CREATE TABLE email_codes (
+	workspace_id INTEGER NOT NULL REFERENCES workspaces (id),
+	session_id   INTEGER NOT NULL,
+	user_id      INTEGER NOT NULL REFERENCES users (id),
+	code_hash    BLOB NOT NULL,
+	expires_at   INTEGER NOT NULL,
+	tries        INTEGER NOT NULL,
+	PRIMARY KEY (workspace_id, session_id)
+);

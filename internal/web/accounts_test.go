@@ -535,3 +535,62 @@ func TestEmail2FAWeb(t *testing.T) {
 		t.Fatalf("me %+v", me)
 	}
 }
+
+// TestSignInAgainEndsOldSession: a browser that signs in again keeps one
+// session, with a new token.
+func TestSignInAgainEndsOldSession(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	res := e.loginForm("a", "a-staff@example.com", testPassword, map[string]string{"Cookie": sessionCookie + "=" + a.session})
+	fresh := res.cookie(t, sessionCookie).Value
+	if fresh == a.session {
+		t.Fatal("the old token was kept")
+	}
+	e.call(a.session, "GET", "/api/v1/me", nil, http.StatusUnauthorized, nil)
+	e.call(fresh, "GET", "/api/v1/me", nil, http.StatusOK, nil)
+}
+
+// TestAccountsMalformed sends malformed bodies and queries to the account
+// routes: each is refused naming the member, and changes nothing.
+func TestAccountsMalformed(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	user := "/api/v1/users/" + strconv.FormatInt(a.user, 10)
+	for _, tc := range []struct {
+		name, method, path string
+		token              string
+		body               any
+		status             int
+		field              string
+	}{
+		{"user: unknown member", "PATCH", user, a.token, `{"role":"viewer","owner":1}`, 400, "owner"},
+		{"user: wrong type", "PATCH", user, a.token, `{"disabled":"yes"}`, 400, "disabled"},
+		{"user: networks not a list", "PATCH", user, a.token, `{"allowed_ips":"10.0.0.0/8"}`, 400, "allowed_ips"},
+		{"user: bad id", "GET", "/api/v1/users/x", a.token, nil, 404, ""},
+		{"settings: missing 2fa", "PUT", "/api/v1/settings/security", a.token, `{"idle_timeout_minutes":30}`, 400, "require_2fa"},
+		{"settings: unknown member", "PUT", "/api/v1/settings/security", a.token, `{"idle_timeout_minutes":30,"require_2fa":"none","x":1}`, 400, "x"},
+		{"password: unknown member", "POST", "/api/v1/me/password", a.session, `{"current_password":"x","new_password":"y","admin":true}`, 400, "admin"},
+		{"password: too short", "POST", "/api/v1/me/password", a.session, `{"current_password":"` + testPassword + `","new_password":"short"}`, 400, "new_password"},
+		{"totp: confirm without begin", "POST", "/api/v1/me/totp/confirm", a.session, `{"code":"123456"}`, 409, ""},
+		{"logins: bad cursor", "GET", "/api/v1/logins?cursor=!!", a.token, nil, 400, "cursor"},
+		{"logins: unknown parameter", "GET", "/api/v1/logins?email=x", a.token, nil, 400, "email"},
+		{"logins: bad user", "GET", "/api/v1/logins?user_id=-1", a.token, nil, 400, "user_id"},
+		{"sessions: bad id", "DELETE", "/api/v1/me/sessions/0", a.session, nil, 404, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.do(request{method: tc.method, path: tc.path, token: tc.token, body: tc.body})
+			if res.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", res.status, tc.status, res.body)
+			}
+			if got := res.apiError(t); got.Field != tc.field {
+				t.Errorf("field %q, want %q", got.Field, tc.field)
+			}
+		})
+	}
+	u, err := e.db.FindUserByID(a.ctx, a.user)
+	must(t, err)
+	if u.Role != custos.RoleAdmin || u.Status != custos.UserActive || len(u.AllowedIPs) != 0 {
+		t.Fatalf("user changed: %+v", u)
+	}
+	e.call(a.session, "GET", "/api/v1/me", nil, http.StatusOK, nil)
+}

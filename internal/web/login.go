@@ -158,8 +158,19 @@ func (s *server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.writeLogin(w, r, http.StatusOK, loginView{Kind: "code"})
 		return
 	}
+	s.endOldSession(r)
 	setCookie(w, sessionCookie, res.Token, 0)
 	http.Redirect(w, r, afterLogin, http.StatusSeeOther)
+}
+
+// endOldSession ends the session a browser that signs in again still
+// carries, so that a sign-in leaves one live session, never two.
+func (s *server) endOldSession(r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.svc.Logout(r.Context(), c.Value); err != nil && custos.ErrorCode(err) != custos.EUNAUTHORIZED {
+			s.log.ErrorContext(r.Context(), "end the previous session", slog.String("error", err.Error()))
+		}
+	}
 }
 
 // loginCode completes a pending sign-in with a TOTP or recovery code; the
@@ -183,6 +194,7 @@ func (s *server) loginCode(w http.ResponseWriter, r *http.Request) {
 		s.loginError(w, r, err, v)
 		return
 	}
+	s.endOldSession(r)
 	setCookie(w, pendingCookie, "", 0)
 	setCookie(w, sessionCookie, res.Token, 0)
 	http.Redirect(w, r, afterLogin, http.StatusSeeOther)

@@ -10,12 +10,13 @@ import (
 	"strings"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/web"
 )
 
 // user creates a staff user, with the password read from standard input.
 func (m *Main) user(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(m.Stderr, "Usage: custos user create --email E --role ROLE --password-stdin [--workspace NAME]")
+		fmt.Fprintln(m.Stderr, "Usage: custos user create --email E --role ROLE [--password-stdin] [--workspace NAME] [--must-change-password]")
 		return flag.ErrHelp
 	}
 	fs := m.flagSet("user create")
@@ -30,14 +31,18 @@ func (m *Main) user(ctx context.Context, args []string) error {
 	if !custos.Role(*role).Valid() {
 		return errors.New("--role must be one of admin, manager, marketer, sales, viewer, dpo")
 	}
-	if !*fromStdin {
-		// An invitation needs a link mailed to the user, which is not built
-		// yet: a password is set here instead.
-		return errors.New("--password-stdin is required: invitations by e-mail are not available yet")
+	// Without a password the user is invited: a link to set one is mailed,
+	// pointing at the server's public address.
+	baseURL := m.env("CUSTOS_BASE_URL", "")
+	if !*fromStdin && baseURL == "" {
+		return errors.New("without --password-stdin an invitation is mailed, which needs CUSTOS_BASE_URL, the server's public address")
 	}
-	pw, err := readPassword(m.Stdin)
-	if err != nil {
-		return err
+	pw := ""
+	if *fromStdin {
+		var err error
+		if pw, err = readPassword(m.Stdin); err != nil {
+			return err
+		}
 	}
 	if _, err := m.open(ctx); err != nil {
 		return err
@@ -52,6 +57,18 @@ func (m *Main) user(ctx context.Context, args []string) error {
 			return fmt.Errorf("create user: %s %s", e.Field, e.Message)
 		}
 		return fmt.Errorf("create user: %s", custos.ErrorMessage(err))
+	}
+	if pw == "" {
+		pr, err := m.DB.InviteUser(actx, u.ID)
+		if err != nil {
+			return fmt.Errorf("invite user: %s", custos.ErrorMessage(err))
+		}
+		if err := m.Mail.Send(ctx, web.InvitationMessage(pr, baseURL)); err != nil {
+			return fmt.Errorf("created user %d, but the invitation was not mailed (%s); try again with POST /api/v1/users/%d/invitation",
+				u.ID, strings.ReplaceAll(err.Error(), pr.Email, "<user>"), u.ID)
+		}
+		fmt.Fprintf(m.Stdout, "Created user %d (%s) in workspace %s and mailed an invitation (valid 72 hours).\n", u.ID, u.Role, *workspace)
+		return nil
 	}
 	fmt.Fprintf(m.Stdout, "Created user %d (%s) in workspace %s.\n", u.ID, u.Role, *workspace)
 	return nil

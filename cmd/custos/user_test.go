@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func TestUserCreateCommand(t *testing.T) {
 		want        string
 	}{
 		{"common password", "password1234567\n", []string{"--email", "b@example.com", "--role", "admin", "--password-stdin"}, "too common"},
-		{"no password flag", "", []string{"--email", "b@example.com", "--role", "admin"}, "invitations"},
+		{"invitation without a base URL", "", []string{"--email", "b@example.com", "--role", "admin"}, "CUSTOS_BASE_URL"},
 		{"taken", pw + "\n", []string{"--email", "boss@example.com", "--role", "viewer", "--password-stdin"}, "exists"},
 		{"bad role", pw + "\n", []string{"--email", "c@example.com", "--role", "king", "--password-stdin"}, "--role"},
 	} {
@@ -48,6 +49,31 @@ func TestUserCreateCommand(t *testing.T) {
 			}
 		})
 	}
+	// Without a password, with the public address known: an invitation
+	// goes to the outbox.
+	m, out2, _ := newMain(cfg)
+	env := m.Getenv
+	m.Getenv = func(name string) string {
+		if name == "CUSTOS_BASE_URL" {
+			return "https://crm.example.test"
+		}
+		return env(name)
+	}
+	err = m.Run(context.Background(), []string{"user", "create", "--email", "invitee@example.com", "--role", "viewer"})
+	m.Close()
+	if err != nil || !strings.Contains(out2.String(), "mailed an invitation") {
+		t.Fatalf("invite: %q %v", out2.String(), err)
+	}
+	mails, _ := filepath.Glob(filepath.Join(cfg.DataDir, OutboxDir, "*"))
+	found := false
+	for _, f := range mails {
+		b, _ := os.ReadFile(f)
+		found = found || strings.Contains(string(b), "https://crm.example.test/login/reset/csr_")
+	}
+	if !found {
+		t.Fatalf("no invitation in the outbox: %v", mails)
+	}
+
 	key, err := vault.LoadMasterKey("", filepath.Join(cfg.DataDir, vault.MasterKeyFile))
 	if err != nil {
 		t.Fatal(err)

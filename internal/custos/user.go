@@ -350,6 +350,7 @@ const (
 	AuditSettingsUpdate = "settings.security_update"
 	AuditPasswordReset  = "user.password_reset"
 	AuditEmail2FA       = "user.email_2fa"
+	AuditUserInvite     = "user.invite"
 )
 
 // UserService manages staff users, their sign-in and their sessions.
@@ -426,7 +427,14 @@ type UserService interface {
 	// ResetPassword sets a new password with the token, which it uses up,
 	// and ends all the user's sessions.
 	ResetPassword(ctx context.Context, token, password string, ip netip.Addr, userAgent string) error
+	// InviteUser makes a link for a user without a password to set one,
+	// good for InviteLifetime; earlier links of the user stop working.
+	// ECONFLICT when the user has a password or is disabled.
+	InviteUser(ctx context.Context, id int64) (*PasswordReset, error)
 }
+
+// InviteLifetime is how long an invitation's link works.
+const InviteLifetime = 72 * time.Hour
 
 // PasswordResetLifetime is how long a reset link works (ASVS 2.5.x).
 const PasswordResetLifetime = 10 * time.Minute

@@ -164,3 +164,39 @@ func (db *DB) ResetPassword(ctx context.Context, token, pw string, ip netip.Addr
 		return db.audit(ctx, tx, userActor(u, 0), custos.AuditPasswordReset, 0, userDetail(u.ID, "reset="+strconv.FormatInt(r.id, 10), "sessions_ended"))
 	})
 }
+
+// InviteUser makes a set-password link for a user who has no password
+// yet; the user's earlier links stop working.
+func (db *DB) InviteUser(ctx context.Context, id int64) (*custos.PasswordReset, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var pr *custos.PasswordReset
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		u, err := db.findUser(ctx, tx, a.WorkspaceID, id)
+		if err != nil {
+			return err
+		}
+		if u.HasPassword || u.Status != custos.UserActive {
+			return custos.Errorf(custos.ECONFLICT, "Only an active user without a password can be invited.")
+		}
+		now := db.Now()
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		pr = &custos.PasswordReset{UserID: u.ID, Email: u.Email, Token: resetPrefix + base64.RawURLEncoding.EncodeToString(secret),
+			ExpiresAt: now.Add(custos.InviteLifetime)}
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE password_resets SET used_at = ? WHERE workspace_id = ? AND user_id = ? AND used_at IS NULL`), micros(now), a.WorkspaceID, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO password_resets (workspace_id, user_id, token_hash, password_version, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
+			a.WorkspaceID, id, hashToken(pr.Token), u.PasswordVersion, micros(now), micros(pr.ExpiresAt)); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, a, custos.AuditUserInvite, 0, userDetail(id))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pr, nil
+}

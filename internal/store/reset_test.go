@@ -89,3 +89,42 @@ func TestPasswordReset(t *testing.T) {
 		t.Fatalf("audit %+v %v", entries, err)
 	}
 }
+
+// TestInviteUser makes a set-password link for a user without one, good
+// for 72 hours; a new invitation replaces the old; a user with a password
+// is not invited.
+func TestInviteUser(t *testing.T) {
+	db := storetest.Open(t)
+	clk := (&clock{}).set(db)
+	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	bg := context.Background()
+	u := &custos.User{Email: "new@example.com", Role: custos.RoleSales}
+	if err := db.CreateUser(ctx, u, ""); err != nil {
+		t.Fatal(err)
+	}
+	old, err := db.InviteUser(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := db.InviteUser(ctx, u.ID)
+	if err != nil || inv.Email != u.Email || !inv.ExpiresAt.Equal(clk.now.Add(72*time.Hour)) {
+		t.Fatalf("invite %+v %v", inv, err)
+	}
+	if err := db.CheckPasswordReset(bg, old.Token); custos.ErrorCode(err) != custos.ENOTFOUND {
+		t.Fatalf("replaced link: %v", err)
+	}
+	clk.add(71 * time.Hour)
+	if err := db.ResetPassword(bg, inv.Token, "my very first passphrase", clientIP, "ua"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := login(db, "shop", u.Email, "my very first passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.InviteUser(ctx, u.ID); custos.ErrorCode(err) != custos.ECONFLICT {
+		t.Fatalf("invite with a password: %v", err)
+	}
+	other := storetest.Workspace(t, db, "other", custos.RoleAdmin)
+	if _, err := db.InviteUser(other, u.ID); custos.ErrorCode(err) != custos.ENOTFOUND {
+		t.Fatalf("other workspace: %v", err)
+	}
+}

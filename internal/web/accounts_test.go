@@ -220,7 +220,6 @@ func TestUserAdministration(t *testing.T) {
 	}{
 		{"short password", map[string]any{"email": "x@example.com", "role": "sales", "password": "short"}, "password"},
 		{"common password", map[string]any{"email": "x@example.com", "role": "sales", "password": "qwertyuiop123456"}, "password"},
-		{"no password", map[string]any{"email": "x@example.com", "role": "sales"}, "password"},
 		{"unknown role", map[string]any{"email": "x@example.com", "role": "root", "password": testPassword}, "role"},
 		{"bad network", map[string]any{"email": "x@example.com", "role": "sales", "password": testPassword, "allowed_ips": []string{"10.0.0.0/40"}}, "allowed_ips"},
 		{"extra member", map[string]any{"email": "x@example.com", "role": "sales", "password": testPassword, "workspace_id": 99}, "workspace_id"},
@@ -593,4 +592,39 @@ func TestAccountsMalformed(t *testing.T) {
 		t.Fatalf("user changed: %+v", u)
 	}
 	e.call(a.session, "GET", "/api/v1/me", nil, http.StatusOK, nil)
+}
+
+// TestInvitationWeb creates a user without a password: an invitation link
+// is mailed, with which the user sets one and signs in; the link works
+// once; without mail, a password is required.
+func TestInvitationWeb(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	var u custos.User
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "invited@example.com", "role": "marketer"}, http.StatusCreated, &u)
+	if u.HasPassword {
+		t.Fatalf("user %+v", u)
+	}
+	m := e.mail.last(t)
+	i := strings.Index(m.Text, testBaseURL+"/login/reset/")
+	if m.To != "invited@example.com" || i < 0 {
+		t.Fatalf("mail %+v", m)
+	}
+	link := strings.Fields(m.Text[i+len(testBaseURL):])[0]
+	if res := e.loginForm("a", "invited@example.com", "", nil); res.status != http.StatusUnauthorized {
+		t.Fatalf("sign-in without a password: %d", res.status)
+	}
+	res := e.do(request{method: "POST", path: link, body: url.Values{"password": {"my first passphrase"}}.Encode(), contentType: formType})
+	if res.status != http.StatusOK {
+		t.Fatalf("set password: %d %s", res.status, res.body)
+	}
+	if res := e.loginForm("a", "invited@example.com", "my first passphrase", nil); res.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", res.status)
+	}
+	e.call(a.token, "POST", "/api/v1/users/"+strconv.FormatInt(u.ID, 10)+"/invitation", nil, http.StatusConflict, nil)
+	e.srv.mailer = nil
+	res = e.do(request{method: "POST", path: "/api/v1/users", token: a.token, body: map[string]any{"email": "x@example.com", "role": "sales"}})
+	if res.status != http.StatusBadRequest || res.apiError(t).Field != "password" {
+		t.Fatalf("without mail: %d %s", res.status, res.body)
+	}
 }

@@ -95,6 +95,8 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"reason": "changed"}, "", true
 	case "PATCH /api/v1/users/{id}":
 		return map[string]any{"role": "viewer"}, "", true
+	case "POST /api/v1/users/{id}/invitation":
+		return nil, "", true
 	}
 	return nil, "", method != http.MethodPost && method != http.MethodPatch
 }

@@ -132,6 +132,7 @@ func (s *server) routes() []route {
 		{"POST", "/api/v1/users", custos.PermUsersManage, s.createUser},
 		{"GET", "/api/v1/users/{id}", custos.PermUsersManage, s.getUser},
 		{"PATCH", "/api/v1/users/{id}", custos.PermUsersManage, s.updateUser},
+		{"POST", "/api/v1/users/{id}/invitation", custos.PermUsersManage, s.inviteUser},
 		{"GET", "/api/v1/users/{id}/sessions", custos.PermUsersManage, s.userSessions},
 		{"DELETE", "/api/v1/users/{id}/sessions", custos.PermUsersManage, s.endUserSessions},
 		{"GET", "/api/v1/logins", custos.PermAuditRead, s.listLogins},

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -186,9 +189,8 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if b.Password == "" {
-		// Invitations need a mailed link, which is not built yet.
-		s.writeError(w, r, custos.Invalid("password", "is required: invitations by e-mail are not available yet"))
+	if b.Password == "" && (s.mailer == nil || s.baseURL == "") {
+		s.writeError(w, r, custos.Invalid("password", "is required: mail is not configured, so no invitation can be sent"))
 		return
 	}
 	u := &custos.User{Email: b.Email, Role: b.Role, MustChangePassword: b.MustChangePassword, AllowedIPs: b.AllowedIPs}
@@ -196,7 +198,52 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if b.Password == "" {
+		if err := s.invite(r, u.ID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	s.writeJSON(w, r, http.StatusCreated, u)
+}
+
+// inviteUser mails a user without a password a new link to set one.
+func (s *server) inviteUser(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "user")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.mailer == nil || s.baseURL == "" {
+		s.writeError(w, r, custos.Errorf(custos.EUNAVAILABLE, "Mail is not configured on this server, so no invitation can be sent."))
+		return
+	}
+	if err := s.invite(r, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeNoContent(w)
+}
+
+// invite makes an invitation link for the user and mails it.
+func (s *server) invite(r *http.Request, id int64) error {
+	pr, err := s.svc.InviteUser(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.mailer.Send(r.Context(), InvitationMessage(pr, s.baseURL)); err != nil {
+		s.log.WarnContext(r.Context(), "invitation not sent", slog.Int64("user", id),
+			slog.String("error", strings.ReplaceAll(err.Error(), pr.Email, "<user>")))
+		return custos.Errorf(custos.EUNAVAILABLE, "The invitation could not be mailed; send it again with POST /api/v1/users/%d/invitation.", id)
+	}
+	return nil
+}
+
+// InvitationMessage is the mail that invites a user to set a password.
+func InvitationMessage(pr *custos.PasswordReset, baseURL string) *custos.Message {
+	return &custos.Message{To: pr.Email, Subject: "You are invited to Custos", Ref: "user-" + strconv.FormatInt(pr.UserID, 10),
+		Text: "An account on Custos was made for you.\n\nOpen this link within 72 hours to choose your password; it works once:\n\n" +
+			strings.TrimRight(baseURL, "/") + "/login/reset/" + pr.Token + "\n\nThen sign in at " + strings.TrimRight(baseURL, "/") + "/login\n"}
 }
 
 // listUsers answers a page of the workspace's users.

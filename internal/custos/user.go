@@ -378,7 +378,8 @@ type UserService interface {
 	// recovery code, replacing the pending token with a new one.
 	LoginSecondFactor(ctx context.Context, pendingToken, code string, ip netip.Addr, userAgent string) (*LoginResult, error)
 	// AuthenticateSession returns the live session of the token, or
-	// EUNAUTHORIZED. touch extends its idle time.
+	// EUNAUTHORIZED; EFORBIDDEN when an allowlist refuses ip. touch
+	// extends its idle time. The user it returns carries no address.
 	AuthenticateSession(ctx context.Context, token string, ip netip.Addr, touch bool) (*SessionAuth, error)
 	// Logout ends the session of the token.
 	Logout(ctx context.Context, token string) error

@@ -521,23 +521,42 @@ func (db *DB) findSessionByToken(ctx context.Context, token string) (*sessionRow
 // writes it again: fewer writes, an idle time a little longer at most.
 const touchEvery = 30 * time.Second
 
-// AuthenticateSession returns the live session of the token and its user.
-// A session past its idle time or its absolute limit, or of a disabled
-// user, is ended.
+// AuthenticateSession returns the live session of the token and its user
+// (without the address, which a request does not need). A session past its
+// idle time or its absolute limit, or of a disabled user, is ended. The
+// workspace's and the user's allowlists must admit ip. One query reads
+// session, user and settings: it runs on every request of a browser.
 func (db *DB) AuthenticateSession(ctx context.Context, token string, ip netip.Addr, touch bool) (*custos.SessionAuth, error) {
-	s, err := db.findSessionByToken(ctx, token)
-	if err != nil {
-		return nil, err
+	unauthorized := custos.Errorf(custos.EUNAUTHORIZED, "The session is not valid; sign in again.")
+	if !strings.HasPrefix(token, sessionPrefix) || len(token) > 100 {
+		return nil, unauthorized
+	}
+	s := &sessionRow{}
+	u := &custos.User{}
+	var role, status, userIPs, wsIPs string
+	settings := custos.DefaultSecuritySettings()
+	err := db.read.QueryRowContext(ctx, db.q(`SELECT s.id, s.workspace_id, s.user_id, s.pending, s.two_factor, s.created_at, s.last_seen_at, s.expires_at,
+		u.role, u.status, u.must_change, u.totp_sealed IS NOT NULL, u.email_2fa, u.allowed_ips,
+		COALESCE(w.idle_timeout_minutes, ?), COALESCE(w.require_2fa, ?), COALESCE(w.allowed_ips, '[]')
+		FROM sessions s JOIN users u ON u.workspace_id = s.workspace_id AND u.id = s.user_id
+		LEFT JOIN workspace_security w ON w.workspace_id = s.workspace_id
+		WHERE s.token_hash = ?`), settings.IdleTimeoutMinutes, settings.Require2FA, hashToken(token)).
+		Scan(&s.id, &s.ws, &s.user, &s.pending, &s.twoFactor, &s.created, &s.seen, &s.expires,
+			&role, &status, &u.MustChangePassword, &u.TOTPEnabled, &u.Email2FA, &userIPs,
+			&settings.IdleTimeoutMinutes, &settings.Require2FA, &wsIPs)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, unauthorized
+	} else if err != nil {
+		return nil, fmt.Errorf("store: authenticate session: %w", err)
+	}
+	u.ID, u.WorkspaceID, u.Role, u.Status = s.user, s.ws, custos.Role(role), custos.UserStatus(status)
+	if err := json.Unmarshal([]byte(userIPs), &u.AllowedIPs); err != nil {
+		return nil, fmt.Errorf("store: authenticate session: %w", err)
+	}
+	if err := json.Unmarshal([]byte(wsIPs), &settings.AllowedIPs); err != nil {
+		return nil, fmt.Errorf("store: authenticate session: %w", err)
 	}
 	now := db.Now()
-	u, err := db.findUser(ctx, db.read, s.ws, s.user)
-	if err != nil {
-		return nil, err
-	}
-	settings, err := db.securitySettings(ctx, db.read, s.ws)
-	if err != nil {
-		return nil, err
-	}
 	idle := time.Duration(settings.IdleTimeoutMinutes) * time.Minute
 	if micros(now) >= s.expires || micros(now) >= s.seen+idle.Microseconds() || u.Status != custos.UserActive {
 		if err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -548,6 +567,9 @@ func (db *DB) AuthenticateSession(ctx context.Context, token string, ip netip.Ad
 		}
 		return nil, custos.Errorf(custos.EUNAUTHORIZED, "The session has ended; sign in again.")
 	}
+	if !custos.NetworksAllow(settings.AllowedIPs, ip) || !custos.NetworksAllow(u.AllowedIPs, ip) {
+		return nil, custos.Errorf(custos.EFORBIDDEN, "Requests from this network are not allowed in this workspace.")
+	}
 	if touch && !s.pending && now.Sub(fromMicros(s.seen)) >= touchEvery {
 		if err := db.tx(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, db.q(`UPDATE sessions SET last_seen_at = ? WHERE id = ?`), micros(now), s.id)
@@ -557,7 +579,7 @@ func (db *DB) AuthenticateSession(ctx context.Context, token string, ip netip.Ad
 		}
 		s.seen = micros(now)
 	}
-	auth := &custos.SessionAuth{User: &u.User, Pending: s.pending, Session: &custos.Session{ID: s.id, UserID: s.user,
+	auth := &custos.SessionAuth{User: u, Pending: s.pending, Session: &custos.Session{ID: s.id, UserID: s.user,
 		CreatedAt: fromMicros(s.created), LastSeenAt: fromMicros(s.seen), ExpiresAt: fromMicros(s.expires), TwoFactor: s.twoFactor, Current: true}}
 	switch {
 	case u.MustChangePassword:

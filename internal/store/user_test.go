@@ -569,6 +569,19 @@ func TestIPAllowlist(t *testing.T) {
 	if err := db.CheckIP(self, netip.MustParseAddr("192.0.2.77")); err != nil {
 		t.Fatal(err)
 	}
+	// A session is checked on every request, with the user's list too.
+	r, err := db.Login(context.Background(), custos.LoginAttempt{Workspace: "shop", Email: u.Email, Password: goodPassword, IP: netip.MustParseAddr("192.0.2.77")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AuthenticateSession(ctx, r.Token, netip.MustParseAddr("192.0.2.77"), true); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{"192.0.2.78", "198.51.100.1"} {
+		if _, err := db.AuthenticateSession(ctx, r.Token, netip.MustParseAddr(ip), true); custos.ErrorCode(err) != custos.EFORBIDDEN {
+			t.Fatalf("session from %s: %v", ip, err)
+		}
+	}
 	bad := []string{"192.0.2.0/33"}
 	if _, err := db.UpdateUser(ctx, u.ID, custos.UserUpdate{AllowedIPs: &bad}); custos.ErrorCode(err) != custos.EINVALID {
 		t.Fatalf("bad network: %v", err)

@@ -63,6 +63,8 @@ func TestSecuritySettingsValidate(t *testing.T) {
 		{"idle too long", SecuritySettings{IdleTimeoutMinutes: 721, Require2FA: "none"}, "idle_timeout_minutes"},
 		{"unknown 2fa", SecuritySettings{IdleTimeoutMinutes: 30, Require2FA: "some"}, "require_2fa"},
 		{"bad network", SecuritySettings{IdleTimeoutMinutes: 30, Require2FA: "all", AllowedIPs: []string{"x"}}, "allowed_ips"},
+		{"expiry too short", SecuritySettings{IdleTimeoutMinutes: 30, Require2FA: "none", PasswordMaxAgeDays: 7}, "password_max_age_days"},
+		{"expiry ok", SecuritySettings{IdleTimeoutMinutes: 30, Require2FA: "none", PasswordMaxAgeDays: 90}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.s.Validate()

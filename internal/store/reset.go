@@ -151,8 +151,8 @@ func (db *DB) ResetPassword(ctx context.Context, token, pw string, ip netip.Addr
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE password_resets SET used_at = ? WHERE workspace_id = ? AND user_id = ? AND used_at IS NULL`), micros(now), r.ws, r.user); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, db.q(`UPDATE users SET password_hash = ?, password_version = password_version + 1, must_change = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`),
-			hash, false, micros(now), r.ws, r.user); err != nil {
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE users SET password_hash = ?, password_version = password_version + 1, password_changed_at = ?, must_change = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`),
+			hash, micros(now), false, micros(now), r.ws, r.user); err != nil {
 			return err
 		}
 		if err := db.endSessions(ctx, tx, r.ws, r.user, 0); err != nil {

@@ -96,9 +96,9 @@ func (db *DB) CreateUser(ctx context.Context, u *custos.User, pw string) error {
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.Now()
-		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO users (workspace_id, email_index, email_sealed, role, status, password_hash, password_version, must_change, allowed_ips, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id`),
-			u.WorkspaceID, db.emailIndex(u.WorkspaceID, u.Email), []byte{}, string(u.Role), string(u.Status), hash, u.MustChangePassword,
+		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO users (workspace_id, email_index, email_sealed, role, status, password_hash, password_version, password_changed_at, must_change, allowed_ips, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING id`),
+			u.WorkspaceID, db.emailIndex(u.WorkspaceID, u.Email), []byte{}, string(u.Role), string(u.Status), hash, micros(now), u.MustChangePassword,
 			encodeJSON(u.AllowedIPs), micros(now), micros(now)).Scan(&u.ID)
 		if isConflict(mapError(err)) {
 			return &custos.Error{Code: custos.ECONFLICT, Field: "email", Message: "a user with this address exists already"}
@@ -534,16 +534,17 @@ func (db *DB) AuthenticateSession(ctx context.Context, token string, ip netip.Ad
 	s := &sessionRow{}
 	u := &custos.User{}
 	var role, status, userIPs, wsIPs string
+	var changed int64
 	settings := custos.DefaultSecuritySettings()
 	err := db.read.QueryRowContext(ctx, db.q(`SELECT s.id, s.workspace_id, s.user_id, s.pending, s.two_factor, s.created_at, s.last_seen_at, s.expires_at,
-		u.role, u.status, u.must_change, u.totp_sealed IS NOT NULL, u.email_2fa, u.allowed_ips,
-		COALESCE(w.idle_timeout_minutes, ?), COALESCE(w.require_2fa, ?), COALESCE(w.allowed_ips, '[]')
+		u.role, u.status, u.must_change, u.totp_sealed IS NOT NULL, u.email_2fa, u.allowed_ips, u.password_changed_at,
+		COALESCE(w.idle_timeout_minutes, ?), COALESCE(w.require_2fa, ?), COALESCE(w.allowed_ips, '[]'), COALESCE(w.password_max_age_days, 0)
 		FROM sessions s JOIN users u ON u.workspace_id = s.workspace_id AND u.id = s.user_id
 		LEFT JOIN workspace_security w ON w.workspace_id = s.workspace_id
 		WHERE s.token_hash = ?`), settings.IdleTimeoutMinutes, settings.Require2FA, hashToken(token)).
 		Scan(&s.id, &s.ws, &s.user, &s.pending, &s.twoFactor, &s.created, &s.seen, &s.expires,
-			&role, &status, &u.MustChangePassword, &u.TOTPEnabled, &u.Email2FA, &userIPs,
-			&settings.IdleTimeoutMinutes, &settings.Require2FA, &wsIPs)
+			&role, &status, &u.MustChangePassword, &u.TOTPEnabled, &u.Email2FA, &userIPs, &changed,
+			&settings.IdleTimeoutMinutes, &settings.Require2FA, &wsIPs, &settings.PasswordMaxAgeDays)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, unauthorized
 	} else if err != nil {
@@ -581,8 +582,9 @@ func (db *DB) AuthenticateSession(ctx context.Context, token string, ip netip.Ad
 	}
 	auth := &custos.SessionAuth{User: u, Pending: s.pending, Session: &custos.Session{ID: s.id, UserID: s.user,
 		CreatedAt: fromMicros(s.created), LastSeenAt: fromMicros(s.seen), ExpiresAt: fromMicros(s.expires), TwoFactor: s.twoFactor, Current: true}}
+	maxAge := time.Duration(settings.PasswordMaxAgeDays) * 24 * time.Hour
 	switch {
-	case u.MustChangePassword:
+	case u.MustChangePassword, maxAge > 0 && now.Sub(fromMicros(changed)) >= maxAge:
 		auth.Restricted = custos.RestrictPasswordChange
 	case settings.Requires2FA(u.Role) && !u.TOTPEnabled && !u.Email2FA:
 		auth.Restricted = custos.RestrictEnrol2FA
@@ -674,8 +676,8 @@ func (db *DB) ChangePassword(ctx context.Context, current, next string) error {
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.Now()
-		if _, err := tx.ExecContext(ctx, db.q(`UPDATE users SET password_hash = ?, password_version = password_version + 1, must_change = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`),
-			hash, false, micros(now), a.WorkspaceID, a.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE users SET password_hash = ?, password_version = password_version + 1, password_changed_at = ?, must_change = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`),
+			hash, micros(now), false, micros(now), a.WorkspaceID, a.ID); err != nil {
 			return fmt.Errorf("store: change password: %w", err)
 		}
 		if err := db.endSessions(ctx, tx, a.WorkspaceID, a.ID, a.SessionID); err != nil {
@@ -824,8 +826,8 @@ func (db *DB) securitySettings(ctx context.Context, q interface {
 }, ws int64) (*custos.SecuritySettings, error) {
 	s := custos.DefaultSecuritySettings()
 	var ips string
-	err := q.QueryRowContext(ctx, db.q(`SELECT idle_timeout_minutes, require_2fa, allowed_ips FROM workspace_security WHERE workspace_id = ?`), ws).
-		Scan(&s.IdleTimeoutMinutes, &s.Require2FA, &ips)
+	err := q.QueryRowContext(ctx, db.q(`SELECT idle_timeout_minutes, require_2fa, allowed_ips, password_max_age_days FROM workspace_security WHERE workspace_id = ?`), ws).
+		Scan(&s.IdleTimeoutMinutes, &s.Require2FA, &ips, &s.PasswordMaxAgeDays)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &s, nil
 	} else if err != nil {
@@ -856,10 +858,10 @@ func (db *DB) UpdateSecuritySettings(ctx context.Context, s *custos.SecuritySett
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO workspace_security (workspace_id, idle_timeout_minutes, require_2fa, allowed_ips, updated_at) VALUES (?, ?, ?, ?, ?)
+		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO workspace_security (workspace_id, idle_timeout_minutes, require_2fa, allowed_ips, password_max_age_days, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace_id) DO UPDATE SET idle_timeout_minutes = excluded.idle_timeout_minutes, require_2fa = excluded.require_2fa,
-			allowed_ips = excluded.allowed_ips, updated_at = excluded.updated_at`),
-			a.WorkspaceID, s.IdleTimeoutMinutes, s.Require2FA, encodeJSON(s.AllowedIPs), micros(db.Now()))
+			allowed_ips = excluded.allowed_ips, password_max_age_days = excluded.password_max_age_days, updated_at = excluded.updated_at`),
+			a.WorkspaceID, s.IdleTimeoutMinutes, s.Require2FA, encodeJSON(s.AllowedIPs), s.PasswordMaxAgeDays, micros(db.Now()))
 		if err != nil {
 			return fmt.Errorf("store: update security settings: %w", err)
 		}

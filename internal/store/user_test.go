@@ -671,3 +671,44 @@ func TestEmail2FA(t *testing.T) {
 		t.Fatalf("after turning it off: %+v %v", r, err)
 	}
 }
+
+// TestPasswordExpiry restricts the sessions of a user whose password is
+// older than the workspace allows, until it is changed.
+func TestPasswordExpiry(t *testing.T) {
+	db := storetest.Open(t)
+	clk := (&clock{}).set(db)
+	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	u := mustUser(t, db, ctx, "a@example.com", custos.RoleSales)
+	s := custos.DefaultSecuritySettings()
+	s.PasswordMaxAgeDays = 30
+	if err := db.UpdateSecuritySettings(ctx, &s); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(29 * 24 * time.Hour)
+	r, err := login(db, "shop", u.Email, goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth, err := db.AuthenticateSession(ctx, r.Token, clientIP, true); err != nil || auth.Restricted != "" {
+		t.Fatalf("day 29: %+v %v", auth, err)
+	}
+	clk.add(24 * time.Hour)
+	r, err = login(db, "shop", u.Email, goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth, err := db.AuthenticateSession(ctx, r.Token, clientIP, true); err != nil || auth.Restricted != custos.RestrictPasswordChange {
+		t.Fatalf("day 30: %+v %v", auth, err)
+	}
+	self := custos.WithActor(context.Background(), custos.Actor{WorkspaceID: u.WorkspaceID, Kind: custos.ActorUser, ID: u.ID, Role: u.Role, SessionID: r.Session.ID})
+	if err := db.ChangePassword(self, goodPassword, "a fresh passphrase now"); err != nil {
+		t.Fatal(err)
+	}
+	if auth, err := db.AuthenticateSession(ctx, r.Token, clientIP, true); err != nil || auth.Restricted != "" {
+		t.Fatalf("after the change: %+v %v", auth, err)
+	}
+	got, err := db.SecuritySettings(ctx)
+	if err != nil || got.PasswordMaxAgeDays != 30 {
+		t.Fatalf("settings %+v %v", got, err)
+	}
+}

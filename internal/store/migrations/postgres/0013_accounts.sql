@@ -12,6 +12,7 @@ CREATE TABLE users (
 	status           TEXT NOT NULL,
 	password_hash    TEXT NOT NULL,
 	password_version BIGINT NOT NULL,
+	password_changed_at BIGINT NOT NULL,
 	must_change      BOOLEAN NOT NULL,
 	totp_sealed      BYTEA,
 	totp_pending     BYTEA,
@@ -76,6 +77,7 @@ CREATE TABLE workspace_security (
 	workspace_id         BIGINT PRIMARY KEY REFERENCES workspaces (id),
 	idle_timeout_minutes BIGINT NOT NULL,
 	require_2fa          TEXT NOT NULL,
+	password_max_age_days BIGINT NOT NULL DEFAULT 0,
 	allowed_ips          TEXT NOT NULL,
 	updated_at           BIGINT NOT NULL
 );

@@ -12,6 +12,7 @@ CREATE TABLE users (
 	status           TEXT NOT NULL,
 	password_hash    TEXT NOT NULL,
 	password_version INTEGER NOT NULL,
+	password_changed_at INTEGER NOT NULL,
 	must_change      INTEGER NOT NULL,
 	totp_sealed      BLOB,
 	totp_pending     BLOB,
@@ -76,6 +77,7 @@ CREATE TABLE workspace_security (
 	workspace_id         INTEGER PRIMARY KEY REFERENCES workspaces (id),
 	idle_timeout_minutes INTEGER NOT NULL,
 	require_2fa          TEXT NOT NULL,
+	password_max_age_days INTEGER NOT NULL DEFAULT 0,
 	allowed_ips          TEXT NOT NULL,
 	updated_at           INTEGER NOT NULL
 );

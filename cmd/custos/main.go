@@ -53,6 +53,8 @@ type Main struct {
 	Stderr io.Writer
 	// Getenv reads the environment; tests replace it.
 	Getenv func(string) string
+	// Stdin is read by commands that take a secret on standard input.
+	Stdin io.Reader
 	// Ready is closed when serve accepts requests.
 	Ready chan struct{}
 	// Addr is the address serve listens on, once Ready is closed.
@@ -76,7 +78,7 @@ type Config struct {
 
 // NewMain returns a program writing to the standard streams.
 func NewMain() *Main {
-	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Ready: make(chan struct{})}
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Getenv: os.Getenv, Ready: make(chan struct{})}
 }
 
 const usage = `Usage: custos <command> [flags]
@@ -86,6 +88,7 @@ Commands:
   migrate               create or migrate the database and exit
   apikey create         create an API key: --workspace NAME --role ROLE [--name NAME]
   workspace create NAME create a workspace
+  user create           create a staff user: --email E --role ROLE --password-stdin [--workspace W] [--must-change-password]
   export                everything held about a contact: --id ID | --email E [--format json|csv|zip] [--out FILE]
   forget                forget a contact: --id ID | --email E, --mode erase|anonymize [--workspace W] [--request-id R] [--suppress]
   dsr list              the register of data-subject requests: [--workspace W] [--due-within N] [--overdue] [--status S] [--type T]
@@ -112,6 +115,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.apikey(ctx, args[1:])
 	case "workspace":
 		return m.workspace(ctx, args[1:])
+	case "user":
+		return m.user(ctx, args[1:])
 	case "forget":
 		return m.forget(ctx, args[1:])
 	case "export":

@@ -20,8 +20,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	fs := m.flagSet("serve")
 	listen := fs.String("listen", m.env("CUSTOS_LISTEN", "127.0.0.1:8080"), "address to listen on (env CUSTOS_LISTEN)")
 	baseURL := fs.String("base-url", m.env("CUSTOS_BASE_URL", ""), "public address that links in mails point at, such as https://crm.example.com (env CUSTOS_BASE_URL; default http:// and the listen address)")
+	proxies := fs.String("trusted-proxies", m.env("CUSTOS_TRUSTED_PROXIES", ""), "comma-separated networks of reverse proxies whose X-Forwarded-For names the client (env CUSTOS_TRUSTED_PROXIES; default none: the client is the socket's peer)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	trusted, err := web.ParseTrustedProxies(*proxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %s", custos.ErrorMessage(err))
 	}
 	m.Config.Listen, m.Config.BaseURL = *listen, *baseURL
 	if m.Config.BaseURL != "" {
@@ -47,7 +52,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		m.Config.BaseURL = "http://" + m.Addr
 	}
 	srv := &http.Server{
-		Handler:           web.NewHandler(m.DB, m.Log, web.WithMailer(m.Mail), web.WithBaseURL(m.Config.BaseURL)),
+		Handler:           web.NewHandler(m.DB, m.Log, web.WithMailer(m.Mail), web.WithBaseURL(m.Config.BaseURL), web.WithTrustedProxies(trusted)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

@@ -133,6 +133,8 @@ type Actor struct {
 	Kind        string // one of the Actor… kinds
 	ID          int64
 	Role        Role
+	// SessionID is the session a user actor signed in with; 0 otherwise.
+	SessionID int64
 }
 
 // String returns the actor as recorded in ledgers and histories, such as

@@ -311,4 +311,5 @@ type Service interface {
 	TimelineService
 	MonitoringService
 	TrackingService
+	UserService
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/password"
 	"github.com/custos/custos/internal/vault"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver
@@ -97,6 +98,10 @@ type DB struct {
 	closeReads sync.Once
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// passwords hashes staff passwords, a bounded number at once; common
+	// is the list of passwords refused as too common.
+	passwords *password.Hasher
+	common    password.Common
 }
 
 var _ custos.Service = (*DB)(nil)
@@ -156,6 +161,7 @@ func (db *DB) connect(ctx context.Context, cfg Config) error {
 func newDB(v *vault.Vault) *DB {
 	db := &DB{vault: v, log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		readAudits: make(chan readAudit), closing: make(chan struct{})}
+	db.passwords, db.common = password.NewHasher(password.Default, hashMemoryBudget), password.LoadCommon()
 	db.search = newSearchIndex(db)
 	return db
 }

@@ -45,6 +45,7 @@ type Vault struct {
 	journal  []byte      // keys the MACs of the erasure journal's entries
 	prefs    []byte      // keys the MACs of preference-centre links
 	tracking []byte      // keys the MACs of tracking pixel tokens
+	staff    []byte      // derives the keys of staff users' data
 	hmacs    sync.Pool
 }
 
@@ -66,7 +67,8 @@ func New(master []byte) (*Vault, error) {
 	}
 	v := &Vault{wrap: wrap, bidxKey: derive("blind-index v1"), suppress: derive("suppression v1"), journal: derive("erasure-journal v1"),
 		prefs:    derive("preference-link v1"),
-		tracking: derive("tracking-token v1")}
+		tracking: derive("tracking-token v1"),
+		staff:    derive("staff v1")}
 	v.hmacs.New = func() any { return hmac.New(sha256.New, v.bidxKey) }
 	return v, nil
 }
@@ -318,5 +320,49 @@ func (v *Vault) TrackingMAC(payload []byte) []byte {
 	h := hmac.New(sha256.New, v.tracking)
 	h.Write(binding("tracking", 0, 0, ""))
 	h.Write(payload)
+	return h.Sum(nil)[:16]
+}
+
+// StaffKey encrypts and decrypts the personal data of one staff user: the
+// address, the TOTP secret, the addresses and browsers of sign-ins. Its key
+// is derived from the master key, bound to workspace and user, so it needs
+// no key store row; a staff account's data goes with its rows.
+type StaffKey struct {
+	aead      cipher.AEAD
+	workspace int64
+	user      int64
+}
+
+// StaffKey returns the key of the user's personal data.
+func (v *Vault) StaffKey(workspace, user int64) *StaffKey {
+	k, err := hkdf.Key(sha256.New, v.staff, binding("staff", workspace, user, ""), "custos staff-data v1", KeySize)
+	if err != nil {
+		panic(err) // only for impossible lengths
+	}
+	aead, err := newAEAD(k)
+	if err != nil {
+		panic(err)
+	}
+	return &StaffKey{aead: aead, workspace: workspace, user: user}
+}
+
+// Seal encrypts an item of the user so that it opens only for this user
+// and name.
+func (k *StaffKey) Seal(name string, plaintext []byte) []byte {
+	return seal(k.aead, plaintext, binding("sval", k.workspace, k.user, name))
+}
+
+// Open decrypts what Seal sealed under the same name.
+func (k *StaffKey) Open(name string, sealed []byte) ([]byte, error) {
+	return open(k.aead, sealed, binding("sval", k.workspace, k.user, name))
+}
+
+// StaffMAC returns a keyed hash of a value of the named kind: a client address or an
+// account in the sign-in throttle, a recovery code; so that none is stored in clear.
+func (v *Vault) StaffMAC(workspace int64, kind, value string) []byte {
+	h := hmac.New(sha256.New, v.staff)
+	h.Write(binding("smac", workspace, 0, kind))
+	h.Write([]byte{0})
+	h.Write([]byte(value))
 	return h.Sum(nil)[:16]
 }

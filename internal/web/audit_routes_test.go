@@ -13,7 +13,8 @@ import (
 // TestEveryChangeIsAudited calls every route of the table that changes
 // state, for objects of a workspace of its own, with input it accepts. A
 // request that succeeds must have left, as the newest audit entry, one
-// naming its method and route, the API key and the client's address (and
+// naming its method and route, the API key (or the user, for one's own
+// account) and the client's address (and
 // the contact its path names); a request that fails must have left none.
 func TestEveryChangeIsAudited(t *testing.T) {
 	e := newEnv(t)
@@ -32,7 +33,7 @@ func TestEveryChangeIsAudited(t *testing.T) {
 		}
 		path := fillPattern(t, rt.pattern, allOf(rt.pattern, w)) + query
 		before := newestAudit(e, w)
-		res := e.do(request{method: rt.method, path: path, token: w.token, body: body})
+		res := e.do(request{method: rt.method, path: path, token: w.credential(rt.pattern, w.token), body: body})
 		after := newestAudit(e, w)
 		op := rt.method + " " + rt.pattern
 		if res.status >= 300 {
@@ -42,7 +43,11 @@ func TestEveryChangeIsAudited(t *testing.T) {
 			continue
 		}
 		n++
-		if after.Seq == before.Seq || after.Route != op || !strings.HasPrefix(after.Actor, "apikey:") || after.IP != "192.0.2.1" {
+		actor := "apikey:"
+		if strings.HasPrefix(rt.pattern, "/api/v1/me") {
+			actor = "user:"
+		}
+		if after.Seq == before.Seq || after.Route != op || !strings.HasPrefix(after.Actor, actor) || after.IP != "192.0.2.1" {
 			t.Errorf("%s (%d): newest entry %+v, want one for this route", op, res.status, after)
 		}
 		if strings.HasPrefix(rt.pattern, "/api/v1/contacts/{id}") && (after.ContactID == nil || *after.ContactID != w.contact) {
@@ -91,7 +96,9 @@ var notPersonal = []string{
 	"GET /api/v1/lists", "GET /api/v1/lists/{id}", "GET /api/v1/list-groups", "GET /api/v1/list-groups/{id}",
 	"GET /api/v1/purposes", "GET /api/v1/purposes/{id}", "GET /api/v1/purposes/{id}/versions",
 	"GET /api/v1/notices", "GET /api/v1/notices/{hash}", "GET /api/v1/processors", "GET /api/v1/processors/{id}",
-	"GET /api/v1/audit", "GET /api/v1/audit/verify", "GET /api/v1/tracking/stats",
+	"GET /api/v1/audit", "GET /api/v1/audit/verify", "GET /api/v1/tracking/stats", "GET /api/v1/settings/security",
+	// One's own account.
+	"GET /api/v1/me", "GET /api/v1/me/logins", "GET /api/v1/me/sessions",
 }
 
 // TestReadsOfPersonalDataAreAudited walks every authenticated GET route:
@@ -116,7 +123,7 @@ func TestReadsOfPersonalDataAreAudited(t *testing.T) {
 		_, query, _ := validInput(w, rt.method, rt.pattern)
 		path := fillPattern(t, rt.pattern, allOf(rt.pattern, w)) + query
 		before := newestAudit(e, w)
-		res := e.do(request{method: "GET", path: path, token: w.token})
+		res := e.do(request{method: "GET", path: path, token: w.credential(rt.pattern, w.token)})
 		after := newestAudit(e, w)
 		if res.status != 200 {
 			// (The request has no answer to read yet.)

@@ -84,6 +84,23 @@ type workspace struct {
 	request   int64 // an access request by the contact's address, with a note
 	activity  int64 // a note on contact
 	attach    int64 // a text file attached to contact
+
+	// Staff sign-in.
+	user      int64  // an admin staff user, signed in
+	session   string // the user's session token, sent as the session cookie
+	sessionID int64
+}
+
+// testPassword is the password of the staff users tests make.
+const testPassword = "violet tractor sings loudly"
+
+// credential returns what a test sends to reach pattern as w's admin: the
+// session of w's user for the routes about oneself, the key otherwise.
+func (w *workspace) credential(pattern, key string) string {
+	if strings.HasPrefix(pattern, "/api/v1/me") {
+		return w.session
+	}
+	return key
 }
 
 // newWorkspace makes a workspace and, through the store, one object of
@@ -154,6 +171,11 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	att := &custos.Attachment{Name: "file of " + name + ".txt"}
 	must(t, e.db.CreateAttachment(w.ctx, w.contact, att, []byte("content of "+name), nil))
 	w.attach = att.ID
+	u := &custos.User{Email: name + "-staff@example.com", Role: custos.RoleAdmin}
+	must(t, e.db.CreateUser(w.ctx, u, testPassword))
+	res, err := e.db.Login(bg, custos.LoginAttempt{Workspace: name, Email: u.Email, Password: testPassword})
+	must(t, err)
+	w.user, w.session, w.sessionID = u.ID, res.Token, res.Session.ID
 	return w
 }
 
@@ -214,7 +236,10 @@ func (e *testEnv) do(r request) *response {
 		rd = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(r.method, r.path, rd)
-	if r.token != "" {
+	if strings.HasPrefix(r.token, "css_") {
+		// A session token goes as the browser sends it: in the cookie.
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: r.token})
+	} else if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
 	if r.body != nil {

@@ -36,6 +36,8 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 		"dsr-requests/id":           strconv.FormatInt(w.request, 10),
 		"activities/activity_id":    strconv.FormatInt(w.activity, 10),
 		"attachments/attachment_id": strconv.FormatInt(w.attach, 10),
+		"users/id":                  strconv.FormatInt(w.user, 10),
+		"sessions/id":               strconv.FormatInt(w.sessionID, 10),
 	}
 	v, ok := values[key]
 	if !ok {
@@ -104,6 +106,10 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"note": "changed"}, "", true
 	case "POST /api/v1/dsr-requests/{id}/reject":
 		return map[string]any{"reason": "changed"}, "", true
+	case "PATCH /api/v1/users/{id}":
+		return map[string]any{"role": "viewer"}, "", true
+	case "POST /api/v1/users/{id}/invitation":
+		return nil, "", true
 	}
 	return nil, "", method != http.MethodPost && method != http.MethodPatch
 }
@@ -177,7 +183,7 @@ func TestIsolationPathParameters(t *testing.T) {
 	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := e.do(request{method: tc.method, path: tc.path, token: a.token, body: tc.body})
+			res := e.do(request{method: tc.method, path: tc.path, token: a.credential(tc.path, a.token), body: tc.body})
 			if res.status != http.StatusNotFound {
 				t.Fatalf("%s %s: status %d, want 404; body %s", tc.method, tc.path, res.status, res.body)
 			}
@@ -275,7 +281,7 @@ func TestIsolationListings(t *testing.T) {
 			continue
 		}
 		t.Run(rt.pattern, func(t *testing.T) {
-			res := e.call(a.token, "GET", rt.pattern, nil, http.StatusOK, nil)
+			res := e.call(a.credential(rt.pattern, a.token), "GET", rt.pattern, nil, http.StatusOK, nil)
 			body := string(res.body)
 			for _, m := range marks {
 				if strings.Contains(body, m) {

@@ -20,6 +20,9 @@ func TestRoutesDenyByDefault(t *testing.T) {
 	public = append(public, "GET /p/request", "POST /p/request", "GET /p/{token}", "POST /p/{token}/consents",
 		"POST /p/{token}/objection", "POST /p/{token}/lists", "POST /p/{token}/export", "POST /p/{token}/erasure")
 	public = append(public, "GET /t/{token}") // the e-mail open pixel
+	public = append(public,                   // staff sign-in
+		"GET /login", "POST /login", "POST /login/2fa", "POST /logout",
+		"GET /login/reset", "POST /login/reset", "GET /login/reset/{token}", "POST /login/reset/{token}")
 	seen := map[string]bool{}
 	for _, rt := range (&server{}).routes() {
 		op := rt.method + " " + rt.pattern

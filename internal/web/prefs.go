@@ -175,7 +175,7 @@ func (s *server) prefsSubject(r *http.Request) (*http.Request, int64, error) {
 		return nil, 0, err
 	}
 	// What the person changes is audited like any change through the API.
-	req := auditedRequest(r)
+	req := s.auditedRequest(r)
 	req.ContactID = contact
 	return r.WithContext(custos.WithRequest(custos.WithActor(r.Context(), custos.SubjectActor(ws)), req)), contact, nil
 }

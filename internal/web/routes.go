@@ -9,7 +9,9 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -136,6 +138,35 @@ func (s *server) routes() []route {
 		{"POST", "/p/{token}/lists", permPublic, s.prefsList},
 		{"POST", "/p/{token}/export", permPublic, s.prefsExport},
 		{"POST", "/p/{token}/erasure", permPublic, s.prefsErasure},
+		// Staff sign-in. The pages are public: the form is the credential.
+		// The /api/v1/me routes act on the caller's own account.
+		{"GET", "/login", permPublic, s.loginPage},
+		{"POST", "/login", permPublic, s.loginSubmit},
+		{"POST", "/login/2fa", permPublic, s.loginCode},
+		{"POST", "/logout", permPublic, s.logout},
+		{"GET", "/login/reset", permPublic, s.resetRequestPage},
+		{"POST", "/login/reset", permPublic, s.resetRequest},
+		{"GET", "/login/reset/{token}", permPublic, s.resetPage},
+		{"POST", "/login/reset/{token}", permPublic, s.resetSubmit},
+		{"GET", "/api/v1/me", permSignedIn, s.getMe},
+		{"POST", "/api/v1/me/password", permSignedIn, s.changePassword},
+		{"GET", "/api/v1/me/logins", permSignedIn, s.myLogins},
+		{"GET", "/api/v1/me/sessions", permSignedIn, s.mySessions},
+		{"DELETE", "/api/v1/me/sessions/{id}", permSignedIn, s.endMySession},
+		{"POST", "/api/v1/me/totp", permSignedIn, s.beginTOTP},
+		{"POST", "/api/v1/me/totp/confirm", permSignedIn, s.confirmTOTP},
+		{"POST", "/api/v1/me/totp/disable", permSignedIn, s.disableTOTP},
+		{"PUT", "/api/v1/me/email-2fa", permSignedIn, s.setEmail2FA},
+		{"GET", "/api/v1/users", custos.PermUsersManage, s.listUsers},
+		{"POST", "/api/v1/users", custos.PermUsersManage, s.createUser},
+		{"GET", "/api/v1/users/{id}", custos.PermUsersManage, s.getUser},
+		{"PATCH", "/api/v1/users/{id}", custos.PermUsersManage, s.updateUser},
+		{"POST", "/api/v1/users/{id}/invitation", custos.PermUsersManage, s.inviteUser},
+		{"GET", "/api/v1/users/{id}/sessions", custos.PermUsersManage, s.userSessions},
+		{"DELETE", "/api/v1/users/{id}/sessions", custos.PermUsersManage, s.endUserSessions},
+		{"GET", "/api/v1/logins", custos.PermAuditRead, s.listLogins},
+		{"GET", "/api/v1/settings/security", custos.PermSettingsManage, s.getSecuritySettings},
+		{"PUT", "/api/v1/settings/security", custos.PermSettingsManage, s.putSecuritySettings},
 	}
 }
 
@@ -154,6 +185,12 @@ type server struct {
 	baseURL string
 	// prefs is what the preference centre keeps (prefs.go).
 	prefs *prefsState
+	// login is the staff sign-in page.
+	login *template.Template
+	// trusted are the reverse proxies whose X-Forwarded-For is believed.
+	trusted []netip.Prefix
+	// mails are the password reset mails on their way.
+	mails sync.WaitGroup
 }
 
 // Option configures the server beyond its service and logger.
@@ -181,7 +218,7 @@ func newServer(svc custos.Service, log *slog.Logger, opts ...Option) *server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &server{svc: svc, log: log, mux: http.NewServeMux(), exporter: NewExporter(), pages: parsePages(),
-		crossOrigin: http.NewCrossOriginProtection()}
+		crossOrigin: http.NewCrossOriginProtection(), login: parseLogin()}
 	s.prefs = newPrefsState()
 	for _, o := range opts {
 		o(s)

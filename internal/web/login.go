@@ -1,0 +1,301 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// The cookies of staff sign-in. __Host- makes the browser refuse them
+// unless Secure, Path=/ and without Domain, so no sibling host can set them.
+const (
+	sessionCookie = "__Host-custos_session"
+	// pendingCookie carries a sign-in that passed the password and waits
+	// for the second factor; it authenticates nothing else.
+	pendingCookie = "__Host-custos_pending"
+	// backgroundHeader marks a request made by polling, not by the user:
+	// it does not extend the session's idle time.
+	backgroundHeader = "X-Custos-Background"
+	// afterLogin is where a browser goes once signed in: the admin UI.
+	afterLogin = "/"
+)
+
+//go:embed templates/login.html
+var loginFiles embed.FS
+
+// parseLogin parses the sign-in page; a broken template stops the program
+// at start.
+func parseLogin() *template.Template {
+	return template.Must(template.ParseFS(loginFiles, "templates/login.html"))
+}
+
+// loginView is what the sign-in page shows.
+type loginView struct {
+	Kind      string // "password" or "code"
+	Workspace string
+	Error     string
+}
+
+// writeLogin renders the sign-in page with the public pages' headers: no
+// script at all, no frame, no referrer.
+func (s *server) writeLogin(w http.ResponseWriter, r *http.Request, status int, v loginView) {
+	if v.Kind == "" {
+		v.Kind = "password"
+	}
+	if v.Workspace == "" {
+		v.Workspace = custos.DefaultWorkspace
+	}
+	var b bytes.Buffer
+	if err := s.login.Execute(&b, v); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", slog.String("error", err.Error()))
+		status = http.StatusInternalServerError
+		b.Reset()
+		b.WriteString("Internal error.\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Robots-Tag", "noindex")
+	if status == http.StatusTooManyRequests {
+		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+// setCookie sets (or, with token "", removes) a sign-in cookie.
+func setCookie(w http.ResponseWriter, name, token string, maxAge int) {
+	c := &http.Cookie{Name: name, Value: token, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: maxAge}
+	if token == "" {
+		c.MaxAge = -1
+	}
+	http.SetCookie(w, c)
+}
+
+// loginPage shows the sign-in form. It changes nothing.
+func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.writeLogin(w, r, http.StatusOK, loginView{})
+}
+
+// maxFormBytes bounds a sign-in form.
+const maxFormBytes = 16 << 10
+
+// readForm parses a form post of at most maxFormBytes, after refusing one a
+// browser marks as coming from another site.
+func (s *server) readForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := s.crossOrigin.Check(r); err != nil {
+		s.writeLogin(w, r, http.StatusForbidden, loginView{Error: "The form was sent from another site."})
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		s.writeLogin(w, r, http.StatusBadRequest, loginView{Error: "The form could not be read."})
+		return false
+	}
+	return true
+}
+
+// loginErrorView turns a sign-in error into a status and a message that
+// say nothing of whether the user exists.
+func (s *server) loginError(w http.ResponseWriter, r *http.Request, err error, v loginView) {
+	switch custos.ErrorCode(err) {
+	case custos.EUNAUTHORIZED:
+		v.Error = custos.ErrorMessage(err)
+		s.writeLogin(w, r, http.StatusUnauthorized, v)
+	case custos.ERATELIMIT:
+		v.Error = custos.ErrorMessage(err)
+		s.writeLogin(w, r, http.StatusTooManyRequests, v)
+	case custos.EFORBIDDEN, custos.EINVALID:
+		v.Error = custos.ErrorMessage(err)
+		status := http.StatusForbidden
+		if custos.ErrorCode(err) == custos.EINVALID {
+			status = http.StatusUnauthorized
+			v.Error = "The code is wrong, expired or used already."
+		}
+		s.writeLogin(w, r, status, v)
+	case custos.EUNAVAILABLE:
+		v.Error = "The server is busy. Try again in a moment."
+		s.writeLogin(w, r, http.StatusServiceUnavailable, v)
+	default:
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+			slog.String("route", r.Pattern), slog.String("error", err.Error()))
+		v.Error = "Internal error."
+		s.writeLogin(w, r, http.StatusInternalServerError, v)
+	}
+}
+
+// loginSubmit checks e-mail and password. On success the browser gets a
+// new session cookie, or, when a second factor is due, a pending cookie
+// and the code form.
+func (s *server) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	if !s.readForm(w, r) {
+		return
+	}
+	ws := strings.TrimSpace(r.PostForm.Get("workspace"))
+	v := loginView{Workspace: ws}
+	res, err := s.svc.Login(r.Context(), custos.LoginAttempt{Workspace: ws, Email: r.PostForm.Get("email"),
+		Password: r.PostForm.Get("password"), IP: s.clientIP(r), UserAgent: r.UserAgent()})
+	if err != nil {
+		s.loginError(w, r, err, v)
+		return
+	}
+	if res.Pending {
+		if res.EmailCode != "" {
+			s.mailCode(r, res)
+		}
+		setCookie(w, pendingCookie, res.Token, int(custos.PendingLifetime/time.Second))
+		s.writeLogin(w, r, http.StatusOK, loginView{Kind: "code"})
+		return
+	}
+	s.endOldSession(r)
+	setCookie(w, sessionCookie, res.Token, 0)
+	http.Redirect(w, r, afterLogin, http.StatusSeeOther)
+}
+
+// endOldSession ends the session a browser that signs in again still
+// carries, so that a sign-in leaves one live session, never two.
+func (s *server) endOldSession(r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.svc.Logout(r.Context(), c.Value); err != nil && custos.ErrorCode(err) != custos.EUNAUTHORIZED {
+			s.log.ErrorContext(r.Context(), "end the previous session", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// loginCode completes a pending sign-in with a TOTP or recovery code; the
+// browser gets a new session token, never the pending one.
+func (s *server) loginCode(w http.ResponseWriter, r *http.Request) {
+	if !s.readForm(w, r) {
+		return
+	}
+	c, err := r.Cookie(pendingCookie)
+	if err != nil || c.Value == "" {
+		s.writeLogin(w, r, http.StatusUnauthorized, loginView{Error: "The sign-in has expired; sign in again."})
+		return
+	}
+	res, err := s.svc.LoginSecondFactor(r.Context(), c.Value, r.PostForm.Get("code"), s.clientIP(r), r.UserAgent())
+	if err != nil {
+		v := loginView{Kind: "code"}
+		if custos.ErrorCode(err) == custos.EUNAUTHORIZED {
+			v.Kind = "password"
+			setCookie(w, pendingCookie, "", 0)
+		}
+		s.loginError(w, r, err, v)
+		return
+	}
+	s.endOldSession(r)
+	setCookie(w, pendingCookie, "", 0)
+	setCookie(w, sessionCookie, res.Token, 0)
+	http.Redirect(w, r, afterLogin, http.StatusSeeOther)
+}
+
+// mailCode mails the sign-in code of a pending sign-in, in the
+// background like every mail of the sign-in pages.
+func (s *server) mailCode(r *http.Request, res *custos.LoginResult) {
+	if s.mailer == nil {
+		s.log.WarnContext(r.Context(), "no mailer for a sign-in code", slog.Int64("user", res.User.ID))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
+	u, code := res.User, res.EmailCode
+	s.mails.Go(func() {
+		defer cancel()
+		m := &custos.Message{To: u.Email, Subject: "Your Custos sign-in code", Ref: "user-" + strconv.FormatInt(u.ID, 10),
+			Text: "Your sign-in code is " + code + ". It works once, for ten minutes.\n\n" +
+				"If you did not just sign in, someone knows your password: change it.\n"}
+		if err := s.mailer.Send(ctx, m); err != nil {
+			s.log.WarnContext(ctx, "sign-in code not sent", slog.Int64("user", u.ID),
+				slog.String("error", strings.ReplaceAll(err.Error(), u.Email, "<user>")))
+		}
+	})
+}
+
+// logout ends the browser's session and removes its cookies.
+func (s *server) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.crossOrigin.Check(r); err != nil {
+		s.writeLogin(w, r, http.StatusForbidden, loginView{Error: "The form was sent from another site."})
+		return
+	}
+	for _, name := range []string{sessionCookie, pendingCookie} {
+		if c, err := r.Cookie(name); err == nil && c.Value != "" {
+			if err := s.svc.Logout(r.Context(), c.Value); err != nil && custos.ErrorCode(err) != custos.EUNAUTHORIZED {
+				s.log.ErrorContext(r.Context(), "logout", slog.String("error", err.Error()))
+			}
+		}
+		setCookie(w, name, "", 0)
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// WithTrustedProxies sets the reverse proxies whose X-Forwarded-For is
+// believed. Without any, the client is the socket's peer.
+func WithTrustedProxies(nets []netip.Prefix) Option {
+	return func(s *server) { s.trusted = nets }
+}
+
+// ParseTrustedProxies parses a comma-separated list of CIDR networks or
+// addresses, as CUSTOS_TRUSTED_PROXIES holds it.
+func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := custos.ParseNetwork(s)
+		if err != nil {
+			return nil, custos.Invalid("trusted_proxies", "%q is not a CIDR network or an IP address", s)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// clientIP returns the address of the client: the socket's peer, unless
+// that peer is a trusted proxy; then the right-most address of
+// X-Forwarded-For that is not a trusted proxy. X-Real-IP and Forwarded
+// are never read, and a malformed X-Forwarded-For gives no address at all,
+// which no allowlist admits.
+func (s *server) clientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip := ap.Addr().Unmap()
+	if !s.trustedProxy(ip) {
+		return ip
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return netip.Addr{}
+		}
+		if a = a.Unmap(); !s.trustedProxy(a) {
+			return a
+		}
+	}
+	return ip // every hop is a proxy of ours: the request began inside
+}
+
+func (s *server) trustedProxy(ip netip.Addr) bool {
+	for _, p := range s.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

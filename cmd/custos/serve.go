@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/jobs"
 	"github.com/custos/custos/internal/web"
 )
 
@@ -62,6 +63,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	swept := make(chan struct{})
 	go m.sweepForgotten(ctx, swept)
 	defer func() { <-swept }()
+	// The outgoing mail queue: sign-up confirmations and the like.
+	mailed := make(chan struct{})
+	go func() {
+		defer close(mailed)
+		w := &jobs.MailWorker{Queue: m.DB, Mailer: m.Mail, Log: m.Log, Wake: m.DB.MailQueued}
+		if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Error("mail queue stopped", "err", err)
+		}
+	}()
+	defer func() { <-mailed }()
 
 	select {
 	case err := <-errc:

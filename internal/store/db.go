@@ -91,6 +91,9 @@ type DB struct {
 	bg                     sync.WaitGroup // background work, waited for by Close
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// MailQueued receives (without blocking) when mail is queued, so that
+	// the mail worker need not wait for its next poll.
+	MailQueued chan struct{}
 }
 
 var _ custos.Service = (*DB)(nil)
@@ -148,7 +151,8 @@ func (db *DB) connect(ctx context.Context, cfg Config) error {
 }
 
 func newDB(v *vault.Vault) *DB {
-	db := &DB{vault: v, log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	db := &DB{vault: v, log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		MailQueued: make(chan struct{}, 1)}
 	db.search = newSearchIndex(db)
 	return db
 }

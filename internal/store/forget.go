@@ -160,6 +160,12 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 		if removed["dsr_requests"], err = db.eraseRequests(ctx, tx, ws, requests); err != nil {
 			return err
 		}
+		// Mail queued to or about the contact, and its pending sign-ups.
+		if n, err := db.forgetMail(ctx, tx, ws, mailSubjectContact, []int64{id}); err != nil {
+			return err
+		} else if n > 0 {
+			removed["queued_mail"] = n
+		}
 		for _, table := range []string{"list_members", "consent_state", "consent_events", "contact_changes", "contact_restrictions"} {
 			res, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE workspace_id = ? AND contact_id = ?`), ws, id)
 			if err != nil {

@@ -94,6 +94,11 @@ type DB struct {
 	// MailQueued receives (without blocking) when mail is queued, so that
 	// the mail worker need not wait for its next poll.
 	MailQueued chan struct{}
+	// SignupTTL is how long a pending sign-up and its confirmation link
+	// live (0: custos.SignupTokenTTL); SignupLimits are the per-address
+	// limits of confirmation mails (zero values: 3 per 24 hours).
+	SignupTTL    time.Duration
+	SignupLimits custos.SignupLimits
 }
 
 var _ custos.Service = (*DB)(nil)

@@ -82,6 +82,7 @@ type workspace struct {
 	event     int64  // a consent event of contact
 	processor int64
 	request   int64 // an access request by the contact's address, with a note
+	form      int64 // a sign-up form asking consent for purpose, joining list
 }
 
 // newWorkspace makes a workspace and, through the store, one object of
@@ -142,6 +143,13 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	proc := &custos.Processor{Name: "processor of " + name, Country: "PL", Service: "mail delivery"}
 	must(t, e.db.CreateProcessor(w.ctx, proc))
 	w.processor = proc.ID
+
+	form := &custos.Form{Name: "form of " + name, Fields: []custos.FormField{{Field: custos.FieldFirstName}},
+		Purposes:          []custos.FormPurpose{{PurposeID: w.purpose, Main: true, Notice: "I want the newsletter of " + name + "."}},
+		InformationClause: "The controller is the company of " + name + ".", PrivacyPolicyURL: "https://" + name + ".example/privacy",
+		ListIDs: []int64{w.list}}
+	must(t, e.db.CreateForm(w.ctx, form))
+	w.form = form.ID
 
 	_, err = e.db.ExportContact(w.ctx, w.contact) // an audit entry
 	must(t, err)

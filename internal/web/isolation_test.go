@@ -34,6 +34,7 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 		"fields/key":         w.field,
 		"notices/hash":       w.notice,
 		"dsr-requests/id":    strconv.FormatInt(w.request, 10),
+		"forms/id":           strconv.FormatInt(w.form, 10),
 	}
 	v, ok := values[key]
 	if !ok {
@@ -91,6 +92,8 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"note": "changed"}, "", true
 	case "POST /api/v1/dsr-requests/{id}/reject":
 		return map[string]any{"reason": "changed"}, "", true
+	case "PATCH /api/v1/forms/{id}":
+		return map[string]any{"name": "changed"}, "", true
 	}
 	return nil, "", method != http.MethodPost && method != http.MethodPatch
 }
@@ -200,6 +203,9 @@ func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
 	must(t, err)
 	if len(c.Tags) != 1 || c.Tags[0] != "tag-"+w.name || c.Email != w.email || c.Status != custos.StatusActive {
 		t.Errorf("contact of %s changed: %+v", w.name, c)
+	}
+	if f, err := e.db.FindForm(w.ctx, w.form); err != nil || f.Version != 1 || f.ArchivedAt != nil {
+		t.Errorf("form of %s changed: %+v %v", w.name, f, err)
 	}
 	if rs, err := e.db.ContactRestrictions(w.ctx, w.contact); err != nil || len(rs) != 0 {
 		t.Errorf("contact of %s has restrictions: %+v %v", w.name, rs, err)

@@ -14,7 +14,8 @@ import (
 // a permission, and only the health check, the API document and the
 // subject's verification page are public.
 func TestRoutesDenyByDefault(t *testing.T) {
-	public := []string{"GET /healthz", "GET /api/v1/openapi.json", "GET /dsr/verify/{token}", "POST /dsr/verify/{token}"}
+	public := []string{"GET /healthz", "GET /api/v1/openapi.json", "GET /dsr/verify/{token}", "POST /dsr/verify/{token}",
+		"GET /f/{form}", "POST /f/{form}", "POST /api/public/forms/{form}/submissions", "GET /confirm/{token}", "POST /confirm/{token}"}
 	seen := map[string]bool{}
 	for _, rt := range (&server{}).routes() {
 		op := rt.method + " " + rt.pattern

@@ -20,8 +20,9 @@ type MailQueue interface {
 	RequeueSending(ctx context.Context) (int64, error)
 	// ClaimMail marks up to limit due messages as sending and returns them.
 	ClaimMail(ctx context.Context, limit int) ([]*custos.QueuedMail, error)
-	// MailSent, MailRetry and MailFailed record the outcome of an attempt.
-	MailSent(ctx context.Context, id int64) error
+	// MailSent, MailRetry and MailFailed record the outcome of an attempt;
+	// MailSent takes many, so that a batch costs one commit.
+	MailSent(ctx context.Context, ids ...int64) error
 	MailRetry(ctx context.Context, id int64, at time.Time, reason string) error
 	MailFailed(ctx context.Context, id int64, reason string) error
 }
@@ -103,7 +104,7 @@ func (w *MailWorker) RunOnce(ctx context.Context) (int, error) {
 	}
 	total := 0
 	for {
-		batch, err := w.Queue.ClaimMail(ctx, conc*4)
+		batch, err := w.Queue.ClaimMail(ctx, conc*64)
 		if err != nil {
 			return total, err
 		}
@@ -113,15 +114,19 @@ func (w *MailWorker) RunOnce(ctx context.Context) (int, error) {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var errs []error
+		var sent []int64
 		next := make(chan *custos.QueuedMail)
 		for range conc {
 			wg.Go(func() {
 				for q := range next {
-					if err := w.deliver(ctx, q); err != nil {
-						mu.Lock()
+					ok, err := w.deliver(ctx, q)
+					mu.Lock()
+					if err != nil {
 						errs = append(errs, err)
-						mu.Unlock()
+					} else if ok {
+						sent = append(sent, q.ID)
 					}
+					mu.Unlock()
 				}
 			})
 		}
@@ -131,29 +136,35 @@ func (w *MailWorker) RunOnce(ctx context.Context) (int, error) {
 		close(next)
 		wg.Wait()
 		total += len(batch)
+		if len(sent) > 0 {
+			if err := w.Queue.MailSent(ctx, sent...); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if err := errors.Join(errs...); err != nil {
 			return total, err
 		}
 	}
 }
 
-// deliver sends one message and records the outcome.
-func (w *MailWorker) deliver(ctx context.Context, q *custos.QueuedMail) error {
+// deliver sends one message and records a failure; it reports whether the
+// message was sent, which the caller records for the batch.
+func (w *MailWorker) deliver(ctx context.Context, q *custos.QueuedMail) (bool, error) {
 	err := w.Mailer.Send(ctx, &q.Message)
 	if err == nil {
-		return w.Queue.MailSent(ctx, q.ID)
+		return true, nil
 	}
 	reason, permanent := classify(err)
 	if ctx.Err() != nil {
 		// Stopping: the message stays "sending" and is queued again at
 		// the next start.
-		return nil
+		return false, nil
 	}
 	if permanent || q.Attempts >= MaxAttempts {
 		w.log().Warn("mail failed", "mail", q.ID, "attempts", q.Attempts, "reason", reason)
-		return w.Queue.MailFailed(ctx, q.ID, reason)
+		return false, w.Queue.MailFailed(ctx, q.ID, reason)
 	}
-	return w.Queue.MailRetry(ctx, q.ID, w.now().Add(Backoff(q.Attempts)), reason)
+	return false, w.Queue.MailRetry(ctx, q.ID, w.now().Add(Backoff(q.Attempts)), reason)
 }
 
 // Backoff is the wait after the given number of failed attempts.

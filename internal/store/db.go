@@ -99,6 +99,16 @@ type DB struct {
 	// limits of confirmation mails (zero values: 3 per 24 hours).
 	SignupTTL    time.Duration
 	SignupLimits custos.SignupLimits
+	// The sign-up writer (signup.go): its queue, started on first use, and
+	// closing, closed by Close to stop it.
+	signupOnce sync.Once
+	signupQ    chan *signupWrite
+	closing    chan struct{}
+	// forms holds public forms in memory for a moment (signup.go).
+	forms struct {
+		mu sync.Mutex
+		m  map[int64]cachedForm
+	}
 }
 
 var _ custos.Service = (*DB)(nil)
@@ -157,7 +167,7 @@ func (db *DB) connect(ctx context.Context, cfg Config) error {
 
 func newDB(v *vault.Vault) *DB {
 	db := &DB{vault: v, log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
-		MailQueued: make(chan struct{}, 1)}
+		MailQueued: make(chan struct{}, 1), closing: make(chan struct{})}
 	db.search = newSearchIndex(db)
 	return db
 }
@@ -355,6 +365,11 @@ func schemaRE(s string) bool {
 
 // Close closes the databases.
 func (db *DB) Close() error {
+	select {
+	case <-db.closing:
+	default:
+		close(db.closing)
+	}
 	db.bg.Wait()
 	var errs []error
 	for _, c := range []*stmtCache{db.read, db.keysRead} {

@@ -253,6 +253,7 @@ func (db *DB) UpdateForm(ctx context.Context, id int64, u custos.FormUpdate) (*c
 	if err != nil {
 		return nil, err
 	}
+	db.cacheForm(0, cachedForm{})
 	return f, nil
 }
 
@@ -275,5 +276,6 @@ func (db *DB) ArchiveForm(ctx context.Context, id int64) (*custos.Form, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.cacheForm(0, cachedForm{})
 	return f, nil
 }

@@ -176,9 +176,23 @@ func (db *DB) openMail(ctx context.Context, ws int64, kind string, subject int64
 	return nil, fmt.Errorf("store: queued mail of unknown subject %q", kind)
 }
 
-// MailSent records that a message was delivered and drops its content.
-func (db *DB) MailSent(ctx context.Context, id int64) error {
-	return db.finishMail(ctx, id, custos.MailSent, "")
+// MailSent records that messages were delivered and drops their content,
+// in one transaction.
+func (db *DB) MailSent(ctx context.Context, ids ...int64) error {
+	now := micros(db.Now())
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		for start := 0; start < len(ids); start += 500 {
+			batch := ids[start:min(start+500, len(ids))]
+			args := []any{custos.MailSent, now}
+			for _, id := range batch {
+				args = append(args, id)
+			}
+			if _, err := tx.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, sealed = NULL, last_error = '', done_at = ? WHERE id IN (`+placeholders(len(batch))+`)`), args...); err != nil {
+				return fmt.Errorf("store: mail sent: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // MailFailed records that a message was refused for good, with a reason

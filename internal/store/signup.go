@@ -66,20 +66,51 @@ func (db *DB) signupLimits() custos.SignupLimits {
 // PublicForm returns the current version of an unarchived form with the
 // labels of its fields.
 func (db *DB) PublicForm(ctx context.Context, formID int64) (*custos.PublicForm, error) {
+	pf, _, err := db.publicForm(ctx, formID)
+	return pf, err
+}
+
+// publicFormTTL is how long a public form is served from memory: a change
+// made by this process shows at once, one made by another (the command
+// line) within this time.
+const publicFormTTL = time.Second
+
+// cachedForm is a public form with the field definitions its submissions
+// are checked against.
+type cachedForm struct {
+	pf   *custos.PublicForm
+	defs map[string]*custos.FieldDef
+	at   time.Time
+}
+
+// publicForm returns the public form and the field definitions, from
+// memory when fresh: every submission needs them, twice.
+func (db *DB) publicForm(ctx context.Context, formID int64) (*custos.PublicForm, map[string]*custos.FieldDef, error) {
+	now := time.Now()
+	db.forms.mu.Lock()
+	c, ok := db.forms.m[formID]
+	db.forms.mu.Unlock()
+	if ok && now.Sub(c.at) < publicFormTTL {
+		if c.pf == nil {
+			return nil, nil, custos.NotFound("form")
+		}
+		return c.pf, c.defs, nil
+	}
 	var ws int64
 	err := db.read.QueryRowContext(ctx, db.q(`SELECT workspace_id FROM forms WHERE id = ? AND archived_at IS NULL`), formID).Scan(&ws)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, custos.NotFound("form")
+		db.cacheForm(formID, cachedForm{at: now})
+		return nil, nil, custos.NotFound("form")
 	} else if err != nil {
-		return nil, fmt.Errorf("store: public form: %w", err)
+		return nil, nil, fmt.Errorf("store: public form: %w", err)
 	}
 	f, err := db.findForm(ctx, db.read, ws, formID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defs, err := db.fieldMap(ctx, db.read, ws)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pf := &custos.PublicForm{WorkspaceID: ws, Form: f, Labels: map[string]string{}, Types: map[string]custos.FieldType{}, Choices: map[string][]string{}}
 	for _, ff := range f.Fields {
@@ -90,7 +121,21 @@ func (db *DB) PublicForm(ctx context.Context, formID int64) (*custos.PublicForm,
 			}
 		}
 	}
-	return pf, nil
+	db.cacheForm(formID, cachedForm{pf: pf, defs: defs, at: now})
+	return pf, defs, nil
+}
+
+// cacheForm keeps c; an entry of 0 forgets them all (a form or a field
+// changed).
+func (db *DB) cacheForm(id int64, c cachedForm) {
+	db.forms.mu.Lock()
+	defer db.forms.mu.Unlock()
+	if db.forms.m == nil || id == 0 || len(db.forms.m) > 10000 {
+		db.forms.m = map[int64]cachedForm{}
+	}
+	if id != 0 {
+		db.forms.m[id] = c
+	}
 }
 
 // maxFormValue is the longest value a form field takes, in characters.
@@ -98,7 +143,7 @@ const maxFormValue = 500
 
 // checkSubmission validates s against form f and returns the sealed data
 // to keep, without the mail's notice.
-func (db *DB) checkSubmission(ctx context.Context, ws int64, f *custos.Form, s custos.Submission) (*signupData, error) {
+func (db *DB) checkSubmission(defs map[string]*custos.FieldDef, f *custos.Form, s custos.Submission) (*signupData, error) {
 	d := &signupData{Fields: map[string]string{}, IP: s.IP, UserAgent: s.UserAgent, Language: f.Language}
 	shown := map[string]custos.FormField{}
 	for _, ff := range f.Fields {
@@ -136,10 +181,6 @@ func (db *DB) checkSubmission(ctx context.Context, ws int64, f *custos.Form, s c
 	}
 	if len(values) > 0 {
 		// The field definitions check the values as a contact's would be.
-		defs, err := db.fieldMap(ctx, db.read, ws)
-		if err != nil {
-			return nil, err
-		}
 		if _, _, err := normalizeFields(defs, values); err != nil {
 			return nil, err
 		}
@@ -181,12 +222,12 @@ func hashSignupToken(token string) []byte {
 // confirmation mail in one transaction. An address erased with suppression
 // is answered as any other, and nothing is stored or sent.
 func (db *DB) SubmitForm(ctx context.Context, formID int64, s custos.Submission, mail func(to, token, lang string) (*custos.Message, string)) error {
-	pf, err := db.PublicForm(ctx, formID)
+	pf, defs, err := db.publicForm(ctx, formID)
 	if err != nil {
 		return err
 	}
 	ws, f := pf.WorkspaceID, pf.Form
-	d, err := db.checkSubmission(ctx, ws, f, s)
+	d, err := db.checkSubmission(defs, f, s)
 	if err != nil {
 		return err
 	}
@@ -195,7 +236,6 @@ func (db *DB) SubmitForm(ctx context.Context, formID int64, s custos.Submission,
 	} else if err != nil {
 		return err
 	}
-	bidx := db.vault.BlindIndex(ws, custos.FieldEmail, d.Email)
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	token := base64.RawURLEncoding.EncodeToString(secret)
@@ -205,49 +245,156 @@ func (db *DB) SubmitForm(ctx context.Context, formID int64, s custos.Submission,
 		return err
 	}
 	d.Mail = mailNotice.Hash
-	limits := db.signupLimits()
-	now := db.Now()
-	err = db.tx(ctx, func(tx *sql.Tx) error {
-		var sent int
-		if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM signup_mails WHERE workspace_id = ? AND email_bidx = ? AND sent_at > ?`),
-			ws, bidx, micros(now.Add(-limits.AddressWindow))).Scan(&sent); err != nil {
-			return err
-		}
-		if sent >= limits.MailsPerAddress {
-			return custos.Errorf(custos.ERATELIMIT, "Too many confirmation mails were sent to this address lately; try again later.")
-		}
-		ids, err := db.allocIDs(ctx, tx, "signups", 1)
-		if err != nil {
-			return err
-		}
-		id := ids[0]
-		k, wrapped := db.vault.NewSignupKey(ws, id)
-		m.Ref = "signup-" + strconv.FormatInt(id, 10)
-		if err := db.ensureNotice(ctx, tx, ws, mailNotice); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO signups (id, workspace_id, form_id, form_version, email_bidx, token_hash, sealed, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), id, ws, f.ID, f.Version, bidx, hashSignupToken(token),
-			k.Seal(signupName, []byte(encodeJSON(d))), micros(now), micros(now.Add(db.signupTTL()))); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO signup_mails (workspace_id, email_bidx, sent_at) VALUES (?, ?, ?)`), ws, bidx, micros(now)); err != nil {
-			return err
-		}
-		if err := db.queueMail(ctx, tx, ws, mailSubjectSignup, id, k, m, now); err != nil {
-			return err
-		}
-		// The key commits first: a crash between leaves a key without
-		// data, which the sweep removes, never data without its key.
-		_, err = db.keys.ExecContext(ctx, db.q(`INSERT INTO signup_keys (workspace_id, signup_id, wrapped, created_at) VALUES (?, ?, ?, ?)`),
-			ws, id, wrapped, micros(now))
-		return err
-	})
-	if err != nil {
+	w := &signupWrite{ws: ws, form: f, bidx: db.vault.BlindIndex(ws, custos.FieldEmail, d.Email), data: d,
+		tokenHash: hashSignupToken(token), mail: m, notice: mailNotice, done: make(chan error, 1)}
+	if err := db.writeSignup(ctx, w); err != nil {
 		return err
 	}
 	db.wakeMail()
 	return nil
+}
+
+// signupWrite is a checked submission waiting for the writer.
+type signupWrite struct {
+	ws        int64
+	form      *custos.Form
+	bidx      []byte
+	data      *signupData
+	tokenHash []byte
+	mail      *custos.Message
+	notice    *custos.Notice
+	done      chan error
+}
+
+// maxSignupBatch is the most sign-ups one transaction writes.
+const maxSignupBatch = 500
+
+// writeSignup hands w to the sign-up writer and waits for its commit.
+// Sign-ups arriving together share one transaction (group commit): with
+// synchronous=FULL, a commit costs an fsync, which one sign-up each would
+// not afford at a thousand a second.
+func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
+	db.signupOnce.Do(func() {
+		db.signupQ = make(chan *signupWrite, maxSignupBatch)
+		db.bg.Go(db.signupWriter)
+	})
+	select {
+	case db.signupQ <- w:
+	case <-db.closing:
+		return custos.Errorf(custos.EUNAVAILABLE, "the server is shutting down")
+	case <-ctx.Done():
+		return custos.Errorf(custos.EUNAVAILABLE, "the request was cancelled or timed out")
+	}
+	// Once queued, the outcome is waited for: the caller must not answer
+	// before it knows whether the sign-up was kept.
+	return <-w.done
+}
+
+// signupWriter writes queued sign-ups in batches until the store closes.
+func (db *DB) signupWriter() {
+	for {
+		var batch []*signupWrite
+		select {
+		case w := <-db.signupQ:
+			batch = append(batch, w)
+		case <-db.closing:
+			return
+		}
+	drain:
+		for len(batch) < maxSignupBatch {
+			select {
+			case w := <-db.signupQ:
+				batch = append(batch, w)
+			default:
+				break drain
+			}
+		}
+		errs := db.writeSignups(context.Background(), batch)
+		for i, w := range batch {
+			w.done <- errs[i]
+		}
+	}
+}
+
+// writeSignups writes a batch of sign-ups, each with its rate-limit row
+// and its confirmation mail, in one transaction, after committing their
+// keys. It returns each one's outcome: a sign-up over the per-address
+// limit fails alone.
+func (db *DB) writeSignups(ctx context.Context, batch []*signupWrite) []error {
+	errs := make([]error, len(batch))
+	limits := db.signupLimits()
+	now := db.Now()
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		for i := range errs {
+			errs[i] = nil
+		}
+		ids, err := db.allocIDs(ctx, tx, "signups", len(batch))
+		if err != nil {
+			return err
+		}
+		type addr struct {
+			ws   int64
+			bidx string
+		}
+		sent := map[addr]int{}
+		notices := map[addr]bool{}
+		var signups, mails, queue, keys [][]any
+		for i, w := range batch {
+			a := addr{w.ws, string(w.bidx)}
+			if _, ok := sent[a]; !ok {
+				var n int
+				if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM signup_mails WHERE workspace_id = ? AND email_bidx = ? AND sent_at > ?`),
+					w.ws, w.bidx, micros(now.Add(-limits.AddressWindow))).Scan(&n); err != nil {
+					return err
+				}
+				sent[a] = n
+			}
+			if sent[a] >= limits.MailsPerAddress {
+				errs[i] = custos.Errorf(custos.ERATELIMIT, "Too many confirmation mails were sent to this address lately; try again later.")
+				continue
+			}
+			sent[a]++
+			if n := (addr{w.ws, w.notice.Hash}); !notices[n] {
+				if err := db.ensureNotice(ctx, tx, w.ws, w.notice); err != nil {
+					return err
+				}
+				notices[n] = true
+			}
+			id := ids[i]
+			k, wrapped := db.vault.NewSignupKey(w.ws, id)
+			w.mail.Ref = "signup-" + strconv.FormatInt(id, 10)
+			body, err := json.Marshal(w.mail)
+			if err != nil {
+				return err
+			}
+			signups = append(signups, []any{id, w.ws, w.form.ID, w.form.Version, w.bidx, w.tokenHash,
+				k.Seal(signupName, []byte(encodeJSON(w.data))), micros(now), micros(now.Add(db.signupTTL()))})
+			mails = append(mails, []any{w.ws, w.bidx, micros(now)})
+			queue = append(queue, []any{w.ws, mailSubjectSignup, id, custos.MailQueued, 0, micros(now), k.Seal(mailName, body), micros(now)})
+			keys = append(keys, []any{w.ws, id, wrapped, micros(now)})
+		}
+		put := db.inserter(tx)
+		if err := put(ctx, "signups", []string{"id", "workspace_id", "form_id", "form_version", "email_bidx", "token_hash", "sealed", "created_at", "expires_at"}, signups); err != nil {
+			return err
+		}
+		if err := put(ctx, "signup_mails", []string{"workspace_id", "email_bidx", "sent_at"}, mails); err != nil {
+			return err
+		}
+		if err := put(ctx, "mail_queue", []string{"workspace_id", "subject_kind", "subject_id", "status", "attempts", "next_at", "sealed", "created_at"}, queue); err != nil {
+			return err
+		}
+		// The keys commit first: a crash between leaves keys without
+		// data, which the sweep removes, never data without its key.
+		return db.txOn(ctx, db.keys, func(ktx *sql.Tx) error {
+			return db.insertRows(ctx, ktx, "signup_keys", []string{"workspace_id", "signup_id", "wrapped", "created_at"}, keys)
+		})
+	})
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return errs
 }
 
 // signupRow is a pending sign-up as stored.

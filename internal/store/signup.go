@@ -336,19 +336,37 @@ func (db *DB) writeSignups(ctx context.Context, batch []*signupWrite) []error {
 			ws   int64
 			bidx string
 		}
+		// The mails each address had lately: one query per workspace.
 		sent := map[addr]int{}
+		byWS := map[int64][]any{}
+		for _, w := range batch {
+			byWS[w.ws] = append(byWS[w.ws], w.bidx)
+		}
+		for ws, bidxs := range byWS {
+			args := append([]any{ws, micros(now.Add(-limits.AddressWindow))}, bidxs...)
+			rows, err := tx.QueryContext(ctx, db.q(`SELECT email_bidx, COUNT(*) FROM signup_mails WHERE workspace_id = ? AND sent_at > ?
+				AND email_bidx IN (`+placeholders(len(bidxs))+`) GROUP BY email_bidx`), args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var b []byte
+				var n int
+				if err := rows.Scan(&b, &n); err != nil {
+					rows.Close()
+					return err
+				}
+				sent[addr{ws, string(b)}] = n
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
 		notices := map[addr]bool{}
 		var signups, mails, queue, keys [][]any
 		for i, w := range batch {
 			a := addr{w.ws, string(w.bidx)}
-			if _, ok := sent[a]; !ok {
-				var n int
-				if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM signup_mails WHERE workspace_id = ? AND email_bidx = ? AND sent_at > ?`),
-					w.ws, w.bidx, micros(now.Add(-limits.AddressWindow))).Scan(&n); err != nil {
-					return err
-				}
-				sent[a] = n
-			}
 			if sent[a] >= limits.MailsPerAddress {
 				errs[i] = custos.Errorf(custos.ERATELIMIT, "Too many confirmation mails were sent to this address lately; try again later.")
 				continue

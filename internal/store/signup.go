@@ -632,11 +632,25 @@ func (db *DB) shredSignups(ctx context.Context, ws int64, ids []int64) error {
 			return fmt.Errorf("store: shred sign-up keys: %w", mapError(err))
 		}
 	}
-	if db.outbox != nil {
-		for _, id := range ids {
-			if _, err := db.outbox.Purge("signup-" + strconv.FormatInt(id, 10)); err != nil {
-				return fmt.Errorf("store: purge the outbox: %w", err)
-			}
+	if db.outbox == nil || len(ids) == 0 {
+		return nil
+	}
+	refs := make([]string, len(ids))
+	for i, id := range ids {
+		refs[i] = "signup-" + strconv.FormatInt(id, 10)
+	}
+	// One pass over the outbox for them all, when the outbox can.
+	if all, ok := db.outbox.(interface {
+		PurgeAll(refs []string) (int, error)
+	}); ok {
+		if _, err := all.PurgeAll(refs); err != nil {
+			return fmt.Errorf("store: purge the outbox: %w", err)
+		}
+		return nil
+	}
+	for _, ref := range refs {
+		if _, err := db.outbox.Purge(ref); err != nil {
+			return fmt.Errorf("store: purge the outbox: %w", err)
 		}
 	}
 	return nil

@@ -487,6 +487,16 @@ func (db *DB) CheckSignupToken(ctx context.Context, token string) (string, error
 // consents of the contact that has the address, in one transaction; then
 // shreds the sign-up's key.
 func (db *DB) ConfirmSignup(ctx context.Context, token, ip, userAgent string) (*custos.ConfirmedSignup, error) {
+	c, err := db.confirmSignup(ctx, token, ip, userAgent)
+	if isConflict(err) {
+		// Another sign-up with the address was confirmed at the same
+		// moment and made the contact: this one adds its consents to it.
+		c, err = db.confirmSignup(ctx, token, ip, userAgent)
+	}
+	return c, err
+}
+
+func (db *DB) confirmSignup(ctx context.Context, token, ip, userAgent string) (*custos.ConfirmedSignup, error) {
 	r, err := db.findSignup(ctx, db.read, token, false)
 	if err != nil {
 		return nil, err

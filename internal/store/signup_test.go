@@ -406,3 +406,69 @@ func TestSignupForgetLeavesNoBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSignupRestrictedContact: a contact whose processing is restricted
+// gets no consents from a sign-up; the sign-up waits, and works once the
+// restriction is lifted.
+func TestSignupRestrictedContact(t *testing.T) {
+	db := storetest.Open(t)
+	fx := newFormFixture(t, db)
+	c := mustContact(t, db, fx.ctx, "ala@example.com", nil)
+	if _, err := db.RestrictContact(fx.ctx, c.ID, "disputes the data"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.submit(db, "ala@example.com", fx.main.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ConfirmSignup(context.Background(), fx.lastToken, "", ""); code(err) != custos.ERESTRICTED {
+		t.Fatalf("confirm while restricted: %v", err)
+	}
+	if _, events, _ := db.ContactConsents(fx.ctx, c.ID); len(events) != 0 {
+		t.Fatalf("consents recorded while restricted: %+v", events)
+	}
+	if lists, _ := db.ContactLists(fx.ctx, c.ID); len(lists) != 0 {
+		t.Fatalf("lists joined while restricted: %v", lists)
+	}
+	if _, err := db.LiftRestriction(fx.ctx, c.ID, "settled"); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := db.ConfirmSignup(context.Background(), fx.lastToken, "", ""); err != nil || r.ContactID != c.ID {
+		t.Fatalf("confirm after the lifting: %+v %v", r, err)
+	}
+}
+
+// TestSignupConfirmTwiceAtOnce: two sign-ups of one new address confirmed
+// at the same moment make one contact with the consents of both.
+func TestSignupConfirmTwiceAtOnce(t *testing.T) {
+	db := storetest.Open(t)
+	fx := newFormFixture(t, db)
+	var tokens []string
+	for range 2 {
+		if err := fx.submit(db, "ala@example.com", fx.main.ID); err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, fx.lastToken)
+	}
+	results := make(chan *custos.ConfirmedSignup, 2)
+	errs := make(chan error, 2)
+	for _, tok := range tokens {
+		go func() {
+			r, err := db.ConfirmSignup(context.Background(), tok, "", "")
+			results <- r
+			errs <- err
+		}()
+	}
+	var ids []int64
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, (<-results).ContactID)
+	}
+	if ids[0] != ids[1] {
+		t.Fatalf("two contacts: %v", ids)
+	}
+	if _, events, _ := db.ContactConsents(fx.ctx, ids[0]); len(events) != 2 {
+		t.Fatalf("ledger: %+v", events)
+	}
+}

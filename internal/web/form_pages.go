@@ -396,6 +396,11 @@ func (s *server) writeSignupTokenError(w http.ResponseWriter, r *http.Request, e
 		s.writeFormPage(w, r, http.StatusGone, formPage{Kind: "expired"})
 	case custos.EUNAVAILABLE:
 		s.writeFormPage(w, r, http.StatusServiceUnavailable, formPage{Kind: "error"})
+	case custos.ECONFLICT, custos.ERESTRICTED:
+		// The address's contact is restricted (Art. 18), or was erased
+		// with suppression since: nothing is recorded, and the page says
+		// no more than that it did not work.
+		s.writeFormPage(w, r, http.StatusConflict, formPage{Kind: "error"})
 	default:
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("route", r.Pattern), slog.String("error", err.Error()))

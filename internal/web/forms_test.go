@@ -321,6 +321,25 @@ func TestDoubleOptIn(t *testing.T) {
 		consents.History[0].Proof.FormVersion != 2 {
 		t.Fatalf("ledger %+v", consents.History)
 	}
+	// The export shows the proof: in the CSV and in the summary page.
+	csv := string(e.call(w.token, "GET", fmt.Sprintf("/api/v1/contacts/%d/export?format=csv", page.Data[0].ID), nil, 200, nil).body)
+	for _, want := range []string{"submitted_user_agent,SubmitBrowser/1", "confirmed_user_agent,ConfirmBrowser/2", "confirmation_mail,sha256:", "Please confirm your sign-up"} {
+		if !strings.Contains(csv, want) {
+			t.Errorf("the CSV export lacks %q:\n%s", want, csv)
+		}
+	}
+	var sum bytes.Buffer
+	x, err := e.db.ExportContact(w.ctx, page.Data[0].ID)
+	must(t, err)
+	view := exportView{Export: x, notices: map[string]string{}}
+	for _, n := range x.Notices {
+		view.notices[n.Hash] = n.Body
+	}
+	must(t, NewExporter().html.Execute(&sum, view))
+	if !strings.Contains(sum.String(), "SubmitBrowser/1") || !strings.Contains(sum.String(), "Please confirm your sign-up") ||
+		!strings.Contains(sum.String(), "The controller is the company of a.") {
+		t.Errorf("the summary lacks the proof:\n%s", sum.String())
+	}
 	// Single use.
 	e.page(t, "POST", link, 404)
 	e.page(t, "GET", link, 404)

@@ -103,6 +103,7 @@ type DB struct {
 	// closing, closed by Close to stop it.
 	signupOnce sync.Once
 	signupQ    chan *signupWrite
+	signupDone chan struct{} // closed when the writer has stopped
 	closing    chan struct{}
 	// forms holds public forms in memory for a moment (signup.go).
 	forms struct {

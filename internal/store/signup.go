@@ -276,6 +276,7 @@ const maxSignupBatch = 500
 func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
 	db.signupOnce.Do(func() {
 		db.signupQ = make(chan *signupWrite, maxSignupBatch)
+		db.signupDone = make(chan struct{})
 		db.bg.Go(db.signupWriter)
 	})
 	select {
@@ -287,11 +288,24 @@ func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
 	}
 	// Once queued, the outcome is waited for: the caller must not answer
 	// before it knows whether the sign-up was kept.
-	return <-w.done
+	select {
+	case err := <-w.done:
+		return err
+	case <-db.signupDone:
+		// The writer stopped (the store is closing); it answers what it
+		// took before it did.
+		select {
+		case err := <-w.done:
+			return err
+		default:
+			return custos.Errorf(custos.EUNAVAILABLE, "the server is shutting down")
+		}
+	}
 }
 
 // signupWriter writes queued sign-ups in batches until the store closes.
 func (db *DB) signupWriter() {
+	defer close(db.signupDone)
 	for {
 		var batch []*signupWrite
 		select {

@@ -349,3 +349,37 @@ func startServeEnv(t testing.TB, cfg store.Config, extra map[string]string) *tes
 	}
 	return tm
 }
+
+// TestServeSignupFlags: bad sign-up settings stop serve before it opens
+// anything.
+func TestServeSignupFlags(t *testing.T) {
+	cfg := storetest.Config(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"short ttl", []string{"--signup-ttl", "1m"}, nil},
+		{"zero address limit", []string{"--signup-address-limit", "0"}, nil},
+		{"negative IP limit", []string{"--signup-ip-limit", "-1"}, nil},
+		{"IP limit not a number", nil, map[string]string{"CUSTOS_SIGNUP_IP_LIMIT": "many"}},
+		{"ttl not a duration", nil, map[string]string{"CUSTOS_SIGNUP_TTL": "a week"}},
+		{"redirect not http", []string{"--form-redirects", "https://ok.example/thanks, ftp://x.example/"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, errs := newMain(cfg)
+			base := m.Getenv
+			m.Getenv = func(name string) string {
+				if v, ok := tc.env[name]; ok {
+					return v
+				}
+				return base(name)
+			}
+			err := m.Run(context.Background(), append([]string{"serve", "--listen", "127.0.0.1:0"}, tc.args...))
+			m.Close()
+			if err == nil || m.DB != nil {
+				t.Fatalf("serve started: %v %s", err, errs)
+			}
+		})
+	}
+}

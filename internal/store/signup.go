@@ -405,21 +405,28 @@ func (db *DB) writeSignups(ctx context.Context, batch []*signupWrite) []error {
 			queue = append(queue, []any{w.ws, mailSubjectSignup, id, custos.MailQueued, 0, micros(now), k.Seal(mailName, body), micros(now)})
 			keys = append(keys, []any{w.ws, id, wrapped, micros(now)})
 		}
-		put := db.inserter(tx)
-		if err := put(ctx, "signups", []string{"id", "workspace_id", "form_id", "form_version", "email_bidx", "token_hash", "sealed", "created_at", "expires_at"}, signups); err != nil {
-			return err
-		}
-		if err := put(ctx, "signup_mails", []string{"workspace_id", "email_bidx", "sent_at"}, mails); err != nil {
-			return err
-		}
-		if err := put(ctx, "mail_queue", []string{"workspace_id", "subject_kind", "subject_id", "status", "attempts", "next_at", "sealed", "created_at"}, queue); err != nil {
-			return err
-		}
 		// The keys commit first: a crash between leaves keys without
-		// data, which the sweep removes, never data without its key.
-		return db.txOn(ctx, db.keys, func(ktx *sql.Tx) error {
-			return db.insertRows(ctx, ktx, "signup_keys", []string{"workspace_id", "signup_id", "wrapped", "created_at"}, keys)
-		})
+		// data, which the sweep removes, never data without its key. Their
+		// commit runs while the data's rows are written, and the data
+		// commits only after it.
+		keysDone := make(chan error, 1)
+		go func() {
+			keysDone <- db.txOn(ctx, db.keys, func(ktx *sql.Tx) error {
+				return db.insertRows(ctx, ktx, "signup_keys", []string{"workspace_id", "signup_id", "wrapped", "created_at"}, keys)
+			})
+		}()
+		put := db.inserter(tx)
+		err = put(ctx, "signups", []string{"id", "workspace_id", "form_id", "form_version", "email_bidx", "token_hash", "sealed", "created_at", "expires_at"}, signups)
+		if err == nil {
+			err = put(ctx, "signup_mails", []string{"workspace_id", "email_bidx", "sent_at"}, mails)
+		}
+		if err == nil {
+			err = put(ctx, "mail_queue", []string{"workspace_id", "subject_kind", "subject_id", "status", "attempts", "next_at", "sealed", "created_at"}, queue)
+		}
+		if kerr := <-keysDone; err == nil {
+			err = kerr
+		}
+		return err
 	})
 	if err != nil {
 		for i := range errs {

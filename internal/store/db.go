@@ -102,8 +102,8 @@ type DB struct {
 	// The sign-up writer (signup.go): its queue, started on first use, and
 	// closing, closed by Close to stop it.
 	signupOnce sync.Once
-	signupQ    chan *signupWrite
-	signupDone chan struct{} // closed when the writer has stopped
+	signupQ    []chan *signupWrite
+	signupDone chan struct{} // closed when the writers have stopped
 	closing    chan struct{}
 	// forms holds public forms in memory for a moment (signup.go).
 	forms struct {

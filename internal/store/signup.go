@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -269,18 +270,37 @@ type signupWrite struct {
 // maxSignupBatch is the most sign-ups one transaction writes.
 const maxSignupBatch = 500
 
-// writeSignup hands w to the sign-up writer and waits for its commit.
+// writeSignup hands w to a sign-up writer and waits for its commit.
 // Sign-ups arriving together share one transaction (group commit): with
 // synchronous=FULL, a commit costs an fsync, which one sign-up each would
-// not afford at a thousand a second.
+// not afford at a thousand a second. SQLite has one writer; PostgreSQL,
+// which commits transactions side by side, has several, and an address
+// always goes to the same one, so that its limit is counted exactly.
 func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
 	db.signupOnce.Do(func() {
-		db.signupQ = make(chan *signupWrite, maxSignupBatch)
+		n := 1
+		if db.pg {
+			n = 4
+		}
 		db.signupDone = make(chan struct{})
-		db.bg.Go(db.signupWriter)
+		var writers sync.WaitGroup
+		for range n {
+			q := make(chan *signupWrite, maxSignupBatch)
+			db.signupQ = append(db.signupQ, q)
+			writers.Add(1)
+			db.bg.Go(func() {
+				defer writers.Done()
+				db.signupWriter(q)
+			})
+		}
+		db.bg.Go(func() {
+			writers.Wait()
+			close(db.signupDone)
+		})
 	})
+	q := db.signupQ[int(w.bidx[0])%len(db.signupQ)]
 	select {
-	case db.signupQ <- w:
+	case q <- w:
 	case <-db.closing:
 		return custos.Errorf(custos.EUNAVAILABLE, "the server is shutting down")
 	case <-ctx.Done():
@@ -292,8 +312,8 @@ func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
 	case err := <-w.done:
 		return err
 	case <-db.signupDone:
-		// The writer stopped (the store is closing); it answers what it
-		// took before it did.
+		// The writers stopped (the store is closing); they answered what
+		// they took before they did.
 		select {
 		case err := <-w.done:
 			return err
@@ -303,13 +323,12 @@ func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
 	}
 }
 
-// signupWriter writes queued sign-ups in batches until the store closes.
-func (db *DB) signupWriter() {
-	defer close(db.signupDone)
+// signupWriter writes the sign-ups of q in batches until the store closes.
+func (db *DB) signupWriter(q <-chan *signupWrite) {
 	for {
 		var batch []*signupWrite
 		select {
-		case w := <-db.signupQ:
+		case w := <-q:
 			batch = append(batch, w)
 		case <-db.closing:
 			return
@@ -317,7 +336,7 @@ func (db *DB) signupWriter() {
 	drain:
 		for len(batch) < maxSignupBatch {
 			select {
-			case w := <-db.signupQ:
+			case w := <-q:
 				batch = append(batch, w)
 			default:
 				break drain

@@ -104,6 +104,7 @@ type pageField struct {
 type pagePurpose struct {
 	ID     int64
 	Notice string
+	Main   bool // the box must be ticked to sign up
 }
 
 // formPageOf renders the form in lang from its current version.
@@ -125,7 +126,7 @@ func (s *server) formPageOf(pf *custos.PublicForm, lang string) formPage {
 		p.Fields = append(p.Fields, pfld)
 	}
 	for _, fp := range f.Purposes {
-		p.Purposes = append(p.Purposes, pagePurpose{ID: fp.PurposeID, Notice: fp.Notice})
+		p.Purposes = append(p.Purposes, pagePurpose{ID: fp.PurposeID, Notice: fp.Notice, Main: fp.Main})
 	}
 	return p
 }

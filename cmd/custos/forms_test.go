@@ -365,6 +365,8 @@ func TestServeSignupFlags(t *testing.T) {
 		{"IP limit not a number", nil, map[string]string{"CUSTOS_SIGNUP_IP_LIMIT": "many"}},
 		{"ttl not a duration", nil, map[string]string{"CUSTOS_SIGNUP_TTL": "a week"}},
 		{"redirect not http", []string{"--form-redirects", "https://ok.example/thanks, ftp://x.example/"}, nil},
+		{"proxy not an address", []string{"--trusted-proxies", "10.0.0.1, proxy.example"}, nil},
+		{"proxy range malformed", nil, map[string]string{"CUSTOS_TRUSTED_PROXIES": "10.0.0.0/33"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, _, errs := newMain(cfg)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	signupTTL := fs.Duration("signup-ttl", envDuration(m, "CUSTOS_SIGNUP_TTL", custos.SignupTokenTTL), "how long a confirmation link works; unconfirmed sign-ups are deleted after it (env CUSTOS_SIGNUP_TTL)")
 	signupIPLimit := fs.Int("signup-ip-limit", envInt(m, "CUSTOS_SIGNUP_IP_LIMIT", 5), "form submissions per minute from one IP address, 0 for no limit (env CUSTOS_SIGNUP_IP_LIMIT)")
 	signupAddressLimit := fs.Int("signup-address-limit", envInt(m, "CUSTOS_SIGNUP_ADDRESS_LIMIT", 3), "confirmation mails per address per 24 hours (env CUSTOS_SIGNUP_ADDRESS_LIMIT)")
+	trustedProxies := fs.String("trusted-proxies", m.env("CUSTOS_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed for the client address of sign-ups (env CUSTOS_TRUSTED_PROXIES; default none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,6 +44,24 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			}
 			redirects = append(redirects, u)
 		}
+	}
+	var proxies []netip.Prefix
+	for p := range strings.SplitSeq(*trustedProxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			a, err := netip.ParseAddr(p)
+			if err != nil {
+				return fmt.Errorf("--trusted-proxies: %q is not an address or CIDR range", p)
+			}
+			p = netip.PrefixFrom(a, a.BitLen()).String()
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return fmt.Errorf("--trusted-proxies: %q is not an address or CIDR range", p)
+		}
+		proxies = append(proxies, prefix.Masked())
 	}
 	m.Config.Listen, m.Config.BaseURL = *listen, *baseURL
 	if m.Config.BaseURL != "" {
@@ -70,7 +90,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	srv := &http.Server{
 		Handler: web.NewHandler(m.DB, m.Log, web.WithMailer(m.Mail), web.WithBaseURL(m.Config.BaseURL),
-			web.WithFormRedirects(redirects), web.WithSignupIPLimit(*signupIPLimit, time.Minute), web.WithSignupTTL(*signupTTL)),
+			web.WithFormRedirects(redirects), web.WithSignupIPLimit(*signupIPLimit, time.Minute), web.WithSignupTTL(*signupTTL), web.WithTrustedProxies(proxies)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -217,7 +217,7 @@ func (s *server) submit(r *http.Request, id int64, sub custos.Submission) (*cust
 	if sub.Website != "" {
 		return pf, nil
 	}
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	if ok, wait := s.signupIPs.allow(ip); !ok {
 		return pf, rateLimited(wait)
 	}
@@ -268,14 +268,47 @@ func setRetryAfter(w http.ResponseWriter, err error) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
 }
 
-// clientIP is the address the request came from. Custos does not trust
-// forwarding headers: behind a proxy, every request has the proxy's.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// WithTrustedProxies names the reverse proxies whose X-Forwarded-For
+// header is believed: behind one, every request's TCP peer is the proxy.
+func WithTrustedProxies(nets []netip.Prefix) Option {
+	return func(s *server) { s.trustedProxies = nets }
+}
+
+// clientIP is the address the request came from: the TCP peer, or, when
+// the peer is a trusted proxy, the nearest address in X-Forwarded-For that
+// is not one. What a client writes into the header is believed only as
+// far as trusted proxies vouch for it.
+func (s *server) clientIP(r *http.Request) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	ip := ap.Addr().Unmap()
+	if !s.trusted(ip) {
+		return ip.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // a malformed hop: believe nothing further
+		}
+		ip = hop.Unmap()
+		if !s.trusted(ip) {
+			break
+		}
+	}
+	return ip.String()
+}
+
+// trusted reports whether ip is a trusted proxy.
+func (s *server) trusted(ip netip.Addr) bool {
+	for _, p := range s.trustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxFormBody is the largest form post read.
@@ -427,7 +460,7 @@ func (s *server) confirmSignup(w http.ResponseWriter, r *http.Request) {
 		s.writeFormPage(w, r, http.StatusForbidden, formPage{Kind: "invalid"})
 		return
 	}
-	c, err := s.svc.ConfirmSignup(r.Context(), r.PathValue("token"), clientIP(r), r.UserAgent())
+	c, err := s.svc.ConfirmSignup(r.Context(), r.PathValue("token"), s.clientIP(r), r.UserAgent())
 	if err != nil {
 		s.writeSignupTokenError(w, r, err)
 		return

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -344,4 +345,36 @@ func TestDoubleOptIn(t *testing.T) {
 	e.page(t, "POST", link, 404)
 	e.page(t, "GET", link, 404)
 	e.page(t, "GET", "/confirm/nonsense", 404)
+}
+
+// TestClientAddress: X-Forwarded-For is believed only from a trusted proxy,
+// and only as far as trusted proxies vouch for it.
+func TestClientAddress(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("10.0.0.0/8")}
+	for _, tc := range []struct {
+		name, remote, xff string
+		proxies           []netip.Prefix
+		want              string
+	}{
+		{"no proxy configured", "192.0.2.1:1234", "203.0.113.5", nil, "192.0.2.1"},
+		{"untrusted peer", "198.51.100.7:1234", "203.0.113.5", trusted, "198.51.100.7"},
+		{"trusted peer", "192.0.2.1:1234", "203.0.113.5", trusted, "203.0.113.5"},
+		{"spoofed left part", "192.0.2.1:1234", "1.2.3.4, 203.0.113.5, 10.1.1.1", trusted, "203.0.113.5"},
+		{"only proxies", "192.0.2.1:1234", "10.1.1.1", trusted, "10.1.1.1"},
+		{"malformed hop", "192.0.2.1:1234", "203.0.113.5, nonsense", trusted, "192.0.2.1"},
+		{"no header", "192.0.2.1:1234", "", trusted, "192.0.2.1"},
+		{"IPv6 peer", "[2001:db8::1]:1234", "", trusted, "2001:db8::1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(nil, nil, WithTrustedProxies(tc.proxies))
+			r := httptest.NewRequest("POST", "/f/1", nil)
+			r.RemoteAddr = tc.remote
+			if tc.xff != "" {
+				r.Header.Set("X-Forwarded-For", tc.xff)
+			}
+			if got := s.clientIP(r); got != tc.want {
+				t.Fatalf("client %q, want %q", got, tc.want)
+			}
+		})
+	}
 }

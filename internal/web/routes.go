@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -146,6 +147,9 @@ type server struct {
 	formRedirects []string
 	signupIPs     *ipLimiter
 	signupTTL     time.Duration
+	// trustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed, for the client address of sign-ups and confirmations.
+	trustedProxies []netip.Prefix
 }
 
 // Option configures the server beyond its service and logger.

@@ -7,9 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/jobs"
 	"github.com/custos/custos/internal/web"
 )
 
@@ -21,8 +24,25 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	listen := fs.String("listen", m.env("CUSTOS_LISTEN", "127.0.0.1:8080"), "address to listen on (env CUSTOS_LISTEN)")
 	baseURL := fs.String("base-url", m.env("CUSTOS_BASE_URL", ""), "public address that links in mails point at, such as https://crm.example.com (env CUSTOS_BASE_URL; default http:// and the listen address)")
 	proxies := fs.String("trusted-proxies", m.env("CUSTOS_TRUSTED_PROXIES", ""), "comma-separated networks of reverse proxies whose X-Forwarded-For names the client (env CUSTOS_TRUSTED_PROXIES; default none: the client is the socket's peer)")
+	// Sign-up forms and double opt-in.
+	formRedirects := fs.String("form-redirects", m.env("CUSTOS_FORM_REDIRECTS", ""), "comma-separated addresses a form may send a browser to after a sign-up, each matched exactly (env CUSTOS_FORM_REDIRECTS; default none: our own page)")
+	signupTTL := fs.Duration("signup-ttl", envDuration(m, "CUSTOS_SIGNUP_TTL", custos.SignupTokenTTL), "how long a confirmation link works; unconfirmed sign-ups are deleted after it (env CUSTOS_SIGNUP_TTL)")
+	signupIPLimit := fs.Int("signup-ip-limit", envInt(m, "CUSTOS_SIGNUP_IP_LIMIT", 5), "form submissions per minute from one IP address, 0 for no limit (env CUSTOS_SIGNUP_IP_LIMIT)")
+	signupAddressLimit := fs.Int("signup-address-limit", envInt(m, "CUSTOS_SIGNUP_ADDRESS_LIMIT", 3), "confirmation mails per address per 24 hours (env CUSTOS_SIGNUP_ADDRESS_LIMIT)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *signupTTL < time.Hour || *signupAddressLimit < 1 || *signupIPLimit < 0 {
+		return fmt.Errorf("--signup-ttl must be at least 1h, --signup-address-limit at least 1 and --signup-ip-limit at least 0")
+	}
+	var redirects []string
+	for u := range strings.SplitSeq(*formRedirects, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+				return fmt.Errorf("--form-redirects: %q is not an http:// or https:// address", u)
+			}
+			redirects = append(redirects, u)
+		}
 	}
 	trusted, err := web.ParseTrustedProxies(*proxies)
 	if err != nil {
@@ -38,6 +58,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	m.DB.SignupTTL = *signupTTL
+	m.DB.SignupLimits = custos.SignupLimits{MailsPerAddress: *signupAddressLimit, AddressWindow: 24 * time.Hour}
 	if created {
 		if err := m.printFirstKey(ctx); err != nil {
 			return err
@@ -52,7 +74,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		m.Config.BaseURL = "http://" + m.Addr
 	}
 	srv := &http.Server{
-		Handler:           web.NewHandler(m.DB, m.Log, web.WithMailer(m.Mail), web.WithBaseURL(m.Config.BaseURL), web.WithTrustedProxies(trusted)),
+		Handler: web.NewHandler(m.DB, m.Log, web.WithMailer(m.Mail), web.WithBaseURL(m.Config.BaseURL), web.WithTrustedProxies(trusted),
+			web.WithFormRedirects(redirects), web.WithSignupIPLimit(*signupIPLimit, time.Minute), web.WithSignupTTL(*signupTTL)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
@@ -67,6 +90,19 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	swept := make(chan struct{})
 	go m.sweepForgotten(ctx, swept)
 	defer func() { <-swept }()
+	// The outgoing mail queue: sign-up confirmations and the like.
+	mailed := make(chan struct{})
+	go func() {
+		defer close(mailed)
+		w := &jobs.MailWorker{Queue: m.DB, Mailer: m.Mail, Log: m.Log, Wake: m.DB.MailQueued}
+		if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Error("mail queue stopped", "err", err)
+		}
+	}()
+	defer func() { <-mailed }()
+	signupsSwept := make(chan struct{})
+	go m.sweepSignups(ctx, signupsSwept)
+	defer func() { <-signupsSwept }()
 
 	select {
 	case err := <-errc:
@@ -152,4 +188,51 @@ func (m *Main) warmSearch(ctx context.Context) {
 		return
 	}
 	m.Log.Info("search index ready", "workspace", w.ID, "took", time.Since(start).Round(time.Millisecond))
+}
+
+// signupSweep is how often serve deletes the sign-ups left unconfirmed
+// past their expiry.
+const signupSweep = time.Minute
+
+// sweepSignups runs SweepSignups at start and every signupSweep until ctx
+// ends, then closes done.
+func (m *Main) sweepSignups(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(signupSweep)
+	defer t.Stop()
+	for {
+		if n, err := m.DB.SweepSignups(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Error("sweeping expired sign-ups", "err", err)
+		} else if n > 0 {
+			m.Log.Info("deleted expired sign-ups", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// envInt reads an integer from the environment, or def when unset or not
+// a number (the flag's check then reports it).
+func envInt(m *Main, name string, def int) int {
+	if v := m.Getenv(name); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+		return -1
+	}
+	return def
+}
+
+// envDuration reads a duration such as 168h from the environment, or def.
+func envDuration(m *Main, name string, def time.Duration) time.Duration {
+	if v := m.Getenv(name); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+		return 0
+	}
+	return def
 }

@@ -52,6 +52,8 @@ type ConsentRequest struct {
 	IP            string        `json:"ip"`
 	UserAgent     string        `json:"user_agent"`
 	Method        ConsentMethod `json:"-"`
+	// Proof is the evidence of a double opt-in; the server sets it.
+	Proof *ConsentProof `json:"-"`
 }
 
 // ClockSkew is how far in the future an effective_from may lie.
@@ -121,6 +123,26 @@ type ConsentEvent struct {
 	UserAgent      string        `json:"user_agent,omitempty"`
 	Actor          string        `json:"actor"`
 	CreatedAt      time.Time     `json:"created_at"`
+	// Proof is the evidence of a consent given by double opt-in.
+	Proof *ConsentProof `json:"proof,omitempty"`
+}
+
+// ConsentProof is the evidence kept with a consent given through a form and
+// confirmed by e-mail (double opt-in): the form version the person saw, the
+// notice versions of the information clause and of the confirmation mail,
+// and where from and when the form was sent and the link confirmed. The
+// wording of the ticked checkbox is the event's notice_hash.
+type ConsentProof struct {
+	FormID             int64     `json:"form_id"`
+	FormVersion        int       `json:"form_version"`
+	InformationClause  string    `json:"information_clause"` // notice hash
+	ConfirmationMail   string    `json:"confirmation_mail"`  // notice hash of the mail's wording
+	SubmittedAt        time.Time `json:"submitted_at"`
+	SubmittedIP        string    `json:"submitted_ip,omitempty"`
+	SubmittedUserAgent string    `json:"submitted_user_agent,omitempty"`
+	ConfirmedAt        time.Time `json:"confirmed_at"`
+	ConfirmedIP        string    `json:"confirmed_ip,omitempty"`
+	ConfirmedUserAgent string    `json:"confirmed_user_agent,omitempty"`
 }
 
 // ConsentState is the current state of one contact for one purpose, derived
@@ -312,4 +334,7 @@ type Service interface {
 	MonitoringService
 	TrackingService
 	UserService
+	// Sign-up forms and double opt-in.
+	FormService
+	SignupService
 }

@@ -19,3 +19,20 @@ type Message struct {
 type Mailer interface {
 	Send(ctx context.Context, m *Message) error
 }
+
+// QueuedMail is a message the outgoing queue hands to a sender: its row id,
+// how many times sending it has been tried, this time included, and the
+// message itself, opened from its sealed form.
+type QueuedMail struct {
+	ID       int64
+	Attempts int
+	Message  Message
+}
+
+// The states of a queued message.
+const (
+	MailQueued  = "queued"  // waiting until its next attempt
+	MailSending = "sending" // handed to a sender; queued again at start if the process died
+	MailSent    = "sent"    // accepted by the SMTP server (or written to the outbox)
+	MailFailed  = "failed"  // refused for good (5xx), or out of attempts
+)

@@ -134,6 +134,23 @@ func (s *Sender) Purge(ref string) (int, error) {
 	return s.outbox.purge(ref)
 }
 
+// PurgeAll is Purge for many refs, in one pass over the outbox: the store
+// calls it for the sign-ups it sweeps.
+func (s *Sender) PurgeAll(refs []string) (int, error) {
+	set := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		r, err := checkRef(r, "")
+		if err != nil {
+			return 0, err
+		}
+		set[r] = true
+	}
+	if s.outbox == nil || len(set) == 0 {
+		return 0, nil
+	}
+	return s.outbox.purgeSet(set)
+}
+
 // compose builds m and signs it when DKIM is configured. It returns the
 // bare recipient address for the envelope.
 func (s *Sender) compose(m *custos.Message, now time.Time) (string, []byte, error) {

@@ -64,6 +64,12 @@ func (o *outbox) write(ctx context.Context, ref string, raw []byte) (err error) 
 // purge removes every file about ref, finished or not, and returns how
 // many it removed.
 func (o *outbox) purge(ref string) (int, error) {
+	return o.purgeSet(map[string]bool{ref: true})
+}
+
+// purgeSet removes every file about any of refs in one pass over the
+// directory, and returns how many it removed.
+func (o *outbox) purgeSet(refs map[string]bool) (int, error) {
 	entries, err := os.ReadDir(o.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
@@ -72,7 +78,7 @@ func (o *outbox) purge(ref string) (int, error) {
 	}
 	n := 0
 	for _, e := range entries {
-		if r, ok := refOf(e.Name()); !ok || r != ref {
+		if r, ok := refOf(e.Name()); !ok || !refs[r] {
 			continue
 		}
 		err := os.Remove(filepath.Join(o.dir, e.Name()))

@@ -244,3 +244,23 @@ func TestPurgeAfterSwitchingToSMTP(t *testing.T) {
 		t.Fatalf("the outbox still holds %v", files)
 	}
 }
+
+func TestPurgeAll(t *testing.T) {
+	s, dir := outboxSender(t)
+	for _, ref := range []string{"signup-1", "signup-1", "signup-12", "signup-2", "contact-1"} {
+		if err := s.Send(context.Background(), &custos.Message{To: "anna@example.org", Subject: "Hi", Text: "x", Ref: ref}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.PurgeAll([]string{"signup-1", "signup-2", "signup-99"})
+	if err != nil || n != 3 {
+		t.Fatalf("purged %d, %v; want 3", n, err)
+	}
+	left := outboxFiles(t, dir)
+	if len(left) != 2 || !strings.HasPrefix(left[0], "contact-1-") || !strings.HasPrefix(left[1], "signup-12-") {
+		t.Fatalf("left %v", left)
+	}
+	if _, err := s.PurgeAll([]string{"Bad/Ref"}); custos.ErrorCode(err) != custos.EINVALID {
+		t.Fatalf("a bad ref: %v", err)
+	}
+}

@@ -50,6 +50,8 @@ func (db *DB) consentPurposes(ctx context.Context, ws int64, rs []custos.Consent
 type consentMeta struct {
 	IP        string `json:"ip,omitempty"`
 	UserAgent string `json:"ua,omitempty"`
+	// Proof is the evidence of a double opt-in.
+	Proof *custos.ConsentProof `json:"proof,omitempty"`
 }
 
 func metaName(eventID int64) string { return "consent." + strconv.FormatInt(eventID, 10) }
@@ -109,17 +111,17 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh
 			e := &custos.ConsentEvent{
 				ID: eventIDs[i*len(reqs)+j], ContactID: contact, PurposeID: p.ID, PurposeVersion: p.Version,
 				Action: r.Action, Method: r.Method, NoticeHash: r.NoticeHash, EffectiveFrom: now,
-				IP: r.IP, UserAgent: r.UserAgent, Actor: a.String(), CreatedAt: now,
+				IP: r.IP, UserAgent: r.UserAgent, Actor: a.String(), CreatedAt: now, Proof: r.Proof,
 			}
 			if r.EffectiveFrom != nil {
 				e.EffectiveFrom = r.EffectiveFrom.UTC().Truncate(time.Microsecond)
 			}
 			var meta []byte
-			if r.IP != "" || r.UserAgent != "" {
+			if r.IP != "" || r.UserAgent != "" || r.Proof != nil {
 				if keys[i] == nil {
 					return nil, custos.Errorf(custos.EGONE, "contact %d has no data key", contact)
 				}
-				meta = keys[i].Seal(metaName(e.ID), []byte(encodeJSON(consentMeta{IP: r.IP, UserAgent: r.UserAgent})))
+				meta = keys[i].Seal(metaName(e.ID), []byte(encodeJSON(consentMeta{IP: r.IP, UserAgent: r.UserAgent, Proof: r.Proof})))
 			}
 			var notice any
 			if e.NoticeHash != "" {
@@ -200,7 +202,7 @@ func objectionConflict(id int64) error {
 // needsKeys reports whether any request carries personal metadata.
 func needsKeys(rs []custos.ConsentRequest) bool {
 	for _, r := range rs {
-		if r.IP != "" || r.UserAgent != "" {
+		if r.IP != "" || r.UserAgent != "" || r.Proof != nil {
 			return true
 		}
 	}
@@ -329,7 +331,7 @@ func scanEvent(row interface{ Scan(...any) error }, k *vault.ContactKey) (*custo
 		if err := json.Unmarshal(p, &m); err != nil {
 			return nil, err
 		}
-		e.IP, e.UserAgent = m.IP, m.UserAgent
+		e.IP, e.UserAgent, e.Proof = m.IP, m.UserAgent, m.Proof
 	}
 	return e, nil
 }

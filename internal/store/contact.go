@@ -323,45 +323,9 @@ func atIndex(err error, i, n int) error {
 // after committing its keys to the key store.
 func (db *DB) writeChunk(ctx context.Context, a custos.Actor, ch *chunk, consents []custos.ConsentRequest, purposes map[int64]*custos.Purpose) error {
 	ws := a.WorkspaceID
-	cs, ids, sealed := ch.cs, ch.ids, ch.sealed
-	now := micros(cs[0].CreatedAt)
+	cs, sealed := ch.cs, ch.sealed
 	err := db.bulkTx(ctx, db.write, func(tx *sql.Tx, put rowWriter) error {
-		// Again inside the transaction: someone may have been forgotten
-		// with suppression since the request began.
-		emails := make([]string, len(cs))
-		for i, c := range cs {
-			emails[i] = c.Email
-		}
-		if err := db.checkSuppressed(ctx, tx, ws, "email", emails); err != nil {
-			return err
-		}
-		rev, err := db.bumpRev(ctx, tx, ws)
-		if err != nil {
-			return err
-		}
-		rows := make([][]any, len(cs))
-		var tagRows [][]any
-		for i, c := range cs {
-			s := sealed[i]
-			rows[i] = []any{ids[i], ws, s.emailBidx, s.phoneBidx, string(c.Status), string(c.Source.Kind), c.Source.Detail, true,
-				encodeJSON(c.Tags), s.sealed, s.clear, s.bidx, rev, now, now, now}
-			for _, t := range c.Tags {
-				tagRows = append(tagRows, []any{ws, t, ids[i]})
-			}
-		}
-		if err := put(ctx, "contacts", []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
-			"monitoring", "tags", "sealed", "clear", "bidx", "rev", "created_at", "updated_at", "last_activity_at"}, rows); err != nil {
-			return err
-		}
-		if err := put(ctx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
-			return err
-		}
-		if len(consents) > 0 {
-			if _, err := db.appendEvents(ctx, tx, put, true, a, ids, ch.keys, consents, purposes); err != nil {
-				return err
-			}
-		}
-		return db.putKeys(ctx, ws, ch.wrapped)
+		return db.insertChunk(ctx, tx, put, a, ch, consents, purposes)
 	})
 	if isConflict(err) {
 		// The unique index refused an address: name the contact that has it.
@@ -371,6 +335,51 @@ func (db *DB) writeChunk(ctx context.Context, a custos.Actor, ch *chunk, consent
 		return custos.Errorf(custos.ECONFLICT, "a contact with this e-mail address was created at the same time")
 	}
 	return err
+}
+
+// insertChunk writes a sealed chunk with its consents in tx, after
+// committing its keys to the key store. A sign-up's confirmation calls it
+// inside its own transaction.
+func (db *DB) insertChunk(ctx context.Context, tx *sql.Tx, put rowWriter, a custos.Actor, ch *chunk, consents []custos.ConsentRequest, purposes map[int64]*custos.Purpose) error {
+	ws := a.WorkspaceID
+	cs, ids, sealed := ch.cs, ch.ids, ch.sealed
+	now := micros(cs[0].CreatedAt)
+	// Again inside the transaction: someone may have been forgotten
+	// with suppression since the request began.
+	emails := make([]string, len(cs))
+	for i, c := range cs {
+		emails[i] = c.Email
+	}
+	if err := db.checkSuppressed(ctx, tx, ws, "email", emails); err != nil {
+		return err
+	}
+	rev, err := db.bumpRev(ctx, tx, ws)
+	if err != nil {
+		return err
+	}
+	rows := make([][]any, len(cs))
+	var tagRows [][]any
+	for i, c := range cs {
+		s := sealed[i]
+		rows[i] = []any{ids[i], ws, s.emailBidx, s.phoneBidx, string(c.Status), string(c.Source.Kind), c.Source.Detail, true,
+			encodeJSON(c.Tags), s.sealed, s.clear, s.bidx, rev, now, now, now}
+		for _, t := range c.Tags {
+			tagRows = append(tagRows, []any{ws, t, ids[i]})
+		}
+	}
+	if err := put(ctx, "contacts", []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
+		"monitoring", "tags", "sealed", "clear", "bidx", "rev", "created_at", "updated_at", "last_activity_at"}, rows); err != nil {
+		return err
+	}
+	if err := put(ctx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
+		return err
+	}
+	if len(consents) > 0 {
+		if _, err := db.appendEvents(ctx, tx, put, true, a, ids, ch.keys, consents, purposes); err != nil {
+			return err
+		}
+	}
+	return db.putKeys(ctx, ws, ch.wrapped)
 }
 
 // checkEmailsFree fails with ECONFLICT naming the existing contact when an

@@ -102,6 +102,24 @@ type DB struct {
 	// is the list of passwords refused as too common.
 	passwords *password.Hasher
 	common    password.Common
+	// MailQueued receives (without blocking) when mail is queued, so that
+	// the mail worker need not wait for its next poll.
+	MailQueued chan struct{}
+	// SignupTTL is how long a pending sign-up and its confirmation link
+	// live (0: custos.SignupTokenTTL); SignupLimits are the per-address
+	// limits of confirmation mails (zero values: 3 per 24 hours).
+	SignupTTL    time.Duration
+	SignupLimits custos.SignupLimits
+	// The sign-up writer (signup.go): its queue, started on first use, and
+	// closing, closed by Close to stop it.
+	signupOnce sync.Once
+	signupQ    []chan *signupWrite
+	signupDone chan struct{} // closed when the writers have stopped
+	// forms holds public forms in memory for a moment (signup.go).
+	forms struct {
+		mu sync.Mutex
+		m  map[int64]cachedForm
+	}
 }
 
 var _ custos.Service = (*DB)(nil)
@@ -160,7 +178,7 @@ func (db *DB) connect(ctx context.Context, cfg Config) error {
 
 func newDB(v *vault.Vault) *DB {
 	db := &DB{vault: v, log: slog.New(slog.DiscardHandler), Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
-		readAudits: make(chan readAudit), closing: make(chan struct{})}
+		readAudits: make(chan readAudit), MailQueued: make(chan struct{}, 1), closing: make(chan struct{})}
 	db.passwords, db.common = password.NewHasher(password.Default, hashMemoryBudget), password.LoadCommon()
 	db.search = newSearchIndex(db)
 	return db

@@ -64,6 +64,10 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 		if e.NoticeHash != "" {
 			hashes = append(hashes, e.NoticeHash)
 		}
+		if e.Proof != nil {
+			// A double opt-in's information clause and confirmation mail.
+			hashes = append(hashes, e.Proof.InformationClause, e.Proof.ConfirmationMail)
+		}
 	}
 	slices.Sort(purposeIDs)
 	slices.Sort(hashes)

@@ -137,6 +137,7 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 	if err != nil {
 		return err
 	}
+	var signups []int64 // pending sign-ups with the contact's address
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		lock := ""
 		if db.pg {
@@ -159,6 +160,23 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 		removed := map[string]int64{"data_key": keys, "tags": int64(len(tags)), "outbox_messages": mails}
 		if removed["dsr_requests"], err = db.eraseRequests(ctx, tx, ws, requests); err != nil {
 			return err
+		}
+		// Mail queued to or about the contact, and its pending sign-ups.
+		if n, err := db.forgetMail(ctx, tx, ws, mailSubjectContact, []int64{id}); err != nil {
+			return err
+		} else if n > 0 {
+			removed["queued_mail"] = n
+		}
+		var emailBidx []byte
+		if err := tx.QueryRowContext(ctx, db.q(`SELECT email_bidx FROM contacts WHERE workspace_id = ? AND id = ?`), ws, id).Scan(&emailBidx); err != nil {
+			return err
+		}
+		if emailBidx != nil {
+			if signups, err = db.forgetSignups(ctx, tx, ws, emailBidx); err != nil {
+				return err
+			} else if len(signups) > 0 {
+				removed["pending_signups"] = int64(len(signups))
+			}
 		}
 		for _, table := range []string{"list_members", "consent_state", "consent_events", "contact_changes", "contact_restrictions", "contact_objections",
 			"contact_activities", "contact_attachments", "tracking_events"} {
@@ -194,6 +212,9 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 	})
 	if err != nil {
 		return fmt.Errorf("store: purge contact: %w", err)
+	}
+	if err := db.shredSignups(ctx, ws, signups); err != nil {
+		return err
 	}
 	// Again, for mail about its requests written while the purge ran.
 	if _, err := db.purgeOutbox(id, requests); err != nil {

@@ -366,3 +366,51 @@ func (v *Vault) StaffMAC(workspace int64, kind, value string) []byte {
 	h.Write([]byte(value))
 	return h.Sum(nil)[:16]
 }
+
+// SignupKey encrypts and decrypts the personal data of one pending sign-up
+// (the values a person typed into a form, the IP address and user agent
+// they sent it from) and the confirmation mail queued for it. A sign-up
+// has a key of its own because it names a person who is not a contact
+// until they confirm, and whose data must go when they do not.
+type SignupKey struct {
+	aead      cipher.AEAD
+	workspace int64
+	signup    int64
+}
+
+// NewSignupKey makes a new random data key for a sign-up and returns it
+// with its wrapped form, which is what the key store keeps. Its binding
+// differs from a contact's and a request's, so none unwraps as another.
+func (v *Vault) NewSignupKey(workspace, signup int64) (*SignupKey, []byte) {
+	dk := make([]byte, KeySize)
+	rand.Read(dk)
+	aead, err := newAEAD(dk)
+	if err != nil {
+		panic(err) // only for a key of the wrong size, which this is not
+	}
+	return &SignupKey{aead: aead, workspace: workspace, signup: signup}, seal(v.wrap, dk, binding("sdek", workspace, signup, ""))
+}
+
+// UnwrapSignupKey opens a wrapped data key of the sign-up.
+func (v *Vault) UnwrapSignupKey(workspace, signup int64, wrapped []byte) (*SignupKey, error) {
+	dk, err := open(v.wrap, wrapped, binding("sdek", workspace, signup, ""))
+	if err != nil {
+		return nil, fmt.Errorf("vault: unwrap key of sign-up %d: %w", signup, err)
+	}
+	aead, err := newAEAD(dk)
+	if err != nil {
+		return nil, err
+	}
+	return &SignupKey{aead: aead, workspace: workspace, signup: signup}, nil
+}
+
+// Seal encrypts an item of the sign-up so that it opens only for this
+// sign-up and name.
+func (k *SignupKey) Seal(name string, plaintext []byte) []byte {
+	return seal(k.aead, plaintext, binding("sval", k.workspace, k.signup, name))
+}
+
+// Open decrypts what Seal sealed under the same name.
+func (k *SignupKey) Open(name string, sealed []byte) ([]byte, error) {
+	return open(k.aead, sealed, binding("sval", k.workspace, k.signup, name))
+}

@@ -174,6 +174,18 @@ func exportRows(x *custos.Export) [][]string {
 		row("consent", item, "ip", e.IP)
 		row("consent", item, "user_agent", e.UserAgent)
 		row("consent", item, "notice", e.NoticeHash)
+		if p := e.Proof; p != nil {
+			// The evidence of a double opt-in.
+			row("consent", item, "form", fmt.Sprintf("%d v%d", p.FormID, p.FormVersion))
+			row("consent", item, "information_clause", p.InformationClause)
+			row("consent", item, "confirmation_mail", p.ConfirmationMail)
+			row("consent", item, "submitted_at", p.SubmittedAt)
+			row("consent", item, "submitted_ip", p.SubmittedIP)
+			row("consent", item, "submitted_user_agent", p.SubmittedUserAgent)
+			row("consent", item, "confirmed_at", p.ConfirmedAt)
+			row("consent", item, "confirmed_ip", p.ConfirmedIP)
+			row("consent", item, "confirmed_user_agent", p.ConfirmedUserAgent)
+		}
 	}
 	for _, n := range x.Notices {
 		row("notice", n.Hash, "wording", n.Body)

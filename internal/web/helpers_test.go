@@ -84,6 +84,7 @@ type workspace struct {
 	request   int64 // an access request by the contact's address, with a note
 	activity  int64 // a note on contact
 	attach    int64 // a text file attached to contact
+	form      int64 // a sign-up form asking consent for purpose, joining list
 
 	// Staff sign-in.
 	user      int64  // an admin staff user, signed in
@@ -161,6 +162,13 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	proc := &custos.Processor{Name: "processor of " + name, Country: "PL", Service: "mail delivery"}
 	must(t, e.db.CreateProcessor(w.ctx, proc))
 	w.processor = proc.ID
+
+	form := &custos.Form{Name: "form of " + name, Fields: []custos.FormField{{Field: custos.FieldFirstName}},
+		Purposes:          []custos.FormPurpose{{PurposeID: w.purpose, Main: true, Notice: "I want the newsletter of " + name + "."}},
+		InformationClause: "The controller is the company of " + name + ".", PrivacyPolicyURL: "https://" + name + ".example/privacy",
+		ListIDs: []int64{w.list}}
+	must(t, e.db.CreateForm(w.ctx, form))
+	w.form = form.ID
 
 	_, err = e.db.ExportContact(w.ctx, w.contact) // an audit entry
 	must(t, err)

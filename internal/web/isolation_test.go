@@ -38,6 +38,7 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 		"attachments/attachment_id": strconv.FormatInt(w.attach, 10),
 		"users/id":                  strconv.FormatInt(w.user, 10),
 		"sessions/id":               strconv.FormatInt(w.sessionID, 10),
+		"forms/id":                  strconv.FormatInt(w.form, 10),
 	}
 	v, ok := values[key]
 	if !ok {
@@ -110,6 +111,8 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"role": "viewer"}, "", true
 	case "POST /api/v1/users/{id}/invitation":
 		return nil, "", true
+	case "PATCH /api/v1/forms/{id}":
+		return map[string]any{"name": "changed"}, "", true
 	}
 	return nil, "", method != http.MethodPost && method != http.MethodPatch
 }
@@ -219,6 +222,9 @@ func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
 	must(t, err)
 	if len(c.Tags) != 1 || c.Tags[0] != "tag-"+w.name || c.Email != w.email || c.Status != custos.StatusActive || !c.Monitoring {
 		t.Errorf("contact of %s changed: %+v", w.name, c)
+	}
+	if f, err := e.db.FindForm(w.ctx, w.form); err != nil || f.Version != 1 || f.ArchivedAt != nil {
+		t.Errorf("form of %s changed: %+v %v", w.name, f, err)
 	}
 	if rs, err := e.db.ContactRestrictions(w.ctx, w.contact); err != nil || len(rs) != 0 {
 		t.Errorf("contact of %s has restrictions: %+v %v", w.name, rs, err)

@@ -23,6 +23,8 @@ func TestRoutesDenyByDefault(t *testing.T) {
 	public = append(public,                   // staff sign-in
 		"GET /login", "POST /login", "POST /login/2fa", "POST /logout",
 		"GET /login/reset", "POST /login/reset", "GET /login/reset/{token}", "POST /login/reset/{token}")
+	public = append(public, // sign-up forms and their confirmation
+		"GET /f/{form}", "POST /f/{form}", "POST /api/public/forms/{form}/submissions", "GET /confirm/{token}", "POST /confirm/{token}")
 	seen := map[string]bool{}
 	for _, rt := range (&server{}).routes() {
 		op := rt.method + " " + rt.pattern

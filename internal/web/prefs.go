@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -377,7 +376,7 @@ func (s *server) prefsConsent(w http.ResponseWriter, r *http.Request) {
 		if i < 0 {
 			return "", custos.Invalid("purpose_id", "is not a purpose of this page")
 		}
-		req := custos.ConsentRequest{PurposeID: purpose, Method: custos.MethodPreference, IP: clientIP(r), UserAgent: userAgent(r)}
+		req := custos.ConsentRequest{PurposeID: purpose, Method: custos.MethodPreference, IP: s.clientIP(r).String(), UserAgent: userAgent(r)}
 		switch r.PostFormValue("action") {
 		case "withdraw":
 			if states[i].Action != custos.ActionGrant {
@@ -484,16 +483,6 @@ func (s *server) prefsErasure(w http.ResponseWriter, r *http.Request) {
 		}
 		return "erasure", nil
 	})
-}
-
-// clientIP returns the address of the peer, recorded as the consent's
-// proof. A proxy in front of the server makes it the proxy's.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return ""
-	}
-	return host
 }
 
 // userAgent returns the request's user agent, cut to what the ledger

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -167,6 +168,21 @@ func (s *server) routes() []route {
 		{"GET", "/api/v1/logins", custos.PermAuditRead, s.listLogins},
 		{"GET", "/api/v1/settings/security", custos.PermSettingsManage, s.getSecuritySettings},
 		{"PUT", "/api/v1/settings/security", custos.PermSettingsManage, s.putSecuritySettings},
+		// Sign-up forms and double opt-in. The public routes take no
+		// credentials: a submission makes only a pending sign-up, and the
+		// confirmation link's token is the credential; GET changes nothing.
+		{"GET", "/api/v1/forms", custos.PermFormsManage, s.listForms},
+		{"POST", "/api/v1/forms", custos.PermFormsManage, s.createForm},
+		{"GET", "/api/v1/forms/{id}", custos.PermFormsManage, s.getForm},
+		{"PATCH", "/api/v1/forms/{id}", custos.PermFormsManage, s.updateForm},
+		{"DELETE", "/api/v1/forms/{id}", custos.PermFormsManage, s.archiveForm},
+		{"GET", "/api/v1/forms/{id}/versions", custos.PermFormsManage, s.formVersions},
+		{"GET", "/api/v1/forms/{id}/embed", custos.PermFormsManage, s.formEmbed},
+		{"GET", "/f/{form}", permPublic, s.showForm},
+		{"POST", "/f/{form}", permPublic, s.submitFormHTML},
+		{"POST", "/api/public/forms/{form}/submissions", permPublic, s.submitFormJSON},
+		{"GET", "/confirm/{token}", permPublic, s.confirmPage},
+		{"POST", "/confirm/{token}", permPublic, s.confirmSignup},
 	}
 }
 
@@ -191,6 +207,13 @@ type server struct {
 	trusted []netip.Prefix
 	// mails are the password reset mails on their way.
 	mails sync.WaitGroup
+	// Sign-up forms: their page templates, the addresses a form may send
+	// a browser to after submitting, the per-IP limit of submissions and
+	// how long a confirmation link works.
+	formPages     *template.Template
+	formRedirects []string
+	signupIPs     *ipLimiter
+	signupTTL     time.Duration
 }
 
 // Option configures the server beyond its service and logger.
@@ -218,7 +241,8 @@ func newServer(svc custos.Service, log *slog.Logger, opts ...Option) *server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &server{svc: svc, log: log, mux: http.NewServeMux(), exporter: NewExporter(), pages: parsePages(),
-		crossOrigin: http.NewCrossOriginProtection(), login: parseLogin()}
+		crossOrigin: http.NewCrossOriginProtection(), login: parseLogin(),
+		formPages: parseFormPages(), signupIPs: newIPLimiter(5, time.Minute)}
 	s.prefs = newPrefsState()
 	for _, o := range opts {
 		o(s)

@@ -1,0 +1,271 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// The subjects a queued message is sealed under: the key of a pending
+// sign-up or of a contact. Forgetting either removes the message.
+const (
+	mailSubjectSignup  = "signup"
+	mailSubjectContact = "contact"
+)
+
+// mailName is the name a queued message is sealed under.
+const mailName = "mail"
+
+// sealer seals under a subject's key.
+type sealer interface {
+	Seal(name string, plaintext []byte) []byte
+}
+
+// queueMail queues m in tx, sealed under the key of its subject, due now.
+// It is called in the transaction that causes the mail, so that the mail
+// is queued exactly when that commits.
+func (db *DB) queueMail(ctx context.Context, tx *sql.Tx, ws int64, kind string, subject int64, k sealer, m *custos.Message, now time.Time) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, db.q(`INSERT INTO mail_queue (workspace_id, subject_kind, subject_id, status, attempts, next_at, sealed, created_at)
+		VALUES (?, ?, ?, ?, 0, ?, ?, ?)`), ws, kind, subject, custos.MailQueued, micros(now), k.Seal(mailName, body), micros(now))
+	if err != nil {
+		return fmt.Errorf("queue mail: %w", err)
+	}
+	return nil
+}
+
+// wakeMail tells the mail worker, if one listens, that mail was queued.
+func (db *DB) wakeMail() {
+	select {
+	case db.MailQueued <- struct{}{}:
+	default:
+	}
+}
+
+// QueueContactMail queues a message to a contact of the actor's workspace,
+// sealed under the contact's key. ENOTFOUND for a contact not in the
+// workspace; EGONE for a forgotten one.
+func (db *DB) QueueContactMail(ctx context.Context, contactID int64, m *custos.Message) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	ws := a.WorkspaceID
+	if _, err := db.findContactRow(ctx, db.read, ws, contactID); err != nil {
+		return err
+	}
+	k, err := db.contactKey(ctx, ws, contactID)
+	if err != nil {
+		return err
+	}
+	if m.Ref == "" {
+		m.Ref = "contact-" + strconv.FormatInt(contactID, 10)
+	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := db.lockContact(ctx, tx, ws, contactID); err != nil {
+			return err
+		}
+		return db.queueMail(ctx, tx, ws, mailSubjectContact, contactID, k, m, db.Now())
+	})
+	if err == nil {
+		db.wakeMail()
+	}
+	return err
+}
+
+// RequeueSending puts back every message left "sending" by a process that
+// died, so that it is sent again: delivery is at least once. It is called
+// once, before a worker starts, by the only process that sends.
+func (db *DB) RequeueSending(ctx context.Context) (int64, error) {
+	res, err := db.write.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ? WHERE status = ?`), custos.MailQueued, custos.MailSending)
+	if err != nil {
+		return 0, fmt.Errorf("store: requeue mail: %w", mapError(err))
+	}
+	return res.RowsAffected()
+}
+
+// ClaimMail marks up to limit messages that are due as sending and returns
+// them, opened. A message whose subject's key is gone (the person was
+// forgotten meanwhile) is deleted instead.
+func (db *DB) ClaimMail(ctx context.Context, limit int) ([]*custos.QueuedMail, error) {
+	lock := ""
+	if db.pg {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	type claimed struct {
+		id, ws, subject int64
+		kind            string
+		attempts        int
+		sealed          []byte
+	}
+	var rows []claimed
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.QueryContext(ctx, db.q(`UPDATE mail_queue SET status = ?, attempts = attempts + 1
+			WHERE id IN (SELECT id FROM mail_queue WHERE status = ? AND next_at <= ? ORDER BY next_at, id LIMIT ?`+lock+`)
+			RETURNING id, workspace_id, subject_kind, subject_id, attempts, sealed`),
+			custos.MailSending, custos.MailQueued, micros(db.Now()), limit)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			var c claimed
+			if err := r.Scan(&c.id, &c.ws, &c.kind, &c.subject, &c.attempts, &c.sealed); err != nil {
+				return err
+			}
+			rows = append(rows, c)
+		}
+		return r.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim mail: %w", err)
+	}
+	out := make([]*custos.QueuedMail, 0, len(rows))
+	for _, c := range rows {
+		body, err := db.openMail(ctx, c.ws, c.kind, c.subject, c.sealed)
+		if custos.ErrorCode(err) == custos.EGONE {
+			if _, err := db.write.ExecContext(ctx, db.q(`DELETE FROM mail_queue WHERE id = ?`), c.id); err != nil {
+				return nil, fmt.Errorf("store: drop mail of a forgotten subject: %w", mapError(err))
+			}
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		q := &custos.QueuedMail{ID: c.id, Attempts: c.attempts}
+		if err := json.Unmarshal(body, &q.Message); err != nil {
+			return nil, fmt.Errorf("store: queued mail %d: %w", c.id, err)
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// openMail opens a queued message under its subject's key; EGONE when the
+// key is gone.
+func (db *DB) openMail(ctx context.Context, ws int64, kind string, subject int64, sealed []byte) ([]byte, error) {
+	gone := custos.Errorf(custos.EGONE, "the key of the mail's subject is gone")
+	if sealed == nil {
+		return nil, gone
+	}
+	switch kind {
+	case mailSubjectContact:
+		k, err := db.contactKey(ctx, ws, subject)
+		if err != nil {
+			return nil, err
+		}
+		return k.Open(mailName, sealed)
+	case mailSubjectSignup:
+		keys, err := db.signupKeys(ctx, ws, []int64{subject})
+		if err != nil {
+			return nil, err
+		}
+		k, ok := keys[subject]
+		if !ok {
+			return nil, gone
+		}
+		return k.Open(mailName, sealed)
+	}
+	return nil, fmt.Errorf("store: queued mail of unknown subject %q", kind)
+}
+
+// MailSent records that messages were delivered and drops their content,
+// in one transaction.
+func (db *DB) MailSent(ctx context.Context, ids ...int64) error {
+	now := micros(db.Now())
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		for start := 0; start < len(ids); start += 500 {
+			batch := ids[start:min(start+500, len(ids))]
+			args := []any{custos.MailSent, now}
+			for _, id := range batch {
+				args = append(args, id)
+			}
+			if _, err := tx.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, sealed = NULL, last_error = '', done_at = ? WHERE id IN (`+placeholders(len(batch))+`)`), args...); err != nil {
+				return fmt.Errorf("store: mail sent: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// MailFailed records that a message was refused for good, with a reason
+// that holds no personal data, and drops its content.
+func (db *DB) MailFailed(ctx context.Context, id int64, reason string) error {
+	return db.finishMail(ctx, id, custos.MailFailed, reason)
+}
+
+func (db *DB) finishMail(ctx context.Context, id int64, status, reason string) error {
+	now := micros(db.Now())
+	_, err := db.write.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, sealed = NULL, last_error = ?, done_at = ? WHERE id = ?`), status, reason, now, id)
+	if err != nil {
+		return fmt.Errorf("store: mail %s: %w", status, mapError(err))
+	}
+	return nil
+}
+
+// MailRetry queues a message again for at, with the reason the last
+// attempt failed (no personal data).
+func (db *DB) MailRetry(ctx context.Context, id int64, at time.Time, reason string) error {
+	_, err := db.write.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, next_at = ?, last_error = ? WHERE id = ? AND status = ?`),
+		custos.MailQueued, micros(at), reason, id, custos.MailSending)
+	if err != nil {
+		return fmt.Errorf("store: retry mail: %w", mapError(err))
+	}
+	return nil
+}
+
+// MailStatus is one row of the queue as the worker's tests and the
+// operator see it: no content.
+type MailStatus struct {
+	ID        int64
+	Subject   string // "signup-3", "contact-12"
+	Status    string
+	Attempts  int
+	NextAt    time.Time
+	LastError string
+	Sealed    bool // the content is still held
+}
+
+// MailQueueStatus returns every row of the queue, oldest first.
+func (db *DB) MailQueueStatus(ctx context.Context) ([]MailStatus, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, subject_kind, subject_id, status, attempts, next_at, last_error, sealed IS NOT NULL FROM mail_queue ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: mail queue: %w", err)
+	}
+	defer rows.Close()
+	var out []MailStatus
+	for rows.Next() {
+		var s MailStatus
+		var kind string
+		var subject, next int64
+		if err := rows.Scan(&s.ID, &kind, &subject, &s.Status, &s.Attempts, &next, &s.LastError, &s.Sealed); err != nil {
+			return nil, err
+		}
+		s.Subject, s.NextAt = kind+"-"+strconv.FormatInt(subject, 10), fromMicros(next)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// forgetMail removes, in tx, the mail queued about the subjects.
+func (db *DB) forgetMail(ctx context.Context, tx *sql.Tx, ws int64, kind string, ids []int64) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	args := []any{ws, kind}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	res, err := tx.ExecContext(ctx, db.q(`DELETE FROM mail_queue WHERE workspace_id = ? AND subject_kind = ? AND subject_id IN (`+placeholders(len(ids))+`)`), args...)
+	if err != nil {
+		return 0, fmt.Errorf("forget queued mail: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -301,4 +301,5 @@ type Service interface {
 	AuditService
 	ProcessorService
 	DSRService
+	ImportService
 }

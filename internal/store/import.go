@@ -629,3 +629,73 @@ func (db *DB) importExisting(ctx context.Context, tx *sql.Tx, ia custos.Actor, r
 	}
 	return true, nil
 }
+
+// ImportRef names an import in its workspace.
+type ImportRef struct {
+	WorkspaceID, ID int64
+}
+
+// RunningImports returns the imports of every workspace that are running:
+// those a stopped server left unfinished, to resume. It needs no actor.
+func (db *DB) RunningImports(ctx context.Context) ([]ImportRef, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT workspace_id, id FROM imports WHERE status = ? ORDER BY id`), string(custos.ImportRunning))
+	if err != nil {
+		return nil, fmt.Errorf("store: running imports: %w", err)
+	}
+	defer rows.Close()
+	var out []ImportRef
+	for rows.Next() {
+		var r ImportRef
+		if err := rows.Scan(&r.WorkspaceID, &r.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// PutImportKey keeps the key of an import's staged file in the key store,
+// replacing one kept before.
+func (db *DB) PutImportKey(ctx context.Context, id int64, k *vault.FileKey) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	wrapped := db.vault.WrapFileKey(k, "import", a.WorkspaceID, id)
+	return db.txOn(ctx, db.keys, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM import_keys WHERE workspace_id = ? AND import_id = ?`), a.WorkspaceID, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO import_keys (workspace_id, import_id, wrapped, created_at) VALUES (?, ?, ?, ?)`),
+			a.WorkspaceID, id, wrapped, micros(db.Now()))
+		return err
+	})
+}
+
+// ImportKey returns the key of an import's staged file, or ENOTFOUND.
+func (db *DB) ImportKey(ctx context.Context, id int64) (*vault.FileKey, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var wrapped []byte
+	err = db.keysRead.QueryRowContext(ctx, db.q(`SELECT wrapped FROM import_keys WHERE workspace_id = ? AND import_id = ?`), a.WorkspaceID, id).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, custos.NotFound("import key")
+	} else if err != nil {
+		return nil, fmt.Errorf("store: import key: %w", err)
+	}
+	return db.vault.UnwrapFileKey("import", a.WorkspaceID, id, wrapped)
+}
+
+// DropImportKey shreds the key of an import's staged file.
+func (db *DB) DropImportKey(ctx context.Context, id int64) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	return db.txOn(ctx, db.keys, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.q(`DELETE FROM import_keys WHERE workspace_id = ? AND import_id = ?`), a.WorkspaceID, id)
+		return err
+	})
+}

@@ -3,6 +3,8 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -82,6 +84,7 @@ type workspace struct {
 	event     int64  // a consent event of contact
 	processor int64
 	request   int64 // an access request by the contact's address, with a note
+	imp       int64 // an import, with a rejected row
 }
 
 // newWorkspace makes a workspace and, through the store, one object of
@@ -138,6 +141,14 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	must(t, e.db.CreateDSRRequest(w.ctx, dsr))
 	_, err = e.db.AddDSRNote(w.ctx, dsr.ID, "called by the person of "+name)
 	must(t, err)
+
+	sum := sha256.Sum256([]byte(name))
+	imp, err := e.db.StartImport(w.ctx, &custos.Import{Name: "import of " + name + ".csv", SHA256: hex.EncodeToString(sum[:]),
+		Options: custos.ImportOptions{PurposeID: w.purpose, Basis: custos.BasisConsent, Notice: "I agree, " + name}})
+	must(t, err)
+	_, err = e.db.ImportChunk(w.ctx, imp.ID, nil, []custos.ImportRejection{{Line: 2, Column: "email", Reason: "rejected of " + name}}, 2, nil)
+	must(t, err)
+	w.imp = imp.ID
 	w.request = dsr.ID
 	proc := &custos.Processor{Name: "processor of " + name, Country: "PL", Service: "mail delivery"}
 	must(t, e.db.CreateProcessor(w.ctx, proc))

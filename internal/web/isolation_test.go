@@ -34,6 +34,7 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 		"fields/key":         w.field,
 		"notices/hash":       w.notice,
 		"dsr-requests/id":    strconv.FormatInt(w.request, 10),
+		"imports/id":         strconv.FormatInt(w.imp, 10),
 	}
 	v, ok := values[key]
 	if !ok {

@@ -3,10 +3,17 @@ package importer
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/store/storetest"
 	"github.com/custos/custos/internal/vault"
 )
 
@@ -36,5 +43,54 @@ func TestStagedFileSealed(t *testing.T) {
 	// Another key opens nothing.
 	if _, err := io.ReadAll(&openReader{r: bufio.NewReader(bytes.NewReader(staged.Bytes())), k: vault.NewFileKey()}); err == nil {
 		t.Fatal("another key opened the file")
+	}
+}
+
+// TestBackgroundResume leaves a staged upload and its key as a server
+// stopped mid-import would, then starts a worker and resumes it: the import
+// finishes, and the file and its key are gone.
+func TestBackgroundResume(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
+	p := &custos.Purpose{Name: "Service", LegalBasis: custos.BasisContract, Channel: "email"}
+	if err := db.CreatePurpose(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	data := "email\nleft-behind@example.com\n"
+	imp := start(t, db, ctx, data, custos.ImportOptions{PurposeID: p.ID, Basis: custos.BasisContract})
+	dir := t.TempDir()
+	a, _ := custos.ActorFrom(ctx)
+	k := vault.NewFileKey()
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%d-%d.import", a.WorkspaceID, imp.ID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &sealWriter{w: bufio.NewWriter(f), k: k}
+	io.WriteString(w, data)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := db.PutImportKey(ctx, imp.ID, k); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	bg, err := NewBackground(wctx, dir, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); bg.Wait() }()
+	bg.Resume(a.WorkspaceID, imp.ID)
+	bg.Resume(a.WorkspaceID, imp.ID+1) // no staged file: left alone
+	bg.Flush()
+	done, err := db.FindImport(ctx, imp.ID)
+	if err != nil || done.Status != custos.ImportDone || done.Created != 1 {
+		t.Fatalf("resumed import %+v %v", done, err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("left in the staging directory: %v", left)
+	}
+	if _, err := db.ImportKey(ctx, imp.ID); custos.ErrorCode(err) != custos.ENOTFOUND {
+		t.Fatalf("the key: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -55,63 +56,91 @@ func Run(ctx context.Context, s Store, imp *custos.Import, file io.Reader, progr
 	if err != nil {
 		return fail(err)
 	}
-	var rows []custos.ImportRow
-	var rejected []custos.ImportRejection
-	last := int64(0)
-	flush := func() error {
-		if len(rows) == 0 && len(rejected) == 0 {
-			return nil
+	// The file is read and mapped a chunk ahead, while the store writes
+	// the chunk before.
+	batches := make(chan batch, 1)
+	stop := make(chan struct{})
+	var reader sync.WaitGroup
+	defer func() { close(stop); reader.Wait() }()
+	reader.Go(func() { readChunks(r, m, imp.LastLine, batches, stop) })
+	for b := range batches {
+		if len(b.rows)+len(b.rejected) > 0 {
+			next, err := s.ImportChunk(ctx, imp.ID, b.rows, b.rejected, b.last, m.Unknown)
+			if err != nil {
+				return imp, err
+			}
+			imp = next
+			if progress != nil {
+				progress(imp)
+			}
 		}
-		next, err := s.ImportChunk(ctx, imp.ID, rows, rejected, last, m.Unknown)
+		if b.err != nil {
+			return fail(b.err)
+		}
+	}
+	if imp.LastLine == 0 {
+		// An empty file still records its unknown columns.
+		next, err := s.ImportChunk(ctx, imp.ID, nil, nil, 1, m.Unknown)
 		if err != nil {
-			return err
+			return imp, err
 		}
 		imp = next
-		rows, rejected = rows[:0], rejected[:0]
-		if progress != nil {
-			progress(imp)
+	}
+	return s.FinishImport(ctx, imp.ID, "")
+}
+
+// batch is a chunk of the file, read and mapped: the rows, the rows
+// rejected, the last line it covers, and the error that ended the file.
+type batch struct {
+	rows     []custos.ImportRow
+	rejected []custos.ImportRejection
+	last     int64
+	err      error
+}
+
+// readChunks reads the rows after line skip into batches of chunkRows
+// until the end of the file, a fatal error (sent in the last batch) or
+// stop.
+func readChunks(r Reader, m *Mapping, skip int64, out chan<- batch, stop <-chan struct{}) {
+	defer close(out)
+	var b batch
+	send := func() bool {
+		select {
+		case out <- b:
+			b = batch{}
+			return true
+		case <-stop:
+			return false
 		}
-		return nil
 	}
 	for {
 		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			send()
+			return
 		} else if err != nil {
-			if ferr := flush(); ferr != nil {
-				return imp, ferr
-			}
-			return fail(err)
+			b.err = err
+			send()
+			return
 		}
-		if int64(row.Line) <= imp.LastLine {
+		line := int64(row.Line)
+		if line <= skip {
 			continue // committed by an earlier run
 		}
-		last = int64(row.Line)
+		b.last = line
 		if row.Err != nil {
-			rejected = append(rejected, custos.ImportRejection{Line: last, Column: row.Err.Column, Reason: row.Err.Reason})
+			b.rejected = append(b.rejected, custos.ImportRejection{Line: line, Column: row.Err.Column, Reason: row.Err.Reason})
 		} else if c, proof, rerr := m.Contact(row); rerr != nil {
-			rejected = append(rejected, custos.ImportRejection{Line: last, Column: rerr.Column, Reason: rerr.Reason})
+			b.rejected = append(b.rejected, custos.ImportRejection{Line: line, Column: rerr.Column, Reason: rerr.Reason})
 		} else {
-			ir := custos.ImportRow{Line: last, Contact: c}
+			ir := custos.ImportRow{Line: line, Contact: c}
 			if proof != nil {
 				ir.ConsentAt, ir.ConsentText = &proof.At, proof.Text
 			}
-			rows = append(rows, ir)
+			b.rows = append(b.rows, ir)
 		}
-		if len(rows)+len(rejected) >= chunkRows {
-			if err := flush(); err != nil {
-				return imp, err
-			}
+		if len(b.rows)+len(b.rejected) >= chunkRows && !send() {
+			return
 		}
 	}
-	if err := flush(); err != nil {
-		return imp, err
-	}
-	if imp.LastLine == 0 {
-		// An empty file still records its unknown columns.
-		if imp, err = s.ImportChunk(ctx, imp.ID, nil, nil, 1, m.Unknown); err != nil {
-			return imp, err
-		}
-	}
-	return s.FinishImport(ctx, imp.ID, "")
 }

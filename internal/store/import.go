@@ -252,6 +252,13 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 	reject := func(line int64, col, reason string) {
 		plan.rejected = append(plan.rejected, custos.ImportRejection{Line: line, Column: col, Reason: reason})
 	}
+	rejectErr := func(line int64, err error) {
+		field := ""
+		if e := custos.AsError(err); e != nil {
+			field = e.Field
+		}
+		reject(line, field, custos.ErrorMessage(err))
+	}
 	// The contacts of the chunk, validated, one per address.
 	type item struct {
 		row  *custos.ImportRow
@@ -266,12 +273,12 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 		c.Source = custos.Source{Kind: custos.SourceImport, Detail: strconv.FormatInt(id, 10)}
 		c.Status = custos.StatusActive
 		if err := c.Validate(); err != nil {
-			reject(r.Line, custos.AsError(err).Field, custos.ErrorMessage(err))
+			rejectErr(r.Line, err)
 			continue
 		}
 		fields, special, err := normalizeFields(defs, c.Fields)
 		if err != nil {
-			reject(r.Line, custos.AsError(err).Field, custos.ErrorMessage(err))
+			rejectErr(r.Line, err)
 			continue
 		}
 		c.Fields = fields

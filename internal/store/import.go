@@ -536,32 +536,25 @@ func (db *DB) suppressedSet(ctx context.Context, q querier, ws int64, emails []s
 }
 
 // contactsByEmail returns the contacts whose e-mail blind index is one of
-// the n that bidx gives, keyed by the index.
+// the n that bidx gives, keyed by the index. One prepared seek per address:
+// SQLite answers a long IN list over random keys by stepping through the
+// index between them, which costs more as the table grows.
 func (db *DB) contactsByEmail(ctx context.Context, tx *sql.Tx, ws int64, n int, bidx func(i int) []byte) (map[string]*contactRow, error) {
 	out := map[string]*contactRow{}
-	for start := 0; start < n; start += 500 {
-		end := min(start+500, n)
-		args := []any{ws}
-		for i := start; i < end; i++ {
-			args = append(args, bidx(i))
-		}
-		rows, err := tx.QueryContext(ctx, db.q(`SELECT email_bidx, `+contactColumns+` FROM contacts WHERE workspace_id = ? AND email_bidx IN (`+placeholders(end-start)+`)`), args...)
-		if err != nil {
+	stmt, err := tx.PrepareContext(ctx, db.q(`SELECT `+contactColumns+` FROM contacts WHERE workspace_id = ? AND email_bidx = ?`))
+	if err != nil {
+		return nil, fmt.Errorf("store: contacts by e-mail: %w", err)
+	}
+	defer stmt.Close()
+	for i := range n {
+		b := bidx(i)
+		r, err := scanContactRow(stmt.QueryRowContext(ctx, ws, b))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		} else if err != nil {
 			return nil, fmt.Errorf("store: contacts by e-mail: %w", err)
 		}
-		for rows.Next() {
-			var b []byte
-			r := &contactRow{}
-			if err := rows.Scan(&b, &r.id, &r.status, &r.sourceKind, &r.sourceDtl, &r.monitoring, &r.tags, &r.sealed, &r.clear, &r.created, &r.updated, &r.lastA, &r.infoDue); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[string(b)] = r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		out[string(b)] = r
 	}
 	return out, nil
 }

@@ -536,11 +536,32 @@ func (db *DB) suppressedSet(ctx context.Context, q querier, ws int64, emails []s
 }
 
 // contactsByEmail returns the contacts whose e-mail blind index is one of
-// the n that bidx gives, keyed by the index. One prepared seek per address:
-// SQLite answers a long IN list over random keys by stepping through the
-// index between them, which costs more as the table grows.
+// the n that bidx gives, keyed by the index. PostgreSQL takes them all in
+// one array; SQLite one prepared seek each, since it answers a long IN
+// list over random keys by stepping through the index between them, which
+// costs more as the table grows.
 func (db *DB) contactsByEmail(ctx context.Context, tx *sql.Tx, ws int64, n int, bidx func(i int) []byte) (map[string]*contactRow, error) {
 	out := map[string]*contactRow{}
+	if db.pg {
+		keys := make([][]byte, n)
+		for i := range n {
+			keys[i] = bidx(i)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT email_bidx, `+contactColumns+` FROM contacts WHERE workspace_id = $1 AND email_bidx = ANY($2)`, ws, keys)
+		if err != nil {
+			return nil, fmt.Errorf("store: contacts by e-mail: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b []byte
+			r := &contactRow{}
+			if err := rows.Scan(&b, &r.id, &r.status, &r.sourceKind, &r.sourceDtl, &r.monitoring, &r.tags, &r.sealed, &r.clear, &r.created, &r.updated, &r.lastA, &r.infoDue); err != nil {
+				return nil, err
+			}
+			out[string(b)] = r
+		}
+		return out, rows.Err()
+	}
 	stmt, err := tx.PrepareContext(ctx, db.q(`SELECT `+contactColumns+` FROM contacts WHERE workspace_id = ? AND email_bidx = ?`))
 	if err != nil {
 		return nil, fmt.Errorf("store: contacts by e-mail: %w", err)

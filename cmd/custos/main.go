@@ -1,6 +1,6 @@
 // Command custos runs Custos, the GDPR-first CRM, and administers it:
 //
-//	custos serve | migrate | apikey create | workspace create | export | forget | dsr list | backup | restore | audit verify | version
+//	custos serve | migrate | apikey create | workspace create | export | forget | dsr list | backup | restore | audit verify | import | version
 //
 // Configuration comes from flags, then CUSTOS_* environment variables
 // (secrets also as *_FILE), then defaults that run: data in ./data, SQLite,
@@ -95,6 +95,7 @@ Commands:
   backup DIR            back up the data (with the erasure journal) into DIR; --keys backs up the key store instead
   restore DIR...        restore data and/or key backups into the data directory [--replace] [--journal FILE]...
   audit verify          verify the hash chain of a workspace's audit log [--workspace W]
+  import FILE           import contacts from CSV or XLSX: --purpose P --basis B [--list L] [--map COL=FIELD]... [--profile overwrite|fill_empty|skip_existing] [--notice TEXT] [--not-from-subject] [--workspace W]
   version               print the version
 
 Run 'custos <command> -h' for a command's flags.
@@ -129,6 +130,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.restore(ctx, args[1:])
 	case "audit":
 		return m.audit(ctx, args[1:])
+	case "import":
+		return m.importFile(ctx, args[1:])
 	case "version":
 		fmt.Fprintln(m.Stdout, "custos", Version)
 		return nil

@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/importer"
 	"github.com/custos/custos/internal/jobs"
 	"github.com/custos/custos/internal/web"
 )
@@ -73,9 +75,23 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if m.Config.BaseURL == "" {
 		m.Config.BaseURL = "http://" + m.Addr
 	}
+	// Uploaded imports run in the background from files staged encrypted
+	// under <data>/imports; those a stopped server left resume now.
+	imports, err := importer.NewBackground(ctx, filepath.Join(m.Config.DataDir, "imports"), m.DB, m.Log)
+	if err != nil {
+		return fmt.Errorf("imports: %w", err)
+	}
+	defer imports.Wait()
+	running, err := m.DB.RunningImports(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range running {
+		imports.Resume(r.WorkspaceID, r.ID)
+	}
 	srv := &http.Server{
 		Handler: web.NewHandler(m.DB, m.Log, web.WithMailer(m.Mail), web.WithBaseURL(m.Config.BaseURL), web.WithTrustedProxies(trusted),
-			web.WithFormRedirects(redirects), web.WithSignupIPLimit(*signupIPLimit, time.Minute), web.WithSignupTTL(*signupTTL)),
+			web.WithFormRedirects(redirects), web.WithSignupIPLimit(*signupIPLimit, time.Minute), web.WithSignupTTL(*signupTTL), web.WithImporter(imports)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,

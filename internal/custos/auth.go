@@ -50,6 +50,7 @@ const (
 	PermAuditRead        Permission = "audit:read"
 	PermSettingsManage   Permission = "settings:manage"
 	PermRequestsManage   Permission = "requests:manage"
+	PermImport           Permission = "import" // import files of contacts, with their consents
 )
 
 // Role is a named set of permissions carried by a user or an API key.
@@ -69,11 +70,11 @@ const (
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict,
 		PermExport, PermForget, PermFieldsManage, PermListsManage, PermPurposesManage,
-		PermFormsManage, PermUsersManage, PermAuditRead, PermSettingsManage, PermRequestsManage},
+		PermFormsManage, PermUsersManage, PermAuditRead, PermSettingsManage, PermRequestsManage, PermImport},
 	RoleManager: {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict,
-		PermExport, PermFieldsManage, PermListsManage, PermPurposesManage, PermFormsManage},
+		PermExport, PermFieldsManage, PermListsManage, PermPurposesManage, PermFormsManage, PermImport},
 	RoleMarketer: {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite,
-		PermListsManage, PermFormsManage},
+		PermListsManage, PermFormsManage, PermImport},
 	RoleSales:  {PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite},
 	RoleViewer: {PermContactsRead},
 	RoleDPO: {PermContactsRead, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict, PermExport, PermForget,

@@ -9,7 +9,7 @@ import (
 var allPermissions = []Permission{
 	PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict, PermExport,
 	PermForget, PermFieldsManage, PermListsManage, PermPurposesManage, PermFormsManage,
-	PermUsersManage, PermAuditRead, PermSettingsManage, PermRequestsManage,
+	PermUsersManage, PermAuditRead, PermSettingsManage, PermRequestsManage, PermImport,
 }
 
 func TestRoleCan(t *testing.T) {

@@ -337,4 +337,6 @@ type Service interface {
 	// Sign-up forms and double opt-in.
 	FormService
 	SignupService
+	// Imports of contacts from CSV and XLSX files.
+	ImportService
 }

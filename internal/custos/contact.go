@@ -74,6 +74,9 @@ type Contact struct {
 	Fields     map[string]any `json:"fields"`
 	CreatedAt  time.Time      `json:"created_at"`
 	UpdatedAt  time.Time      `json:"updated_at"`
+	// InformationDue is set when the data was not obtained from the person
+	// (an import declared so): the date by which they must be told (Art. 14).
+	InformationDue *time.Time `json:"information_due,omitempty"`
 }
 
 // Limits on contacts.

@@ -38,13 +38,14 @@ type contactRow struct {
 	tags, clear             string
 	sealed                  []byte
 	created, updated, lastA int64
+	infoDue                 sql.NullInt64
 }
 
-const contactColumns = `id, status, source_kind, source_detail, monitoring, tags, sealed, clear, created_at, updated_at, last_activity_at`
+const contactColumns = `id, status, source_kind, source_detail, monitoring, tags, sealed, clear, created_at, updated_at, last_activity_at, info_due_at`
 
 func scanContactRow(row interface{ Scan(...any) error }) (*contactRow, error) {
 	r := &contactRow{}
-	err := row.Scan(&r.id, &r.status, &r.sourceKind, &r.sourceDtl, &r.monitoring, &r.tags, &r.sealed, &r.clear, &r.created, &r.updated, &r.lastA)
+	err := row.Scan(&r.id, &r.status, &r.sourceKind, &r.sourceDtl, &r.monitoring, &r.tags, &r.sealed, &r.clear, &r.created, &r.updated, &r.lastA, &r.infoDue)
 	return r, err
 }
 
@@ -70,6 +71,7 @@ func (r *contactRow) open(k *vault.ContactKey) (*custos.Contact, error) {
 		ID: r.id, Status: custos.ContactStatus(r.status), Monitoring: r.monitoring,
 		Source:    custos.Source{Kind: custos.SourceKind(r.sourceKind), Detail: r.sourceDtl},
 		CreatedAt: fromMicros(r.created), UpdatedAt: fromMicros(r.updated), Fields: map[string]any{},
+		InformationDue: nullMicros(r.infoDue),
 	}
 	if err := json.Unmarshal([]byte(r.tags), &c.Tags); err != nil {
 		return nil, fmt.Errorf("contact %d tags: %w", r.id, err)

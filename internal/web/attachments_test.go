@@ -22,13 +22,14 @@ func multipartBody(t *testing.T, fileName string, file []byte, parts ...string) 
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
+	// The other parts first: an import's options must precede its file.
+	for i := 0; i+1 < len(parts); i += 2 {
+		must(t, mw.WriteField(parts[i], parts[i+1]))
+	}
 	if file != nil {
 		w, err := mw.CreateFormFile("file", fileName)
 		must(t, err)
 		w.Write(file)
-	}
-	for i := 0; i+1 < len(parts); i += 2 {
-		must(t, mw.WriteField(parts[i], parts[i+1]))
 	}
 	must(t, mw.Close())
 	return buf.Bytes(), mw.FormDataContentType()

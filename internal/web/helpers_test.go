@@ -3,6 +3,8 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -85,6 +87,7 @@ type workspace struct {
 	activity  int64 // a note on contact
 	attach    int64 // a text file attached to contact
 	form      int64 // a sign-up form asking consent for purpose, joining list
+	imp       int64 // an import, with a rejected row
 
 	// Staff sign-in.
 	user      int64  // an admin staff user, signed in
@@ -158,6 +161,14 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	must(t, e.db.CreateDSRRequest(w.ctx, dsr))
 	_, err = e.db.AddDSRNote(w.ctx, dsr.ID, "called by the person of "+name)
 	must(t, err)
+
+	sum := sha256.Sum256([]byte(name))
+	imp, err := e.db.StartImport(w.ctx, &custos.Import{Name: "import of " + name + ".csv", SHA256: hex.EncodeToString(sum[:]),
+		Options: custos.ImportOptions{PurposeID: w.purpose, Basis: custos.BasisConsent, Notice: "I agree, " + name}})
+	must(t, err)
+	_, err = e.db.ImportChunk(w.ctx, imp.ID, nil, []custos.ImportRejection{{Line: 2, Column: "email", Reason: "rejected of " + name}}, 2, nil)
+	must(t, err)
+	w.imp = imp.ID
 	w.request = dsr.ID
 	proc := &custos.Processor{Name: "processor of " + name, Country: "PL", Service: "mail delivery"}
 	must(t, e.db.CreateProcessor(w.ctx, proc))

@@ -39,6 +39,7 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 		"users/id":                  strconv.FormatInt(w.user, 10),
 		"sessions/id":               strconv.FormatInt(w.sessionID, 10),
 		"forms/id":                  strconv.FormatInt(w.form, 10),
+		"imports/id":                strconv.FormatInt(w.imp, 10),
 	}
 	v, ok := values[key]
 	if !ok {

@@ -123,6 +123,10 @@ func (s *server) routes() []route {
 		{"POST", "/api/v1/dsr-requests/{id}/complete", custos.PermRequestsManage, s.completeDSRRequest},
 		{"POST", "/api/v1/dsr-requests/{id}/reject", custos.PermRequestsManage, s.rejectDSRRequest},
 
+		{"GET", "/api/v1/imports", custos.PermContactsRead, s.listImports},
+		{"POST", "/api/v1/imports", custos.PermImport, s.createImport},
+		{"GET", "/api/v1/imports/{id}", custos.PermContactsRead, s.getImport},
+
 		// Public pages: the subject confirms a request from the link mailed
 		// to them. The token is the credential; GET changes nothing.
 		{"GET", "/dsr/verify/{token}", permPublic, s.dsrVerifyPage},
@@ -214,6 +218,8 @@ type server struct {
 	formRedirects []string
 	signupIPs     *ipLimiter
 	signupTTL     time.Duration
+	// importer runs uploaded imports; nil refuses uploads.
+	importer Importer
 }
 
 // Option configures the server beyond its service and logger.

@@ -145,6 +145,18 @@ type ConsentProof struct {
 	ConfirmedUserAgent string    `json:"confirmed_user_agent,omitempty"`
 }
 
+// Redact removes the personal data of the event (the addresses and
+// browsers it was given from, its proof's too), for an actor who may not
+// read personal data: what happened, when, how and by whom stays.
+func (e *ConsentEvent) Redact() {
+	e.IP, e.UserAgent = "", ""
+	if e.Proof != nil {
+		p := *e.Proof
+		p.SubmittedIP, p.SubmittedUserAgent, p.ConfirmedIP, p.ConfirmedUserAgent = "", "", "", ""
+		e.Proof = &p
+	}
+}
+
 // ConsentState is the current state of one contact for one purpose, derived
 // from the ledger and kept in the same transaction as each event.
 type ConsentState struct {

@@ -1,6 +1,7 @@
 package custos
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -295,5 +296,27 @@ func TestSupersedes(t *testing.T) {
 				t.Errorf("Supersedes = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestConsentEventRedact removes every address and browser an event
+// holds, its double opt-in proof's too, and leaves what happened.
+func TestConsentEventRedact(t *testing.T) {
+	proof := &ConsentProof{FormID: 3, FormVersion: 2, SubmittedIP: "198.51.100.7", SubmittedUserAgent: "Firefox",
+		ConfirmedIP: "198.51.100.8", ConfirmedUserAgent: "Safari"}
+	e := &ConsentEvent{ID: 1, Action: ActionGrant, Method: MethodDOI, IP: "198.51.100.8", UserAgent: "Safari", Proof: proof}
+	entry := &TimelineEntry{Consent: e}
+	entry.Redact()
+	b, _ := json.Marshal(e)
+	for _, personal := range []string{"198.51.100", "Firefox", "Safari"} {
+		if strings.Contains(string(b), personal) {
+			t.Errorf("redacted event holds %q: %s", personal, b)
+		}
+	}
+	if e.Proof.FormID != 3 || e.Proof.FormVersion != 2 || e.Action != ActionGrant || e.Method != MethodDOI {
+		t.Errorf("redaction removed what is not personal: %s", b)
+	}
+	if proof.SubmittedIP == "" {
+		t.Error("redaction changed the proof it was given, which others may share")
 	}
 }

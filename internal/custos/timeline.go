@@ -40,7 +40,7 @@ func (e *TimelineEntry) Redact() {
 		e.Change.Old, e.Change.New = nil, nil
 	}
 	if e.Consent != nil {
-		e.Consent.IP, e.Consent.UserAgent = "", ""
+		e.Consent.Redact()
 	}
 	if e.Activity != nil {
 		e.Activity.Title, e.Activity.Body = "", ""

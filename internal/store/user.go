@@ -423,13 +423,22 @@ func (db *DB) Login(ctx context.Context, at custos.LoginAttempt) (*custos.LoginR
 		return nil, err
 	}
 	if !custos.NetworksAllow(settings.AllowedIPs, at.IP) || !custos.NetworksAllow(u.AllowedIPs, at.IP) {
+		// The same answer as a wrong password, and counted as one: from
+		// outside the allowlist a password is worth nothing, and whether it
+		// was right must not show.
 		err := db.tx(ctx, func(tx *sql.Tx) error {
-			return db.recordLogin(ctx, tx, ws, u.ID, now, at.IP, at.UserAgent, custos.LoginIPRefused, "")
+			if err := db.recordLogin(ctx, tx, ws, u.ID, now, at.IP, at.UserAgent, custos.LoginIPRefused, ""); err != nil {
+				return err
+			}
+			if err := db.throttleFail(ctx, tx, ws, acct, now, accountFree, accountLock); err != nil {
+				return err
+			}
+			return db.throttleFail(ctx, tx, ws, ipKey, now, ipFree, ipLock)
 		})
 		if err != nil {
 			return nil, err
 		}
-		return nil, custos.Errorf(custos.EFORBIDDEN, "Signing in from this network is not allowed.")
+		return nil, unauthorized()
 	}
 	res := &custos.LoginResult{User: &u.User, Pending: u.TOTPEnabled || u.Email2FA}
 	err = db.tx(ctx, func(tx *sql.Tx) error {

@@ -416,8 +416,11 @@ func TestIPAllowlistWeb(t *testing.T) {
 			t.Fatalf("spoofed: status %d %s", res.status, res.body)
 		}
 	}
-	if res := e.loginForm("a", "a-staff@example.com", testPassword, spoof); res.status != http.StatusForbidden {
-		t.Fatalf("sign-in from outside: %d", res.status)
+	// From outside, the right password is refused exactly as a wrong one.
+	right := e.loginForm("a", "a-staff@example.com", testPassword, spoof)
+	wrong := e.loginForm("a", "a-staff@example.com", "not the password at all", spoof)
+	if right.status != http.StatusUnauthorized || right.status != wrong.status || !bytes.Equal(right.body, wrong.body) {
+		t.Fatalf("sign-in from outside: %d %s; with a wrong password: %d %s", right.status, right.body, wrong.status, wrong.body)
 	}
 	// Behind a trusted proxy, the forwarded address counts.
 	e.srv.trusted = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}

@@ -120,10 +120,7 @@ func (s *server) auditRead(w http.ResponseWriter, r *http.Request, req *custos.R
 // client address and the contact its path names. The store writes it
 // with every change the request makes.
 func (s *server) auditedRequest(r *http.Request) *custos.Request {
-	req := &custos.Request{Method: r.Method, Route: r.Pattern[strings.IndexByte(r.Pattern, ' ')+1:]}
-	if ip := s.clientIP(r); ip.IsValid() {
-		req.IP = ip.String()
-	}
+	req := &custos.Request{Method: r.Method, Route: r.Pattern[strings.IndexByte(r.Pattern, ' ')+1:], IP: s.clientAddr(r)}
 	contact := r.PathValue("contact_id")
 	if contact == "" && strings.HasPrefix(req.Route, "/api/v1/contacts/{id}") {
 		contact = r.PathValue("id")

@@ -191,14 +191,13 @@ func (s *server) recordConsentBulk(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, affectedBody{Affected: n, Skipped: skipped})
 }
 
-// redactEvents removes the IP address and user agent, which are personal
-// data, from ledger events when the actor may not read personal data.
+// redactEvents removes the personal data of ledger events (see
+// ConsentEvent.Redact) when the actor may not read personal data.
 func redactEvents(ctx context.Context, events ...*custos.ConsentEvent) {
 	if a, _ := custos.ActorFrom(ctx); a.Can(custos.PermPersonalDataRead) {
 		return
 	}
 	for _, e := range events {
-		e.IP = ""
-		e.UserAgent = ""
+		e.Redact()
 	}
 }

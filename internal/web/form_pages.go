@@ -216,7 +216,7 @@ func (s *server) submit(r *http.Request, id int64, sub custos.Submission) (*cust
 	if sub.Website != "" {
 		return pf, nil
 	}
-	ip := s.clientIP(r).String()
+	ip := s.clientAddr(r)
 	if ok, wait := s.signupIPs.allow(ip); !ok {
 		return pf, rateLimited(wait)
 	}
@@ -416,7 +416,7 @@ func (s *server) confirmSignup(w http.ResponseWriter, r *http.Request) {
 		s.writeFormPage(w, r, http.StatusForbidden, formPage{Kind: "invalid"})
 		return
 	}
-	c, err := s.svc.ConfirmSignup(r.Context(), r.PathValue("token"), s.clientIP(r).String(), r.UserAgent())
+	c, err := s.svc.ConfirmSignup(r.Context(), r.PathValue("token"), s.clientAddr(r), r.UserAgent())
 	if err != nil {
 		s.writeSignupTokenError(w, r, err)
 		return

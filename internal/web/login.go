@@ -291,6 +291,15 @@ func (s *server) clientIP(r *http.Request) netip.Addr {
 	return ip // every hop is a proxy of ours: the request began inside
 }
 
+// clientAddr is clientIP as text, as a consent's proof or a rate limit
+// records it: empty when the address cannot be known.
+func (s *server) clientAddr(r *http.Request) string {
+	if ip := s.clientIP(r); ip.IsValid() {
+		return ip.String()
+	}
+	return ""
+}
+
 func (s *server) trustedProxy(ip netip.Addr) bool {
 	for _, p := range s.trusted {
 		if p.Contains(ip) {

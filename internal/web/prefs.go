@@ -173,9 +173,11 @@ func (s *server) prefsSubject(r *http.Request) (*http.Request, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	// What the person changes is audited like any change through the API.
+	// What the person changes is audited like any change through the API,
+	// but without their address: the chained log cannot forget it, and the
+	// ledger keeps it sealed under the contact's key already.
 	req := s.auditedRequest(r)
-	req.ContactID = contact
+	req.ContactID, req.IP = contact, ""
 	return r.WithContext(custos.WithRequest(custos.WithActor(r.Context(), custos.SubjectActor(ws)), req)), contact, nil
 }
 
@@ -376,7 +378,7 @@ func (s *server) prefsConsent(w http.ResponseWriter, r *http.Request) {
 		if i < 0 {
 			return "", custos.Invalid("purpose_id", "is not a purpose of this page")
 		}
-		req := custos.ConsentRequest{PurposeID: purpose, Method: custos.MethodPreference, IP: s.clientIP(r).String(), UserAgent: userAgent(r)}
+		req := custos.ConsentRequest{PurposeID: purpose, Method: custos.MethodPreference, IP: s.clientAddr(r), UserAgent: userAgent(r)}
 		switch r.PostFormValue("action") {
 		case "withdraw":
 			if states[i].Action != custos.ActionGrant {

@@ -93,7 +93,7 @@ func (s *server) prefsRequestLink(w http.ResponseWriter, r *http.Request) {
 	if workspace == "" {
 		workspace = custos.DefaultWorkspace
 	}
-	ok, wait := s.prefs.byIP.allow(s.clientIP(r).String())
+	ok, wait := s.prefs.byIP.allow(s.clientAddr(r))
 	if ok {
 		sum := sha256.Sum256([]byte(workspace + "\x00" + email)) // nothing in memory names the person
 		ok, wait = s.prefs.byAddress.allow(string(sum[:]))
@@ -128,10 +128,13 @@ func (s *server) prefsRequestLink(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Wait waits for the work the handler does after answering, the
-// preference-link mails on their way, to end; serve calls it after
-// shutting the server down.
-func (s *server) Wait() { s.prefs.wg.Wait() }
+// Wait waits for the work the handler does after answering, the mails on
+// their way (preference links, password resets, sign-in codes), to end;
+// serve calls it after shutting the server down.
+func (s *server) Wait() {
+	s.prefs.wg.Wait()
+	s.mails.Wait()
+}
 
 // sendPrefsLink mails a fresh preference-centre link to the contact with
 // the address in the workspace, if there is one. What it finds is logged

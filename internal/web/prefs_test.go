@@ -126,7 +126,7 @@ func TestPreferenceCentreConsents(t *testing.T) {
 		t.Fatalf("withdrawal: %+v", last)
 	}
 	if got := newestAudit(e, a); got.Action != custos.AuditWrite || got.Route != "POST /p/{token}/consents" || got.Actor != custos.ActorSubject ||
-		got.ContactID == nil || *got.ContactID != a.contact {
+		got.ContactID == nil || *got.ContactID != a.contact || got.IP != "" {
 		t.Fatalf("the withdrawal's audit entry: %+v", got)
 	}
 	d, err := e.db.Permission(a.ctx, a.contact, a.purpose, nil)

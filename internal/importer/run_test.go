@@ -267,3 +267,45 @@ func TestImportResume(t *testing.T) {
 		t.Fatalf("replayed chunk: %+v %v", again, err)
 	}
 }
+
+// TestImportRespectsObjection imports, on legitimate interests for a
+// purpose of direct marketing, a file naming a contact who objected: the
+// other rows go in with the basis, the objector gets none and is not put
+// on the list, and the import finishes.
+func TestImportRespectsObjection(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
+	p := &custos.Purpose{Name: "Offers", LegalBasis: custos.BasisLegitimateInterests, Marketing: true}
+	if err := db.CreatePurpose(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	l := &custos.List{Name: "Offers"}
+	if err := db.CreateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	objector := &custos.Contact{Email: "objector@x.eu"}
+	if err := db.CreateContact(ctx, objector); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ObjectToMarketing(ctx, objector.ID); err != nil {
+		t.Fatal(err)
+	}
+	data := "email;first_name\nnew@x.eu;Ann\nobjector@x.eu;Olga\n"
+	imp := start(t, db, ctx, data, custos.ImportOptions{ListID: l.ID, PurposeID: p.ID, Basis: custos.BasisLegitimateInterests})
+	imp, err := Run(ctx, db, imp, strings.NewReader(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp.Status != custos.ImportDone || imp.Created != 1 {
+		t.Fatalf("import: %+v", imp)
+	}
+	if d, err := db.Permission(ctx, objector.ID, p.ID, nil); err != nil || d.Allowed {
+		t.Fatalf("the objector was given the basis: %+v %v", d, err)
+	}
+	if lists, err := db.ContactLists(ctx, objector.ID); err != nil || len(lists) != 0 {
+		t.Fatalf("the objector was put on %v (%v)", lists, err)
+	}
+	if d, err := db.Permission(ctx, findByEmail(t, db, ctx, "new@x.eu").ID, p.ID, nil); err != nil || !d.Allowed {
+		t.Fatalf("the new contact: %+v %v", d, err)
+	}
+}

@@ -645,6 +645,17 @@ func (db *DB) importExisting(ctx context.Context, tx *sql.Tx, ia custos.Actor, r
 	if st != nil && (r.ConsentAt == nil || r.ConsentText == "" || !r.ConsentAt.After(st.Since)) {
 		return false, nil
 	}
+	// Nor assign a basis for direct marketing to someone who objected to
+	// it (Art. 21(3)); their own consent, with its proof, still counts.
+	if assignsMarketingBasis(reqs, purposes) {
+		objected, err := db.objected(ctx, tx, ws, []int64{row.id})
+		if err != nil {
+			return false, err
+		}
+		if objected[row.id] {
+			return false, nil
+		}
+	}
 	if _, err := db.appendEvents(ctx, tx, db.inserter(tx), false, ia, []int64{row.id}, []*vault.ContactKey{k}, reqs, purposes); err != nil {
 		return false, err
 	}

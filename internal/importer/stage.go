@@ -310,8 +310,15 @@ func (b *Background) run(job context.Context) {
 	}
 	if err != nil {
 		b.log.Warn("import failed", "id", id, "err", custos.ErrorMessage(err))
-		if imp == nil || imp.Status == custos.ImportRunning {
-			return // a store error: left running, resumed at the next start
+		switch custos.ErrorCode(err) {
+		case custos.EINVALID, custos.ECONFLICT, custos.ECONSENT, custos.EGONE:
+			// Running it again would fail the same way: end it, and with
+			// it the staged file and its key.
+			b.db.FinishImport(ctx, id, "the import stopped: "+custos.ErrorMessage(err))
+		default:
+			if imp == nil || imp.Status == custos.ImportRunning {
+				return // a store error: left running, resumed at the next start
+			}
 		}
 	}
 	end()

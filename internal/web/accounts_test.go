@@ -631,3 +631,26 @@ func TestInvitationWeb(t *testing.T) {
 		t.Fatalf("without mail: %d %s", res.status, res.body)
 	}
 }
+
+// TestLimitKey counts an IPv6 client by its /64 and an IPv4 one by its
+// address, so that rotating addresses within a /64 escapes no limit.
+func TestLimitKey(t *testing.T) {
+	s := &server{}
+	key := func(remote string) string {
+		r := httptest.NewRequest("POST", "/p/request", nil)
+		r.RemoteAddr = remote
+		return s.limitKey(r)
+	}
+	if a, b := key("[2001:db8:1:2::1]:1000"), key("[2001:db8:1:2:ffff::9]:2000"); a != b || a != "2001:db8:1:2::/64" {
+		t.Errorf("one /64: %q and %q", a, b)
+	}
+	if a, b := key("[2001:db8:1:2::1]:1000"), key("[2001:db8:1:3::1]:1000"); a == b {
+		t.Errorf("two /64s share a key %q", a)
+	}
+	if a, b := key("192.0.2.1:1"), key("192.0.2.2:1"); a == b || a != "192.0.2.1" {
+		t.Errorf("IPv4: %q and %q", a, b)
+	}
+	if k := key("garbage"); k != "" {
+		t.Errorf("unknown address: %q", k)
+	}
+}

@@ -217,7 +217,7 @@ func (s *server) submit(r *http.Request, id int64, sub custos.Submission) (*cust
 		return pf, nil
 	}
 	ip := s.clientAddr(r)
-	if ok, wait := s.signupIPs.allow(ip); !ok {
+	if ok, wait := s.signupIPs.allow(s.limitKey(r)); !ok {
 		return pf, rateLimited(wait)
 	}
 	if s.baseURL == "" {

@@ -300,6 +300,22 @@ func (s *server) clientAddr(r *http.Request) string {
 	return ""
 }
 
+// limitKey is what a per-client limit counts under: the client's address,
+// or for IPv6 its /64, which a single client commonly holds whole, so that
+// rotating addresses within it neither escapes a limit nor fills the
+// limiter for everyone.
+func (s *server) limitKey(r *http.Request) string {
+	ip := s.clientIP(r)
+	if !ip.IsValid() {
+		return ""
+	}
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
 func (s *server) trustedProxy(ip netip.Addr) bool {
 	for _, p := range s.trusted {
 		if p.Contains(ip) {

@@ -93,7 +93,7 @@ func (s *server) prefsRequestLink(w http.ResponseWriter, r *http.Request) {
 	if workspace == "" {
 		workspace = custos.DefaultWorkspace
 	}
-	ok, wait := s.prefs.byIP.allow(s.clientAddr(r))
+	ok, wait := s.prefs.byIP.allow(s.limitKey(r))
 	if ok {
 		sum := sha256.Sum256([]byte(workspace + "\x00" + email)) // nothing in memory names the person
 		ok, wait = s.prefs.byAddress.allow(string(sum[:]))

@@ -137,11 +137,21 @@ func (db *DB) ClaimMail(ctx context.Context, limit int) ([]*custos.QueuedMail, e
 			}
 			continue
 		} else if err != nil {
-			return nil, err
+			// Perhaps the key store cannot be read just now: this one
+			// waits a minute; the others of the batch go on.
+			db.log.Warn("queued mail not opened", "id", c.id, "err", err.Error())
+			if err := db.MailRetry(ctx, c.id, db.Now().Add(time.Minute), "not opened"); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		q := &custos.QueuedMail{ID: c.id, Attempts: c.attempts}
 		if err := json.Unmarshal(body, &q.Message); err != nil {
-			return nil, fmt.Errorf("store: queued mail %d: %w", c.id, err)
+			// It will never read better: failed, and the others go on.
+			if err := db.MailFailed(ctx, c.id, "the stored message is unreadable"); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		out = append(out, q)
 	}

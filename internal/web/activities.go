@@ -45,17 +45,7 @@ func (s *server) listActivities(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	q, err := readQuery(r, historyQuery)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	before, err := q.cursor()
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	limit, err := q.limit()
+	before, limit, err := readPage(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

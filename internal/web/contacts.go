@@ -195,9 +195,6 @@ func (s *server) writeContact(w http.ResponseWriter, r *http.Request, status int
 	s.writeJSON(w, r, status, c)
 }
 
-// historyQuery lists the query parameters of the history route.
-var historyQuery = []string{"cursor", "limit"}
-
 // contactHistory answers a page of the contact's field changes.
 func (s *server) contactHistory(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id", "contact")
@@ -205,17 +202,7 @@ func (s *server) contactHistory(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	q, err := readQuery(r, historyQuery)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	before, err := q.cursor()
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	limit, err := q.limit()
+	before, limit, err := readPage(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -97,8 +97,6 @@ func (s *server) createImport(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusAccepted, imp)
 }
 
-var importQuery = []string{"cursor", "limit"}
-
 // getImport answers an import's progress and result with a page of its
 // rejected rows.
 func (s *server) getImport(w http.ResponseWriter, r *http.Request) {
@@ -107,17 +105,7 @@ func (s *server) getImport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	q, err := readQuery(r, importQuery)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	after, err := q.cursor()
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	limit, err := q.limit()
+	after, limit, err := readPage(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -137,17 +125,7 @@ func (s *server) getImport(w http.ResponseWriter, r *http.Request) {
 
 // listImports answers the workspace's imports, newest first.
 func (s *server) listImports(w http.ResponseWriter, r *http.Request) {
-	q, err := readQuery(r, importQuery)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	before, err := q.cursor()
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	limit, err := q.limit()
+	before, limit, err := readPage(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

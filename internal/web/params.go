@@ -124,6 +124,24 @@ func (q queryParams) cursor() (int64, error) {
 	return decodeCursor(q.values.Get("cursor"))
 }
 
+// pageQuery lists the query parameters of a route that answers pages of
+// one kind: the cursor and the page size.
+var pageQuery = []string{"cursor", "limit"}
+
+// readPage reads the cursor and page size of such a route, each error
+// naming its parameter.
+func readPage(r *http.Request) (cursor int64, limit int, err error) {
+	q, err := readQuery(r, pageQuery)
+	if err != nil {
+		return 0, 0, err
+	}
+	if cursor, err = q.cursor(); err != nil {
+		return 0, 0, err
+	}
+	limit, err = q.limit()
+	return cursor, limit, err
+}
+
 // time returns the parameter as an RFC 3339 time, nil when not given.
 func (q queryParams) time(name string) (*time.Time, error) {
 	return parseTime(name, q.str(name))

@@ -52,7 +52,7 @@ func (s *server) contactTimeline(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	q, err := readQuery(r, historyQuery)
+	q, err := readQuery(r, pageQuery)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

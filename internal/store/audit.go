@@ -292,7 +292,10 @@ func (db *DB) VerifyAudit(ctx context.Context) (*custos.AuditReport, error) {
 	prev, last := genesis, int64(0)
 	// Read in pages, so that a long chain is not one long read.
 	for {
-		rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+auditColumns+` FROM audit_log WHERE workspace_id = ? AND seq > ? ORDER BY seq LIMIT 10000`), ws, last)
+		// A range of positions, not a LIMIT: PostgreSQL, before its
+		// statistics catch up with a fast-growing log, would otherwise scan
+		// the whole table for every page.
+		rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+auditColumns+` FROM audit_log WHERE workspace_id = ? AND seq > ? AND seq <= ? ORDER BY seq`), ws, last, last+10000)
 		if err != nil {
 			return nil, fmt.Errorf("store: verify audit: %w", err)
 		}

@@ -51,7 +51,7 @@ func TestImportCommand(t *testing.T) {
 	if !strings.Contains(errs.String(), "imported already as import 1") {
 		t.Fatalf("second run:\n%s", errs)
 	}
-	m, _, errs = newMain(cfg)
+	m, _, _ = newMain(cfg)
 	if err := m.Run(context.Background(), []string{"import", file, "--purpose", "1"}); err == nil || !strings.Contains(err.Error(), "--basis must be one of") {
 		t.Fatalf("missing basis: %v", err)
 	}

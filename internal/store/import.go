@@ -214,11 +214,9 @@ func (db *DB) FinishImport(ctx context.Context, id int64, failure string) (*cust
 	return out, err
 }
 
-// importPlan is what one chunk does: contacts to create, contacts to
-// update, rows rejected or skipped.
+// importPlan is what one chunk does: rows rejected, contacts updated or
+// skipped.
 type importPlan struct {
-	create   []*custos.Contact
-	createRq [][]custos.ConsentRequest // the ledger requests of each new contact
 	rejected []custos.ImportRejection
 	updated  int64
 	skipped  int64

@@ -245,6 +245,12 @@ func firstActivityField(u custos.ActivityUpdate) string {
 // DeleteActivity removes the activity. While the contact is restricted it
 // stays: it may be what the person needs kept (Art. 18(1)(c)).
 func (db *DB) DeleteActivity(ctx context.Context, contactID, id int64) error {
+	return db.deleteOfContact(ctx, "contact_activities", "activity", contactID, id)
+}
+
+// deleteOfContact deletes the row id of the contact from table, in which
+// it is the named thing; not while the contact is restricted.
+func (db *DB) deleteOfContact(ctx context.Context, table, thing string, contactID, id int64) error {
 	a, err := actor(ctx)
 	if err != nil {
 		return err
@@ -254,14 +260,14 @@ func (db *DB) DeleteActivity(ctx context.Context, contactID, id int64) error {
 		if _, err := db.writableContact(ctx, tx, ws, contactID, ""); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, db.q(`DELETE FROM contact_activities WHERE workspace_id = ? AND contact_id = ? AND id = ?`), ws, contactID, id)
+		res, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE workspace_id = ? AND contact_id = ? AND id = ?`), ws, contactID, id)
 		if err != nil {
-			return fmt.Errorf("store: delete activity: %w", err)
+			return fmt.Errorf("store: delete %s: %w", thing, err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return custos.NotFound("activity")
+			return custos.NotFound(thing)
 		}
 		return nil
 	})

@@ -160,24 +160,5 @@ func (db *DB) AttachmentContent(ctx context.Context, contactID, id int64) (*cust
 // DeleteAttachment removes an attachment of the contact; not while the
 // contact is restricted.
 func (db *DB) DeleteAttachment(ctx context.Context, contactID, id int64) error {
-	a, err := actor(ctx)
-	if err != nil {
-		return err
-	}
-	ws := a.WorkspaceID
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.writableContact(ctx, tx, ws, contactID, ""); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, db.q(`DELETE FROM contact_attachments WHERE workspace_id = ? AND contact_id = ? AND id = ?`), ws, contactID, id)
-		if err != nil {
-			return fmt.Errorf("store: delete attachment: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return custos.NotFound("attachment")
-		}
-		return nil
-	})
+	return db.deleteOfContact(ctx, "contact_attachments", "attachment", contactID, id)
 }

@@ -58,18 +58,25 @@ func (s *server) writePage(w http.ResponseWriter, r *http.Request, status int, p
 // writeTokenError renders the page for a token that does not work, which
 // says nothing of whether, or which, request it was for.
 func (s *server) writeTokenError(w http.ResponseWriter, r *http.Request, err error) {
+	status, kind := s.tokenFailure(r, err)
+	s.writePage(w, r, status, verifyPage{Kind: kind})
+}
+
+// tokenFailure is the status and the kind of page (invalid, expired,
+// error) that answer a link whose token does not work; an unexpected
+// failure is logged.
+func (s *server) tokenFailure(r *http.Request, err error) (int, string) {
 	switch custos.ErrorCode(err) {
 	case custos.ENOTFOUND:
-		s.writePage(w, r, http.StatusNotFound, verifyPage{Kind: "invalid"})
+		return http.StatusNotFound, "invalid"
 	case custos.EGONE:
-		s.writePage(w, r, http.StatusGone, verifyPage{Kind: "expired"})
+		return http.StatusGone, "expired"
 	case custos.EUNAVAILABLE:
-		s.writePage(w, r, http.StatusServiceUnavailable, verifyPage{Kind: "error"})
-	default:
-		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-			slog.String("route", r.Pattern), slog.String("error", err.Error()))
-		s.writePage(w, r, http.StatusInternalServerError, verifyPage{Kind: "error"})
+		return http.StatusServiceUnavailable, "error"
 	}
+	s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+		slog.String("route", r.Pattern), slog.String("error", err.Error()))
+	return http.StatusInternalServerError, "error"
 }
 
 // dsrVerifyPage shows the subject a Confirm button. It changes nothing:

@@ -380,21 +380,14 @@ func (s *server) submitFormJSON(w http.ResponseWriter, r *http.Request) {
 // not work.
 func (s *server) writeSignupTokenError(w http.ResponseWriter, r *http.Request, err error) {
 	switch custos.ErrorCode(err) {
-	case custos.ENOTFOUND:
-		s.writeFormPage(w, r, http.StatusNotFound, formPage{Kind: "invalid"})
-	case custos.EGONE:
-		s.writeFormPage(w, r, http.StatusGone, formPage{Kind: "expired"})
-	case custos.EUNAVAILABLE:
-		s.writeFormPage(w, r, http.StatusServiceUnavailable, formPage{Kind: "error"})
 	case custos.ECONFLICT, custos.ERESTRICTED:
 		// The address's contact is restricted (Art. 18), or was erased
 		// with suppression since: nothing is recorded, and the page says
 		// no more than that it did not work.
 		s.writeFormPage(w, r, http.StatusConflict, formPage{Kind: "error"})
 	default:
-		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-			slog.String("route", r.Pattern), slog.String("error", err.Error()))
-		s.writeFormPage(w, r, http.StatusInternalServerError, formPage{Kind: "error"})
+		status, kind := s.tokenFailure(r, err)
+		s.writeFormPage(w, r, status, formPage{Kind: kind})
 	}
 }
 

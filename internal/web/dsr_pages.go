@@ -38,8 +38,16 @@ func (s *server) writePage(w http.ResponseWriter, r *http.Request, status int, p
 	if p.What != "" {
 		p.What = i18n.T(p.Lang, "dsr.what."+p.What)
 	}
+	s.renderPublic(w, r, status, pageCSP, func(b *bytes.Buffer) error { return s.pages.ExecuteTemplate(b, "dsr_verify.html", p) })
+}
+
+// renderPublic answers a public page rendered by render, with the headers
+// every public page carries: the csp given, no framing, no referrer (a
+// token may be in the address), not indexed. A page that fails to render
+// is a 500 with a plain text.
+func (s *server) renderPublic(w http.ResponseWriter, r *http.Request, status int, csp string, render func(*bytes.Buffer) error) {
 	var b bytes.Buffer
-	if err := s.pages.ExecuteTemplate(&b, "dsr_verify.html", p); err != nil {
+	if err := render(&b); err != nil {
 		s.log.ErrorContext(r.Context(), "render page", slog.String("error", err.Error()))
 		status = http.StatusInternalServerError
 		b.Reset()
@@ -47,7 +55,7 @@ func (s *server) writePage(w http.ResponseWriter, r *http.Request, status int, p
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Robots-Tag", "noindex")

@@ -136,25 +136,11 @@ func (s *server) writeFormPage(w http.ResponseWriter, r *http.Request, status in
 	if p.Lang == "" {
 		p.Lang = i18n.Negotiate(r.Header.Get("Accept-Language"))
 	}
-	var b bytes.Buffer
-	if err := s.formPages.ExecuteTemplate(&b, "form.html", p); err != nil {
-		s.log.ErrorContext(r.Context(), "render page", slog.String("error", err.Error()))
-		status = http.StatusInternalServerError
-		b.Reset()
-		b.WriteString("Internal error.\n")
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
 	csp := p.csp
 	if csp == "" {
 		csp = pageCSP
 	}
-	h.Set("Content-Security-Policy", csp)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Robots-Tag", "noindex")
-	w.WriteHeader(status)
-	_, _ = w.Write(b.Bytes())
+	s.renderPublic(w, r, status, csp, func(b *bytes.Buffer) error { return s.formPages.ExecuteTemplate(b, "form.html", p) })
 }
 
 // publicFormID reads the {form} path value.

@@ -54,24 +54,10 @@ func (s *server) writeLogin(w http.ResponseWriter, r *http.Request, status int, 
 	if v.Workspace == "" {
 		v.Workspace = custos.DefaultWorkspace
 	}
-	var b bytes.Buffer
-	if err := s.login.Execute(&b, v); err != nil {
-		s.log.ErrorContext(r.Context(), "render page", slog.String("error", err.Error()))
-		status = http.StatusInternalServerError
-		b.Reset()
-		b.WriteString("Internal error.\n")
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Robots-Tag", "noindex")
 	if status == http.StatusTooManyRequests {
-		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
-	w.WriteHeader(status)
-	_, _ = w.Write(b.Bytes())
+	s.renderPublic(w, r, status, pageCSP, func(b *bytes.Buffer) error { return s.login.Execute(b, v) })
 }
 
 // setCookie sets (or, with token "", removes) a sign-in cookie.

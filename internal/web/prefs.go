@@ -135,21 +135,7 @@ func (s *server) writePrefsPage(w http.ResponseWriter, r *http.Request, status i
 	if p.Lang == "" {
 		p.Lang = prefsLang(r)
 	}
-	var b bytes.Buffer
-	if err := s.prefs.pages.ExecuteTemplate(&b, "prefs.html", p); err != nil {
-		s.log.ErrorContext(r.Context(), "render page", slog.String("error", err.Error()))
-		status = http.StatusInternalServerError
-		b.Reset()
-		b.WriteString("Internal error.\n")
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Robots-Tag", "noindex")
-	w.WriteHeader(status)
-	_, _ = w.Write(b.Bytes())
+	s.renderPublic(w, r, status, pageCSP, func(b *bytes.Buffer) error { return s.prefs.pages.ExecuteTemplate(b, "prefs.html", p) })
 }
 
 // prefsFail renders the page for an error: the same "not valid" page for

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/custos/custos/internal/custos"
@@ -35,48 +34,13 @@ func WithFormRedirects(urls []string) Option {
 // WithSignupIPLimit sets how many form submissions one IP address may make
 // per window; n 0 switches the limit off.
 func WithSignupIPLimit(n int, window time.Duration) Option {
-	return func(s *server) { s.signupIPs = newIPLimiter(n, window) }
+	return func(s *server) { s.signupIPs = newRateLimit(n, window) }
 }
 
 // WithSignupTTL says how long confirmation links work, as the store was
 // told, so that the mail says so.
 func WithSignupTTL(d time.Duration) Option {
 	return func(s *server) { s.signupTTL = d }
-}
-
-// ipLimiter counts requests per IP address in fixed windows, in memory: a
-// restart forgets it, which the per-address limit (in the database) does
-// not.
-type ipLimiter struct {
-	n      int
-	window time.Duration
-	now    func() time.Time
-	mu     sync.Mutex
-	start  time.Time
-	counts map[string]int
-}
-
-func newIPLimiter(n int, window time.Duration) *ipLimiter {
-	return &ipLimiter{n: n, window: window, now: time.Now, counts: map[string]int{}}
-}
-
-// allow counts one request from ip and reports whether it is within the
-// limit, or else how long until the window ends.
-func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
-	if l == nil || l.n <= 0 {
-		return true, 0
-	}
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.start) >= l.window {
-		l.start, l.counts = now, map[string]int{}
-	}
-	if l.counts[ip] >= l.n {
-		return false, l.start.Add(l.window).Sub(now)
-	}
-	l.counts[ip]++
-	return true, 0
 }
 
 // formPage is what the form and confirmation pages show.

@@ -216,7 +216,7 @@ type server struct {
 	// how long a confirmation link works.
 	formPages     *template.Template
 	formRedirects []string
-	signupIPs     *ipLimiter
+	signupIPs     *rateLimit
 	signupTTL     time.Duration
 	// importer runs uploaded imports; nil refuses uploads.
 	importer Importer
@@ -248,7 +248,7 @@ func newServer(svc custos.Service, log *slog.Logger, opts ...Option) *server {
 	}
 	s := &server{svc: svc, log: log, mux: http.NewServeMux(), exporter: NewExporter(), pages: parsePages(),
 		crossOrigin: http.NewCrossOriginProtection(), login: parseLogin(),
-		formPages: parseFormPages(), signupIPs: newIPLimiter(5, time.Minute)}
+		formPages: parseFormPages(), signupIPs: newRateLimit(5, time.Minute)}
 	s.prefs = newPrefsState()
 	for _, o := range opts {
 		o(s)

@@ -208,52 +208,76 @@ func (k *ContactKey) Open(name string, sealed []byte) ([]byte, error) {
 	return open(k.aead, sealed, binding("val", k.workspace, k.contact, name))
 }
 
-// RequestKey encrypts and decrypts the personal data of one data-subject
-// request: the subject's address, notes, the answer. A request has a key of
-// its own because it may name a person Custos holds no contact for, and
-// because it outlives the contact: its skeleton stays as evidence after
-// its subject is forgotten.
-type RequestKey struct {
+// objectKey is the random data key of one object that holds personal
+// data apart from a contact's key, wrapped for the key store and shredded
+// with the object. Each kind binds its wrapping (dek) and its values
+// (val) under labels of its own, so no kind's key or value opens as
+// another's.
+type objectKey struct {
 	aead      cipher.AEAD
 	workspace int64
-	request   int64
+	id        int64
+	val       string
 }
 
-// NewRequestKey makes a new random data key for a request and returns it
-// with its wrapped form, which is what the key store keeps. Its binding
-// differs from a contact key's, so neither unwraps as the other.
-func (v *Vault) NewRequestKey(workspace, request int64) (*RequestKey, []byte) {
+// newObjectKey makes a new random key of the kind and returns it with its
+// wrapped form.
+func (v *Vault) newObjectKey(dek, val string, workspace, id int64) (objectKey, []byte) {
 	dk := make([]byte, KeySize)
 	rand.Read(dk)
 	aead, err := newAEAD(dk)
 	if err != nil {
 		panic(err) // only for a key of the wrong size, which this is not
 	}
-	return &RequestKey{aead: aead, workspace: workspace, request: request}, seal(v.wrap, dk, binding("rdek", workspace, request, ""))
+	return objectKey{aead: aead, workspace: workspace, id: id, val: val}, seal(v.wrap, dk, binding(dek, workspace, id, ""))
+}
+
+// unwrapObjectKey opens a wrapped key of the kind; what names the object
+// in an error.
+func (v *Vault) unwrapObjectKey(dek, val, what string, workspace, id int64, wrapped []byte) (objectKey, error) {
+	dk, err := open(v.wrap, wrapped, binding(dek, workspace, id, ""))
+	if err != nil {
+		return objectKey{}, fmt.Errorf("vault: unwrap key of %s %d: %w", what, id, err)
+	}
+	aead, err := newAEAD(dk)
+	if err != nil {
+		return objectKey{}, err
+	}
+	return objectKey{aead: aead, workspace: workspace, id: id, val: val}, nil
+}
+
+// Seal encrypts an item of the object so that it opens only for this
+// object and name.
+func (k objectKey) Seal(name string, plaintext []byte) []byte {
+	return seal(k.aead, plaintext, binding(k.val, k.workspace, k.id, name))
+}
+
+// Open decrypts what Seal sealed under the same name.
+func (k objectKey) Open(name string, sealed []byte) ([]byte, error) {
+	return open(k.aead, sealed, binding(k.val, k.workspace, k.id, name))
+}
+
+// RequestKey encrypts and decrypts the personal data of one data-subject
+// request: the subject's address, notes, the answer. A request has a key of
+// its own because it may name a person Custos holds no contact for, and
+// because it outlives the contact: its skeleton stays as evidence after
+// its subject is forgotten.
+type RequestKey struct{ objectKey }
+
+// NewRequestKey makes a new random data key for a request and returns it
+// with its wrapped form, which is what the key store keeps.
+func (v *Vault) NewRequestKey(workspace, request int64) (*RequestKey, []byte) {
+	k, wrapped := v.newObjectKey("rdek", "rval", workspace, request)
+	return &RequestKey{k}, wrapped
 }
 
 // UnwrapRequestKey opens a wrapped data key of the request.
 func (v *Vault) UnwrapRequestKey(workspace, request int64, wrapped []byte) (*RequestKey, error) {
-	dk, err := open(v.wrap, wrapped, binding("rdek", workspace, request, ""))
-	if err != nil {
-		return nil, fmt.Errorf("vault: unwrap key of request %d: %w", request, err)
-	}
-	aead, err := newAEAD(dk)
+	k, err := v.unwrapObjectKey("rdek", "rval", "request", workspace, request, wrapped)
 	if err != nil {
 		return nil, err
 	}
-	return &RequestKey{aead: aead, workspace: workspace, request: request}, nil
-}
-
-// Seal encrypts an item of the request so that it opens only for this
-// request and name.
-func (k *RequestKey) Seal(name string, plaintext []byte) []byte {
-	return seal(k.aead, plaintext, binding("rval", k.workspace, k.request, name))
-}
-
-// Open decrypts what Seal sealed under the same name.
-func (k *RequestKey) Open(name string, sealed []byte) ([]byte, error) {
-	return open(k.aead, sealed, binding("rval", k.workspace, k.request, name))
+	return &RequestKey{k}, nil
 }
 
 // BlindIndex returns a keyed hash of a normalised value of the named field
@@ -372,47 +396,22 @@ func (v *Vault) StaffMAC(workspace int64, kind, value string) []byte {
 // they sent it from) and the confirmation mail queued for it. A sign-up
 // has a key of its own because it names a person who is not a contact
 // until they confirm, and whose data must go when they do not.
-type SignupKey struct {
-	aead      cipher.AEAD
-	workspace int64
-	signup    int64
-}
+type SignupKey struct{ objectKey }
 
 // NewSignupKey makes a new random data key for a sign-up and returns it
-// with its wrapped form, which is what the key store keeps. Its binding
-// differs from a contact's and a request's, so none unwraps as another.
+// with its wrapped form, which is what the key store keeps.
 func (v *Vault) NewSignupKey(workspace, signup int64) (*SignupKey, []byte) {
-	dk := make([]byte, KeySize)
-	rand.Read(dk)
-	aead, err := newAEAD(dk)
-	if err != nil {
-		panic(err) // only for a key of the wrong size, which this is not
-	}
-	return &SignupKey{aead: aead, workspace: workspace, signup: signup}, seal(v.wrap, dk, binding("sdek", workspace, signup, ""))
+	k, wrapped := v.newObjectKey("sdek", "sval", workspace, signup)
+	return &SignupKey{k}, wrapped
 }
 
 // UnwrapSignupKey opens a wrapped data key of the sign-up.
 func (v *Vault) UnwrapSignupKey(workspace, signup int64, wrapped []byte) (*SignupKey, error) {
-	dk, err := open(v.wrap, wrapped, binding("sdek", workspace, signup, ""))
-	if err != nil {
-		return nil, fmt.Errorf("vault: unwrap key of sign-up %d: %w", signup, err)
-	}
-	aead, err := newAEAD(dk)
+	k, err := v.unwrapObjectKey("sdek", "sval", "sign-up", workspace, signup, wrapped)
 	if err != nil {
 		return nil, err
 	}
-	return &SignupKey{aead: aead, workspace: workspace, signup: signup}, nil
-}
-
-// Seal encrypts an item of the sign-up so that it opens only for this
-// sign-up and name.
-func (k *SignupKey) Seal(name string, plaintext []byte) []byte {
-	return seal(k.aead, plaintext, binding("sval", k.workspace, k.signup, name))
-}
-
-// Open decrypts what Seal sealed under the same name.
-func (k *SignupKey) Open(name string, sealed []byte) ([]byte, error) {
-	return open(k.aead, sealed, binding("sval", k.workspace, k.signup, name))
+	return &SignupKey{k}, nil
 }
 
 // FileKey encrypts a file staged on disk, such as an uploaded import,

@@ -37,19 +37,7 @@ func TestDSREndToEnd(t *testing.T) {
 	if len(mails) != 1 {
 		t.Fatalf("outbox holds %v", mails)
 	}
-	f, err := os.Open(mails[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	msg, err := mail.ReadMessage(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg, body := readEML(t, mails[0])
 	link := regexp.MustCompile(`http://` + regexp.QuoteMeta(tm.Addr) + `/dsr/verify/[A-Za-z0-9_-]+`).Find(body)
 	if to, _ := mail.ParseAddress(msg.Header.Get("To")); link == nil || to == nil || to.Address != "dsr.e2e@example.com" {
 		t.Fatalf("mail without the link or address:\n%v\n%s", msg.Header, body)
@@ -106,4 +94,24 @@ func TestDSREndToEnd(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(cfg.DataDir, "outbox", "*.eml")); len(left) != 0 {
 		t.Fatalf("the outbox still holds %v", left)
 	}
+}
+
+// readEML reads a mail the outbox holds: its header, and its body decoded
+// from quoted-printable.
+func readEML(t *testing.T, path string) (*mail.Message, []byte) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	msg, err := mail.ReadMessage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg, body
 }

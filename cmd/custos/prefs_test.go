@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"mime/quotedprintable"
 	"net/http"
 	"net/mail"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -43,19 +41,7 @@ func TestPreferenceCentreEndToEnd(t *testing.T) {
 	if len(mails) != 1 || !strings.HasPrefix(filepath.Base(mails[0]), fmt.Sprintf("contact-%d-", id)) {
 		t.Fatalf("outbox holds %v", mails)
 	}
-	f, err := os.Open(mails[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := mail.ReadMessage(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg, body := readEML(t, mails[0])
 	found := regexp.MustCompile(`/p/[A-Za-z0-9_-]+\?lang=pl`).Find(body)
 	if to, _ := mail.ParseAddress(msg.Header.Get("To")); found == nil || to == nil || to.Address != "prefs.e2e@example.com" {
 		t.Fatalf("mail without the link or address:\n%v\n%s", msg.Header, body)

@@ -67,9 +67,6 @@ func (r *auditRow) sum() []byte {
 // tx: if it cannot be written, the change it records is not made either.
 func (db *DB) audit(ctx context.Context, tx *sql.Tx, a custos.Actor, action string, contact int64, detail string) error {
 	ws := a.WorkspaceID
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_heads (workspace_id, seq, hash) VALUES (?, 0, ?) ON CONFLICT (workspace_id) DO NOTHING`), ws, genesis); err != nil {
-		return fmt.Errorf("store: audit: %w", err)
-	}
 	lock := ""
 	if db.pg {
 		lock = " FOR UPDATE" // one writer per chain at a time
@@ -82,7 +79,17 @@ func (db *DB) audit(ctx context.Context, tx *sql.Tx, a custos.Actor, action stri
 	if contact > 0 {
 		r.contact = sql.NullInt64{Int64: contact, Valid: true}
 	}
-	if err := tx.QueryRowContext(ctx, db.q(`SELECT seq, hash FROM audit_heads WHERE workspace_id = ?`+lock), ws).Scan(&r.seq, &r.prev); err != nil {
+	head := db.q(`SELECT seq, hash FROM audit_heads WHERE workspace_id = ?` + lock)
+	err := tx.QueryRowContext(ctx, head, ws).Scan(&r.seq, &r.prev)
+	if errors.Is(err, sql.ErrNoRows) {
+		// The workspace's first entry: its chain starts now. (Whoever
+		// inserts the head first, the other then reads and locks it.)
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_heads (workspace_id, seq, hash) VALUES (?, 0, ?) ON CONFLICT (workspace_id) DO NOTHING`), ws, genesis); err != nil {
+			return fmt.Errorf("store: audit: %w", err)
+		}
+		err = tx.QueryRowContext(ctx, head, ws).Scan(&r.seq, &r.prev)
+	}
+	if err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	r.seq++

@@ -25,9 +25,8 @@ func (r *Request) Changes() bool {
 	return r.Method != http.MethodGet && r.Method != http.MethodHead
 }
 
-// MarkAudited records that an entry about the request was written, and
-// reports whether one had been already.
-func (r *Request) MarkAudited() (before bool) { return r.audited.Swap(true) }
+// MarkAudited records that an entry about the request was written.
+func (r *Request) MarkAudited() { r.audited.Store(true) }
 
 // Audited reports whether an entry about the request was written.
 func (r *Request) Audited() bool { return r.audited.Load() }

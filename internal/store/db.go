@@ -94,8 +94,10 @@ type DB struct {
 	// entries, which one writer commits in batches (AuditRead).
 	readAudits chan readAudit
 	startReads sync.Once
-	closing    chan struct{}
-	closeReads sync.Once
+	// closing is closed, once, by Close, to stop the background writers
+	// (read audits, sign-ups).
+	closing   chan struct{}
+	closeOnce sync.Once
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 	// passwords hashes staff passwords, a bounded number at once; common
@@ -377,7 +379,7 @@ func schemaRE(s string) bool {
 
 // Close closes the databases.
 func (db *DB) Close() error {
-	db.closeReads.Do(func() { close(db.closing) })
+	db.closeOnce.Do(func() { close(db.closing) })
 	db.bg.Wait()
 	var errs []error
 	for _, c := range []*stmtCache{db.read, db.keysRead} {

@@ -351,4 +351,6 @@ type Service interface {
 	SignupService
 	// Imports of contacts from CSV and XLSX files.
 	ImportService
+	// The dashboard's counts.
+	OverviewService
 }

@@ -41,9 +41,11 @@ type User struct {
 	Email2FA bool `json:"email_2fa_enabled"`
 	// AllowedIPs, when not empty, are the networks (CIDR) the user may
 	// sign in and act from, besides the workspace's own list.
-	AllowedIPs []string  `json:"allowed_ips"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	AllowedIPs []string `json:"allowed_ips"`
+	// Language is the language of the admin pages for the user (en, pl).
+	Language  string    `json:"language"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// PasswordVersion counts password changes; a reset link is bound to it.
 	PasswordVersion int64 `json:"-"`
 }
@@ -358,6 +360,7 @@ const (
 	AuditPasswordReset  = "user.password_reset"
 	AuditEmail2FA       = "user.email_2fa"
 	AuditUserInvite     = "user.invite"
+	AuditLanguage       = "user.language"
 )
 
 // UserService manages staff users, their sign-in and their sessions.
@@ -394,6 +397,9 @@ type UserService interface {
 	// ChangePassword changes the actor's password after checking the
 	// current one, and ends the actor's other sessions.
 	ChangePassword(ctx context.Context, current, next string) error
+	// SetLanguage sets the language of the actor's admin pages; EINVALID
+	// for one the catalog does not have.
+	SetLanguage(ctx context.Context, lang string) error
 	// FindSessions returns the live sessions of the user.
 	FindSessions(ctx context.Context, userID int64) ([]*Session, error)
 	// EndSession ends one session of the user; ENOTFOUND when it is not

@@ -1,7 +1,10 @@
 // Package i18n holds the message catalog of everything Custos shows or
-// mails to the public (data subjects, people signing up): every such
-// string is a key in messages/en.json with its translation in each other
-// language's file. Pages and mails look their words up with T.
+// mails: to the public (data subjects, people signing up) and to staff in
+// the admin pages. Every such string is a key in an English file with its
+// translation in each other language's. A file is named LANG.json or
+// AREA.LANG.json (ui.pl.json), so each part of the product keeps its own
+// words; a key may be in one file per language only. Pages and mails look
+// their words up with T.
 package i18n
 
 import (
@@ -39,7 +42,17 @@ func load() map[string]map[string]string {
 		if err := json.Unmarshal(b, &m); err != nil {
 			panic(fmt.Sprintf("i18n: %s: %v", e.Name(), err))
 		}
-		c[strings.TrimSuffix(e.Name(), path.Ext(e.Name()))] = m
+		name := strings.TrimSuffix(e.Name(), path.Ext(e.Name()))
+		lang := name[strings.LastIndexByte(name, '.')+1:]
+		if c[lang] == nil {
+			c[lang] = make(map[string]string, len(m))
+		}
+		for k, v := range m {
+			if _, dup := c[lang][k]; dup {
+				panic(fmt.Sprintf("i18n: %s: key %q is in another %s file too", e.Name(), k, lang))
+			}
+			c[lang][k] = v
+		}
 	}
 	return c
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/i18n"
 )
 
 // hashMemoryBudget bounds the memory argon2 may hold at once across all
@@ -36,7 +37,7 @@ const (
 	maxDelay       = 15 * time.Minute
 )
 
-const userColumns = `id, workspace_id, email_sealed, role, status, password_hash, password_version, must_change, totp_sealed IS NOT NULL, totp_last_step, email_2fa, allowed_ips, created_at, updated_at`
+const userColumns = `id, workspace_id, email_sealed, role, status, password_hash, password_version, must_change, totp_sealed IS NOT NULL, totp_last_step, email_2fa, allowed_ips, language, created_at, updated_at`
 
 // userRow is a user as stored, with what the domain type leaves out.
 type userRow struct {
@@ -53,7 +54,7 @@ func (db *DB) scanUser(s scanner) (*userRow, error) {
 	var role, status, ips string
 	var created, updated int64
 	err := s.Scan(&u.ID, &u.WorkspaceID, &sealed, &role, &status, &u.hash, &u.PasswordVersion, &u.MustChangePassword,
-		&u.TOTPEnabled, &u.lastStep, &u.Email2FA, &ips, &created, &updated)
+		&u.TOTPEnabled, &u.lastStep, &u.Email2FA, &ips, &u.Language, &created, &updated)
 	if err != nil {
 		return nil, err
 	}
@@ -693,6 +694,24 @@ func (db *DB) ChangePassword(ctx context.Context, current, next string) error {
 			return err
 		}
 		return db.audit(ctx, tx, a, custos.AuditPasswordChange, 0, userDetail(a.ID, "other_sessions_ended"))
+	})
+}
+
+// SetLanguage sets the language of the actor's admin pages.
+func (db *DB) SetLanguage(ctx context.Context, lang string) error {
+	if !i18n.Supported(lang) {
+		return custos.Invalid("language", "unknown language %q: choose one of %s", lang, strings.Join(i18n.Languages(), ", "))
+	}
+	a, _, err := db.selfUser(ctx, db.read)
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE users SET language = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`),
+			lang, micros(db.Now()), a.WorkspaceID, a.ID); err != nil {
+			return fmt.Errorf("store: set language: %w", err)
+		}
+		return db.audit(ctx, tx, a, custos.AuditLanguage, 0, userDetail(a.ID, "language="+lang))
 	})
 }
 

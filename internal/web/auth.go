@@ -16,9 +16,9 @@ const permSignedIn custos.Permission = "signed_in"
 // restrictedRoutes are what a session may reach while its user must first
 // change the password or enrol a second factor.
 var restrictedRoutes = map[string][]string{
-	custos.RestrictPasswordChange: {"GET /api/v1/me", "POST /api/v1/me/password"},
+	custos.RestrictPasswordChange: {"GET /api/v1/me", "POST /api/v1/me/password", "GET /account"},
 	custos.RestrictEnrol2FA: {"GET /api/v1/me", "POST /api/v1/me/totp", "POST /api/v1/me/totp/confirm", "PUT /api/v1/me/email-2fa",
-		"POST /api/v1/me/password"},
+		"POST /api/v1/me/password", "GET /account"},
 }
 
 // guard wraps a route's handler with its authentication and authorisation:
@@ -31,20 +31,24 @@ func (s *server) guard(rt route) http.Handler {
 		return rt.handler
 	}
 	op := rt.method + " " + rt.pattern
+	fail := s.writeError
+	if isPage(rt) {
+		fail = s.pageError
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, restricted, err := s.authenticate(r)
 		if err != nil {
 			if custos.ErrorCode(err) == custos.EUNAUTHORIZED {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="custos"`)
 			}
-			s.writeError(w, r, err)
+			fail(w, r, err)
 			return
 		}
 		ctx := custos.WithActor(r.Context(), actor)
 		// A session's address was checked with the session.
 		if actor.Kind != custos.ActorUser {
 			if err := s.svc.CheckIP(ctx, s.clientIP(r)); err != nil {
-				s.writeError(w, r, err)
+				fail(w, r, err)
 				return
 			}
 		}
@@ -53,11 +57,15 @@ func (s *server) guard(rt route) http.Handler {
 			if restricted == custos.RestrictEnrol2FA {
 				msg = "This workspace requires two-factor sign-in: enrol an authenticator before anything else."
 			}
-			s.writeError(w, r, &custos.Error{Code: custos.EFORBIDDEN, Field: restricted, Message: msg})
+			fail(w, r, &custos.Error{Code: custos.EFORBIDDEN, Field: restricted, Message: msg})
+			return
+		}
+		if rt.permission == permSignedIn && actor.Kind != custos.ActorUser {
+			fail(w, r, custos.Errorf(custos.EFORBIDDEN, "This route is for a signed-in user, not an API key."))
 			return
 		}
 		if rt.permission == "" || rt.permission != permSignedIn && !actor.Can(rt.permission) {
-			s.writeError(w, r, custos.Errorf(custos.EFORBIDDEN,
+			fail(w, r, custos.Errorf(custos.EFORBIDDEN,
 				"This role (%s) lacks the %s permission this route needs.", actor.Role, rt.permission))
 			return
 		}

@@ -99,9 +99,10 @@ type workspace struct {
 const testPassword = "violet tractor sings loudly"
 
 // credential returns what a test sends to reach pattern as w's admin: the
-// session of w's user for the routes about oneself, the key otherwise.
+// session of w's user for the routes about oneself and the admin pages,
+// the key otherwise.
 func (w *workspace) credential(pattern, key string) string {
-	if strings.HasPrefix(pattern, "/api/v1/me") {
+	if strings.HasPrefix(pattern, "/api/v1/me") || !strings.HasPrefix(pattern, "/api/") {
 		return w.session
 	}
 	return key

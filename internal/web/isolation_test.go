@@ -52,7 +52,7 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 // the workspace from names.
 func fillPattern(t *testing.T, pattern string, from map[string]*workspace) string {
 	t.Helper()
-	return pathParamRE.ReplaceAllStringFunc(pattern, func(m string) string {
+	return pathParamRE.ReplaceAllStringFunc(strings.TrimSuffix(pattern, "{$}"), func(m string) string {
 		name := pathParamRE.FindStringSubmatch(m)[1]
 		return pathParamValue(t, from[name], pattern, name)
 	})

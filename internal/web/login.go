@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,7 @@ type loginView struct {
 	Kind      string // "password" or "code"
 	Workspace string
 	Error     string
+	Next      string // where to go once signed in: a path of ours
 }
 
 // writeLogin renders the sign-in page with the public pages' headers: no
@@ -71,7 +73,19 @@ func setCookie(w http.ResponseWriter, name, token string, maxAge int) {
 
 // loginPage shows the sign-in form. It changes nothing.
 func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.writeLogin(w, r, http.StatusOK, loginView{})
+	s.writeLogin(w, r, http.StatusOK, loginView{Next: localPath(r.URL.Query().Get("next"))})
+}
+
+// localPath returns p when it is a path of this server, where a browser
+// may be sent after signing in, and the dashboard otherwise: never
+// another site (//evil.example, /\evil.example, https://…).
+func localPath(p string) string {
+	u, err := url.Parse(p)
+	if err != nil || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") ||
+		u.Scheme != "" || u.Host != "" || strings.ContainsAny(p, "\\\r\n\t") {
+		return afterLogin
+	}
+	return p
 }
 
 // maxFormBytes bounds a sign-in form.
@@ -114,8 +128,7 @@ func (s *server) loginError(w http.ResponseWriter, r *http.Request, err error, v
 		v.Error = "The server is busy. Try again in a moment."
 		s.writeLogin(w, r, http.StatusServiceUnavailable, v)
 	default:
-		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-			slog.String("route", r.Pattern), slog.String("error", err.Error()))
+		s.logFailure(r, err)
 		v.Error = "Internal error."
 		s.writeLogin(w, r, http.StatusInternalServerError, v)
 	}
@@ -129,7 +142,8 @@ func (s *server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws := strings.TrimSpace(r.PostForm.Get("workspace"))
-	v := loginView{Workspace: ws}
+	next := localPath(r.PostForm.Get("next"))
+	v := loginView{Workspace: ws, Next: next}
 	res, err := s.svc.Login(r.Context(), custos.LoginAttempt{Workspace: ws, Email: r.PostForm.Get("email"),
 		Password: r.PostForm.Get("password"), IP: s.clientIP(r), UserAgent: r.UserAgent()})
 	if err != nil {
@@ -141,12 +155,12 @@ func (s *server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			s.mailCode(r, res)
 		}
 		setCookie(w, pendingCookie, res.Token, int(custos.PendingLifetime/time.Second))
-		s.writeLogin(w, r, http.StatusOK, loginView{Kind: "code"})
+		s.writeLogin(w, r, http.StatusOK, loginView{Kind: "code", Next: next})
 		return
 	}
 	s.endOldSession(r)
 	setCookie(w, sessionCookie, res.Token, 0)
-	http.Redirect(w, r, afterLogin, http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 // endOldSession ends the session a browser that signs in again still
@@ -170,9 +184,10 @@ func (s *server) loginCode(w http.ResponseWriter, r *http.Request) {
 		s.writeLogin(w, r, http.StatusUnauthorized, loginView{Error: "The sign-in has expired; sign in again."})
 		return
 	}
+	next := localPath(r.PostForm.Get("next"))
 	res, err := s.svc.LoginSecondFactor(r.Context(), c.Value, r.PostForm.Get("code"), s.clientIP(r), r.UserAgent())
 	if err != nil {
-		v := loginView{Kind: "code"}
+		v := loginView{Kind: "code", Next: next}
 		if custos.ErrorCode(err) == custos.EUNAUTHORIZED {
 			v.Kind = "password"
 			setCookie(w, pendingCookie, "", 0)
@@ -183,7 +198,7 @@ func (s *server) loginCode(w http.ResponseWriter, r *http.Request) {
 	s.endOldSession(r)
 	setCookie(w, pendingCookie, "", 0)
 	setCookie(w, sessionCookie, res.Token, 0)
-	http.Redirect(w, r, afterLogin, http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 // mailCode mails the sign-in code of a pending sign-in, in the

@@ -96,6 +96,15 @@ func writeNoContent(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// logFailure logs a request that failed for a reason of ours; the
+// caller learns only that it failed.
+func (s *server) logFailure(r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "request failed",
+		slog.String("method", r.Method),
+		slog.String("route", r.Pattern),
+		slog.String("error", err.Error()))
+}
+
 // writeError answers with err as a JSON error. Errors of the domain show
 // their code and safe message; anything else is logged and shown as an
 // internal error without detail. Request bodies and values are never
@@ -115,10 +124,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusInternalServerError
 	}
 	if status == http.StatusInternalServerError {
-		s.log.ErrorContext(r.Context(), "request failed",
-			slog.String("method", r.Method),
-			slog.String("route", r.Pattern),
-			slog.String("error", err.Error()))
+		s.logFailure(r, err)
 	}
 	if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))

@@ -187,6 +187,14 @@ func (s *server) routes() []route {
 		{"POST", "/api/public/forms/{form}/submissions", permPublic, s.submitFormJSON},
 		{"GET", "/confirm/{token}", permPublic, s.confirmPage},
 		{"POST", "/confirm/{token}", permPublic, s.confirmSignup},
+		{"GET", "/api/v1/overview", custos.PermContactsRead, s.getOverview},
+		{"PUT", "/api/v1/me/language", permSignedIn, s.setLanguage},
+
+		// The admin pages (ui.go): every GET route outside /api/ that needs
+		// credentials. They change nothing; their forms call the API.
+		{"GET", "/assets/{file...}", permPublic, s.assets},
+		{"GET", "/{$}", permSignedIn, s.dashboardPage},
+		{"GET", "/account", permSignedIn, s.accountPage},
 	}
 }
 
@@ -220,6 +228,11 @@ type server struct {
 	signupTTL     time.Duration
 	// importer runs uploaded imports; nil refuses uploads.
 	importer Importer
+	// The admin pages: their templates by name, their menu and their
+	// static files.
+	ui         map[string]*template.Template
+	nav        []navItem
+	assetFiles http.Handler
 }
 
 // Option configures the server beyond its service and logger.
@@ -250,11 +263,21 @@ func newServer(svc custos.Service, log *slog.Logger, opts ...Option) *server {
 		crossOrigin: http.NewCrossOriginProtection(), login: parseLogin(),
 		formPages: parseFormPages(), signupIPs: newRateLimit(5, time.Minute)}
 	s.prefs = newPrefsState()
+	s.ui, s.assetFiles = parseUI(), assetHandler()
 	for _, o := range opts {
 		o(s)
 	}
+	pages := map[string]bool{}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.guard(rt))
+		if isPage(rt) {
+			pages[strings.TrimSuffix(rt.pattern, "{$}")] = true
+		}
+	}
+	for _, n := range navigation {
+		if pages[n.Href] {
+			s.nav = append(s.nav, n)
+		}
 	}
 	return s
 }

@@ -430,3 +430,32 @@ func (s *server) putSecuritySettings(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeJSON(w, r, http.StatusOK, st)
 }
+
+// setLanguage sets the language of the caller's admin pages.
+func (s *server) setLanguage(w http.ResponseWriter, r *http.Request) {
+	if _, err := self(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var b struct {
+		Language string `json:"language"`
+	}
+	if err := decodeJSON(w, r, &b); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.svc.SetLanguage(r.Context(), b.Language); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeNoContent(w)
+}
+
+// accountPage renders the caller's own account: language, password.
+func (s *server) accountPage(w http.ResponseWriter, r *http.Request) {
+	if _, err := self(r); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.renderPage(w, r, "account", "ui.nav.account", nil)
+}

@@ -1,0 +1,54 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestLocalPath checks where a browser may be sent after signing in: a
+// path of this server, never another site.
+func TestLocalPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                         "/",
+		"/contacts/7?tab=consents": "/contacts/7?tab=consents",
+		"/account":                 "/account",
+		"//evil.example/x":         "/",
+		"/\\evil.example":          "/",
+		"https://evil.example/":    "/",
+		"javascript:alert(1)":      "/",
+		"contacts":                 "/",
+		"/x\r\nSet-Cookie: a=b":    "/",
+		"/%2F%2Fevil.example":      "/%2F%2Fevil.example",
+		"/\tevil":                  "/",
+	} {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestPagesSendStrangersToSignIn checks that a page asked for without a
+// session sends a browser to the sign-in page, keeping where it was going,
+// and answers an API client with the JSON error; and that an API key
+// cannot open the pages meant for a signed-in person.
+func TestPagesSendStrangersToSignIn(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	res := e.do(request{method: "GET", path: "/account?x=1", header: map[string]string{"Accept": "text/html"}})
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/login?next=%2Faccount%3Fx%3D1" {
+		t.Errorf("status %d, Location %q", res.status, res.header.Get("Location"))
+	}
+	res = e.do(request{method: "GET", path: "/"})
+	if res.status != http.StatusUnauthorized || res.apiError(t).Code != "unauthorized" {
+		t.Errorf("API client: status %d, body %s", res.status, res.body)
+	}
+	res = e.do(request{method: "GET", path: "/", token: w.token, header: map[string]string{"Accept": "text/html"}})
+	if res.status != http.StatusForbidden || !strings.Contains(string(res.body), "not an API key") {
+		t.Errorf("API key: status %d, body %s", res.status, res.body)
+	}
+	res = e.do(request{method: "GET", path: "/", token: w.session, header: map[string]string{"Accept": "text/html"}})
+	if res.status != http.StatusOK || !strings.Contains(res.header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Errorf("signed in: status %d, CSP %q", res.status, res.header.Get("Content-Security-Policy"))
+	}
+}

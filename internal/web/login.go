@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/i18n"
 )
 
 // The cookies of staff sign-in. __Host- makes the browser refuse them
@@ -36,14 +37,15 @@ var loginFiles embed.FS
 // parseLogin parses the sign-in page; a broken template stops the program
 // at start.
 func parseLogin() *template.Template {
-	return template.Must(template.ParseFS(loginFiles, "templates/login.html"))
+	return template.Must(template.New("login.html").Funcs(template.FuncMap{"t": i18n.T}).ParseFS(loginFiles, "templates/login.html"))
 }
 
 // loginView is what the sign-in page shows.
 type loginView struct {
+	Lang      string // of the page, from the browser's Accept-Language
 	Kind      string // "password" or "code"
 	Workspace string
-	Error     string
+	Error     string // in the page's language: see loginText
 	Next      string // where to go once signed in: a path of ours
 }
 
@@ -53,6 +55,7 @@ func (s *server) writeLogin(w http.ResponseWriter, r *http.Request, status int, 
 	if v.Kind == "" {
 		v.Kind = "password"
 	}
+	v.Lang = loginLang(r)
 	if v.Workspace == "" {
 		v.Workspace = custos.DefaultWorkspace
 	}
@@ -60,6 +63,16 @@ func (s *server) writeLogin(w http.ResponseWriter, r *http.Request, status int, 
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
 	s.renderPublic(w, r, status, pageCSP, func(b *bytes.Buffer) error { return s.login.Execute(b, v) })
+}
+
+// loginLang is the language of the sign-in pages: the browser's choice,
+// since no one is signed in yet.
+func loginLang(r *http.Request) string { return i18n.Negotiate(r.Header.Get("Accept-Language")) }
+
+// loginText returns the message key of the sign-in pages in the
+// browser's language.
+func loginText(r *http.Request, key string, args ...any) string {
+	return i18n.T(loginLang(r), key, args...)
 }
 
 // setCookie sets (or, with token "", removes) a sign-in cookie.
@@ -95,12 +108,12 @@ const maxFormBytes = 16 << 10
 // browser marks as coming from another site.
 func (s *server) readForm(w http.ResponseWriter, r *http.Request) bool {
 	if err := s.crossOrigin.Check(r); err != nil {
-		s.writeLogin(w, r, http.StatusForbidden, loginView{Error: "The form was sent from another site."})
+		s.writeLogin(w, r, http.StatusForbidden, loginView{Error: loginText(r, "login.error.cross_site")})
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		s.writeLogin(w, r, http.StatusBadRequest, loginView{Error: "The form could not be read."})
+		s.writeLogin(w, r, http.StatusBadRequest, loginView{Error: loginText(r, "login.error.unreadable")})
 		return false
 	}
 	return true
@@ -109,29 +122,23 @@ func (s *server) readForm(w http.ResponseWriter, r *http.Request) bool {
 // loginErrorView turns a sign-in error into a status and a message that
 // say nothing of whether the user exists.
 func (s *server) loginError(w http.ResponseWriter, r *http.Request, err error, v loginView) {
+	status, key := http.StatusInternalServerError, "login.error.internal"
 	switch custos.ErrorCode(err) {
 	case custos.EUNAUTHORIZED:
-		v.Error = custos.ErrorMessage(err)
-		s.writeLogin(w, r, http.StatusUnauthorized, v)
+		status, key = http.StatusUnauthorized, "login.error.wrong"
 	case custos.ERATELIMIT:
-		v.Error = custos.ErrorMessage(err)
-		s.writeLogin(w, r, http.StatusTooManyRequests, v)
-	case custos.EFORBIDDEN, custos.EINVALID:
-		v.Error = custos.ErrorMessage(err)
-		status := http.StatusForbidden
-		if custos.ErrorCode(err) == custos.EINVALID {
-			status = http.StatusUnauthorized
-			v.Error = "The code is wrong, expired or used already."
-		}
-		s.writeLogin(w, r, status, v)
+		status, key = http.StatusTooManyRequests, "login.error.locked"
+	case custos.EFORBIDDEN:
+		status, key = http.StatusForbidden, "login.error.network"
+	case custos.EINVALID:
+		status, key = http.StatusUnauthorized, "login.error.code"
 	case custos.EUNAVAILABLE:
-		v.Error = "The server is busy. Try again in a moment."
-		s.writeLogin(w, r, http.StatusServiceUnavailable, v)
+		status, key = http.StatusServiceUnavailable, "login.error.busy"
 	default:
 		s.logFailure(r, err)
-		v.Error = "Internal error."
-		s.writeLogin(w, r, http.StatusInternalServerError, v)
 	}
+	v.Error = loginText(r, key)
+	s.writeLogin(w, r, status, v)
 }
 
 // loginSubmit checks e-mail and password. On success the browser gets a
@@ -181,18 +188,19 @@ func (s *server) loginCode(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := r.Cookie(pendingCookie)
 	if err != nil || c.Value == "" {
-		s.writeLogin(w, r, http.StatusUnauthorized, loginView{Error: "The sign-in has expired; sign in again."})
+		s.writeLogin(w, r, http.StatusUnauthorized, loginView{Error: loginText(r, "login.error.expired")})
 		return
 	}
 	next := localPath(r.PostForm.Get("next"))
 	res, err := s.svc.LoginSecondFactor(r.Context(), c.Value, r.PostForm.Get("code"), s.clientIP(r), r.UserAgent())
 	if err != nil {
-		v := loginView{Kind: "code", Next: next}
 		if custos.ErrorCode(err) == custos.EUNAUTHORIZED {
-			v.Kind = "password"
+			// The pending sign-in is over: start again.
 			setCookie(w, pendingCookie, "", 0)
+			s.writeLogin(w, r, http.StatusUnauthorized, loginView{Next: next, Error: loginText(r, "login.error.expired")})
+			return
 		}
-		s.loginError(w, r, err, v)
+		s.loginError(w, r, err, loginView{Kind: "code", Next: next})
 		return
 	}
 	s.endOldSession(r)
@@ -225,7 +233,7 @@ func (s *server) mailCode(r *http.Request, res *custos.LoginResult) {
 // logout ends the browser's session and removes its cookies.
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	if err := s.crossOrigin.Check(r); err != nil {
-		s.writeLogin(w, r, http.StatusForbidden, loginView{Error: "The form was sent from another site."})
+		s.writeLogin(w, r, http.StatusForbidden, loginView{Error: loginText(r, "login.error.cross_site")})
 		return
 	}
 	for _, name := range []string{sessionCookie, pendingCookie} {

@@ -25,7 +25,7 @@ func (s *server) resetRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.mailer == nil || s.baseURL == "" {
 		s.writeLogin(w, r, http.StatusServiceUnavailable, loginView{Kind: "reset-request",
-			Error: "Mail is not configured on this server; ask an administrator to reset your password."})
+			Error: loginText(r, "login.error.no_mail")})
 		return
 	}
 	pr, err := s.svc.RequestPasswordReset(r.Context(), strings.TrimSpace(r.PostForm.Get("workspace")), r.PostForm.Get("email"), s.clientIP(r))
@@ -55,11 +55,12 @@ func (s *server) resetRequest(w http.ResponseWriter, r *http.Request) {
 func (s *server) resetError(w http.ResponseWriter, r *http.Request, err error) {
 	switch custos.ErrorCode(err) {
 	case custos.ENOTFOUND:
-		s.writeLogin(w, r, http.StatusNotFound, loginView{Kind: "reset-invalid", Error: custos.ErrorMessage(err)})
+		s.writeLogin(w, r, http.StatusNotFound, loginView{Kind: "reset-invalid", Error: loginText(r, "login.reset.invalid")})
 	case custos.EGONE:
-		s.writeLogin(w, r, http.StatusGone, loginView{Kind: "reset-invalid", Error: custos.ErrorMessage(err)})
+		s.writeLogin(w, r, http.StatusGone, loginView{Kind: "reset-invalid", Error: loginText(r, "login.reset.expired")})
 	case custos.EINVALID:
-		s.writeLogin(w, r, http.StatusBadRequest, loginView{Kind: "reset-new", Error: "The password " + custos.ErrorMessage(err) + "."})
+		// The password policy's reason is in English.
+		s.writeLogin(w, r, http.StatusBadRequest, loginView{Kind: "reset-new", Error: loginText(r, "login.reset.bad_password", custos.ErrorMessage(err))})
 	default:
 		s.loginError(w, r, err, loginView{Kind: "reset-request"})
 	}

@@ -52,3 +52,28 @@ func TestPagesSendStrangersToSignIn(t *testing.T) {
 		t.Errorf("signed in: status %d, CSP %q", res.status, res.header.Get("Content-Security-Policy"))
 	}
 }
+
+// TestLoginPagesSpeakPolish checks that the sign-in pages, which come
+// before anyone is known, speak the browser's language, errors included.
+func TestLoginPagesSpeakPolish(t *testing.T) {
+	e := newEnv(t)
+	e.newWorkspace("a")
+	pl := map[string]string{"Accept-Language": "pl-PL,pl;q=0.9,en;q=0.5"}
+	res := e.do(request{method: "GET", path: "/login", header: pl})
+	if body := string(res.body); res.status != http.StatusOK || !strings.Contains(body, `<html lang="pl">`) ||
+		!strings.Contains(body, "<h1>Zaloguj się</h1>") || !strings.Contains(body, "Nie pamiętasz hasła?") {
+		t.Errorf("GET /login in Polish: %d %s", res.status, body)
+	}
+	res = e.loginForm("a", "a-staff@example.com", "not the password at all", pl)
+	if body := string(res.body); res.status != http.StatusUnauthorized || !strings.Contains(body, "Adres e-mail lub hasło są nieprawidłowe.") {
+		t.Errorf("a wrong password in Polish: %d %s", res.status, body)
+	}
+	res = e.loginForm("a", "a-staff@example.com", "not the password at all", nil)
+	if body := string(res.body); !strings.Contains(body, "The e-mail address or the password is wrong.") {
+		t.Errorf("a wrong password in English: %d %s", res.status, body)
+	}
+	res = e.do(request{method: "GET", path: "/login/reset/nonsense", header: pl})
+	if body := string(res.body); res.status != http.StatusNotFound || !strings.Contains(body, "Link jest nieprawidłowy") {
+		t.Errorf("a bad reset link in Polish: %d %s", res.status, body)
+	}
+}

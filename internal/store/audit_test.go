@@ -197,5 +197,21 @@ func TestAuditCheckpoints(t *testing.T) {
 		verify(t, db, ctx, "") // entries after the last checkpoint are fine
 		checkpoint(t, db, 1)
 		verify(t, db, ctx, "")
+		// Only the latest checkpoint is kept: the file does not grow with
+		// the chain.
+		for range 3 {
+			if _, err := db.ExportContact(ctx, c.ID); err != nil {
+				t.Fatal(err)
+			}
+			checkpoint(t, db, 1)
+		}
+		b, err := os.ReadFile(filepath.Join(db.DataDir(), store.CheckpointFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lines := bytes.Count(b, []byte{'\n'}); lines != 1 {
+			t.Errorf("the checkpoint file has %d lines, want the latest only:\n%s", lines, b)
+		}
+		verify(t, db, ctx, "")
 	})
 }

@@ -6,18 +6,22 @@ import (
 	"crypto/hmac"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 
 	"github.com/custos/custos/internal/vault"
 )
 
-// CheckpointFile holds checkpoints of the audit log: from time to time,
-// each workspace's chain head (position and hash), one line of JSON each
-// with a MAC under a key derived from the master key. It lives in the data
-// directory, outside the database, so that someone who can write to the
-// database, but has neither the master key nor this file, cannot rewrite
-// the chain or cut its end off unnoticed: VerifyAudit holds the chain to
-// every checkpoint.
+// CheckpointFile holds checkpoints of the audit log: each workspace's
+// latest chain head (position and hash), one line of JSON each with a MAC
+// under a key derived from the master key. It lives in the data directory,
+// outside the database, so that someone who can write to the database, but
+// has neither the master key nor this file, cannot rewrite the chain or
+// cut its end off unnoticed: VerifyAudit holds the chain to every
+// checkpoint. Only the latest checkpoint of a workspace is kept: the chain
+// links every entry before it, so older ones would prove nothing more, and
+// the file stays as small as the number of workspaces.
 const CheckpointFile = "audit.checkpoints"
 
 // checkpoint is one line of the checkpoint file.
@@ -55,9 +59,10 @@ func readCheckpoints(path string, v *vault.Vault) (map[int64][]checkpoint, error
 	return out, err
 }
 
-// CheckpointAudit writes a checkpoint of every workspace's audit chain
-// whose head moved since its last checkpoint, and returns how many. The
-// server calls it periodically and when it stops.
+// CheckpointAudit checkpoints every workspace's audit chain whose head
+// moved since its last checkpoint, replacing that one, and returns how
+// many. The file is replaced atomically. The server calls it periodically
+// and when it stops.
 func (db *DB) CheckpointAudit(ctx context.Context) (int, error) {
 	path := filepath.Join(db.dir, CheckpointFile)
 	n := 0
@@ -70,22 +75,40 @@ func (db *DB) CheckpointAudit(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		var lines []byte
+		latest := map[int64]checkpoint{}
+		for ws, cs := range known {
+			latest[ws] = cs[len(cs)-1]
+		}
 		now := micros(db.Now())
 		for _, h := range heads {
-			if cs := known[h.Workspace]; len(cs) > 0 && cs[len(cs)-1].Seq == h.Seq && bytes.Equal(cs[len(cs)-1].Hash, h.Hash) {
+			if c, ok := latest[h.Workspace]; ok && c.Seq == h.Seq && bytes.Equal(c.Hash, h.Hash) {
 				continue
 			}
 			h.At = now
-			lines = append(lines, h.line(db.vault)...)
+			latest[h.Workspace] = h
 			n++
 		}
-		if len(lines) == 0 {
+		if n == 0 && len(latest) == len(known) && !compactable(known) {
 			return nil
 		}
-		return appendLines(path, lines)
+		var lines []byte
+		for _, ws := range slices.Sorted(maps.Keys(latest)) {
+			lines = append(lines, latest[ws].line(db.vault)...)
+		}
+		return writeFile(path, lines)
 	})
 	return n, err
+}
+
+// compactable reports whether a file read holds more than the latest
+// checkpoint of some workspace, as files written before compaction do.
+func compactable(known map[int64][]checkpoint) bool {
+	for _, cs := range known {
+		if len(cs) > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // auditHeads returns every workspace's chain head.

@@ -35,6 +35,10 @@ func (m *Main) audit(ctx context.Context, args []string) error {
 	if !rep.OK {
 		return errors.New("the audit log of workspace " + *workspace + " is broken: " + rep.Problem)
 	}
-	fmt.Fprintf(m.Stdout, "The audit log of workspace %s is intact: %d entries, %d checkpoints.\n", *workspace, rep.Entries, rep.Checkpoints)
+	held := "no checkpoint yet"
+	if rep.Checkpoints > 0 {
+		held = "held to its checkpoint"
+	}
+	fmt.Fprintf(m.Stdout, "The audit log of workspace %s is intact: %d entries, %s.\n", *workspace, rep.Entries, held)
 	return nil
 }

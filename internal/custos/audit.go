@@ -72,8 +72,9 @@ type AuditReport struct {
 	OK      bool   `json:"ok"`
 	Problem string `json:"problem,omitempty"` // the first break found
 	Seq     int64  `json:"seq,omitempty"`     // where it was found
-	// Checkpoints is how many of the checkpoints kept outside the
-	// database the chain was held to.
+	// Checkpoints is how many checkpoints kept outside the database the
+	// chain was held to: 1 once the workspace has one (only the latest is
+	// kept), 0 before.
 	Checkpoints int `json:"checkpoints"`
 }
 

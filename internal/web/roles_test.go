@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/custos/custos/internal/custos"
@@ -63,9 +64,7 @@ func TestCustomRoles(t *testing.T) {
 	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "reader@example.com", "role": "reader", "password": testPassword}, http.StatusCreated, &u)
 	session := e.loginForm("a", "reader@example.com", testPassword, nil).cookie(t, sessionCookie).Value
 	var key struct{ Token string }
-	var err error
-	key.Token, err = e.db.CreateAPIKey(a.ctx, &custos.APIKey{Name: "reader key", Role: "reader"})
-	must(t, err)
+	e.call(a.token, "POST", "/api/v1/api-keys", map[string]any{"name": "reader key", "role": "reader"}, http.StatusCreated, &key)
 	contact := "/api/v1/contacts/" + strconv.FormatInt(a.contact, 10)
 	for _, cred := range []string{session, key.Token} {
 		var c custos.Contact
@@ -95,11 +94,11 @@ func TestCustomRoles(t *testing.T) {
 		t.Fatalf("delete in use: %d %s", res.status, res.body)
 	}
 	e.call(key.Token, "GET", contact, nil, http.StatusOK, nil) // still there
-	keys, err := e.db.FindAPIKeys(a.ctx)
-	must(t, err)
-	for _, k := range keys {
+	var keys struct{ Data []custos.APIKey }
+	e.call(a.token, "GET", "/api/v1/api-keys", nil, http.StatusOK, &keys)
+	for _, k := range keys.Data {
 		if k.Role == "reader" {
-			must(t, e.db.RevokeAPIKey(a.ctx, k.ID))
+			e.call(a.token, "DELETE", "/api/v1/api-keys/"+strconv.FormatInt(k.ID, 10), nil, http.StatusNoContent, nil)
 		}
 	}
 	// A new role ends the user's sessions, as before.
@@ -120,5 +119,125 @@ func TestCustomRoles(t *testing.T) {
 		"role.create role=reader permissions=contacts:read,personal_data:read"}
 	if !slices.Equal(actions, want) {
 		t.Errorf("audited %q, want %q", actions, want)
+	}
+}
+
+// TestNoPrivilegeEscalation checks that a caller with users:manage but a
+// narrower role cannot make a key, a user or a role with more than its
+// own permissions, nor widen the role it carries.
+func TestNoPrivilegeEscalation(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	e.call(a.token, "POST", "/api/v1/roles", map[string]any{"name": "staffer", "permissions": []string{"users:manage", "contacts:read"}}, http.StatusCreated, nil)
+	var k struct {
+		custos.APIKey
+		Token string
+	}
+	e.call(a.token, "POST", "/api/v1/api-keys", map[string]any{"name": "staffer key", "role": "staffer"}, http.StatusCreated, &k)
+	staffer := k.Token
+
+	for _, tc := range []struct {
+		name   string
+		method string
+		path   string
+		body   any
+	}{
+		{"admin key", "POST", "/api/v1/api-keys", map[string]any{"name": "x", "role": "admin"}},
+		{"key of a wider own role", "POST", "/api/v1/api-keys", map[string]any{"name": "x", "role": a.role + "-wide"}},
+		{"admin user", "POST", "/api/v1/users", map[string]any{"email": "x@example.com", "role": "admin", "password": testPassword}},
+		{"user made admin", "PATCH", "/api/v1/users/" + strconv.FormatInt(a.user, 10), map[string]any{"role": "dpo"}},
+		{"wider role", "POST", "/api/v1/roles", map[string]any{"name": "wider", "permissions": []string{"users:manage", "forget"}}},
+		{"widen own role", "PATCH", "/api/v1/roles/staffer", map[string]any{"permissions": []string{"users:manage", "contacts:read", "personal_data:read"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "key of a wider own role" {
+				e.call(a.token, "POST", "/api/v1/roles", map[string]any{"name": a.role + "-wide", "permissions": []string{"contacts:read", "export"}}, http.StatusCreated, nil)
+			}
+			res := e.do(request{method: tc.method, path: tc.path, token: staffer, body: tc.body})
+			if res.status != http.StatusForbidden {
+				t.Fatalf("status %d, want 403: %s", res.status, res.body)
+			}
+			if got := res.apiError(t); got.Code != custos.EFORBIDDEN || (got.Field != "role" && got.Field != "permissions") {
+				t.Errorf("error %+v", got)
+			}
+		})
+	}
+	// What the caller holds it can hand out.
+	var viewerKey struct{ Token string }
+	e.call(staffer, "POST", "/api/v1/api-keys", map[string]any{"name": "v", "role": "viewer"}, http.StatusCreated, &viewerKey)
+	e.call(staffer, "POST", "/api/v1/api-keys", map[string]any{"name": "s", "role": "staffer"}, http.StatusCreated, nil)
+	e.call(staffer, "POST", "/api/v1/roles", map[string]any{"name": "narrow", "permissions": []string{"contacts:read"}}, http.StatusCreated, nil)
+	if u, err := e.db.FindUserByID(a.ctx, a.user); err != nil || u.Role != custos.RoleAdmin {
+		t.Fatalf("user changed: %+v %v", u, err)
+	}
+	if keys, err := e.db.FindAPIKeys(a.ctx); err != nil || slices.ContainsFunc(keys, func(k *custos.APIKey) bool { return k.Name == "x" }) {
+		t.Fatalf("a refused key exists: %v", err)
+	}
+}
+
+// TestAPIKeysOverTheAPI makes, lists and revokes keys: the secret is
+// answered once and never listed, the last use is recorded, and a revoked
+// key is refused at its next request.
+func TestAPIKeysOverTheAPI(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	var k struct {
+		custos.APIKey
+		Token string
+	}
+	res := e.call(a.token, "POST", "/api/v1/api-keys", map[string]any{"name": "crm sync", "role": "sales"}, http.StatusCreated, &k)
+	if !strings.HasPrefix(k.Token, "cus_") || k.Role != custos.RoleSales || k.Name != "crm sync" || !strings.HasPrefix(k.Token, k.Prefix) || k.LastUsedAt != nil {
+		t.Fatalf("created %s", res.body)
+	}
+	for _, tc := range []struct {
+		name  string
+		body  any
+		field string
+	}{
+		{"unknown role", map[string]any{"name": "x", "role": "root"}, "role"},
+		{"bad role", map[string]any{"name": "x", "role": "Root!"}, "role"},
+		{"long name", map[string]any{"name": strings.Repeat("n", 101), "role": "viewer"}, "name"},
+		{"extra member", map[string]any{"name": "x", "role": "viewer", "workspace_id": 2}, "workspace_id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.do(request{method: "POST", path: "/api/v1/api-keys", token: a.token, body: tc.body})
+			if res.status != http.StatusBadRequest || res.apiError(t).Field != tc.field {
+				t.Fatalf("status %d %s", res.status, res.body)
+			}
+		})
+	}
+	e.call(k.Token, "GET", "/api/v1/contacts", nil, http.StatusOK, nil)
+
+	res = e.call(a.token, "GET", "/api/v1/api-keys", nil, http.StatusOK, nil)
+	if strings.Contains(string(res.body), k.Token) || strings.Contains(string(res.body), k.Token[len(k.Prefix):]) || strings.Contains(string(res.body), "token") {
+		t.Fatalf("the listing shows a secret: %s", res.body)
+	}
+	var list struct{ Data []custos.APIKey }
+	e.call(a.token, "GET", "/api/v1/api-keys", nil, http.StatusOK, &list)
+	var found *custos.APIKey
+	for i := range list.Data {
+		if list.Data[i].ID == k.ID {
+			found = &list.Data[i]
+		}
+	}
+	if found == nil || found.LastUsedAt == nil || found.Role != custos.RoleSales {
+		t.Fatalf("listed %+v", list.Data)
+	}
+
+	path := "/api/v1/api-keys/" + strconv.FormatInt(k.ID, 10)
+	e.call(a.token, "DELETE", path, nil, http.StatusNoContent, nil)
+	res = e.do(request{method: "GET", path: "/api/v1/contacts", token: k.Token})
+	if res.status != http.StatusUnauthorized {
+		t.Fatalf("a revoked key answered %d", res.status)
+	}
+	e.call(a.token, "DELETE", path, nil, http.StatusNotFound, nil)
+	e.call(a.token, "GET", "/api/v1/api-keys", nil, http.StatusOK, &list)
+	if slices.ContainsFunc(list.Data, func(x custos.APIKey) bool { return x.ID == k.ID }) {
+		t.Fatalf("a revoked key is listed")
+	}
+	var audit struct{ Data []custos.AuditEntry }
+	e.call(a.token, "GET", "/api/v1/audit?action=apikey.revoke", nil, http.StatusOK, &audit)
+	if len(audit.Data) != 1 || audit.Data[0].Detail != "apikey="+strconv.FormatInt(k.ID, 10) || audit.Data[0].Route != "DELETE /api/v1/api-keys/{id}" {
+		t.Fatalf("audit %+v", audit.Data)
 	}
 }

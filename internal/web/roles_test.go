@@ -241,3 +241,67 @@ func TestAPIKeysOverTheAPI(t *testing.T) {
 		t.Fatalf("audit %+v", audit.Data)
 	}
 }
+
+// TestDeleteUserWeb deletes a staff account through the API: its sessions
+// end, it is gone from the users, its login history keeps no address or
+// browser, the audit log still verifies; one's own account and the last
+// admin are refused with 409.
+func TestDeleteUserWeb(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	var u custos.User
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "leaver@example.com", "role": "sales", "password": testPassword}, http.StatusCreated, &u)
+	session := e.loginForm("a", "leaver@example.com", testPassword, nil).cookie(t, sessionCookie).Value
+	path := "/api/v1/users/" + strconv.FormatInt(u.ID, 10)
+
+	e.call(session, "DELETE", path, nil, http.StatusForbidden, nil) // sales lacks users:manage
+	e.call(a.token, "DELETE", path, nil, http.StatusNoContent, nil)
+	e.call(session, "GET", "/api/v1/me", nil, http.StatusUnauthorized, nil)
+	e.call(a.token, "GET", path, nil, http.StatusNotFound, nil)
+	e.call(a.token, "DELETE", path, nil, http.StatusNotFound, nil)
+	if res := e.loginForm("a", "leaver@example.com", testPassword, nil); res.status != http.StatusUnauthorized {
+		t.Fatalf("a deleted user signed in: %d", res.status)
+	}
+	res := e.call(a.token, "GET", "/api/v1/users", nil, http.StatusOK, nil)
+	if strings.Contains(string(res.body), "leaver") {
+		t.Fatalf("listed: %s", res.body)
+	}
+	var logins struct{ Data []custos.LoginRecord }
+	e.call(a.token, "GET", "/api/v1/logins?user_id="+strconv.FormatInt(u.ID, 10), nil, http.StatusOK, &logins)
+	if len(logins.Data) != 1 {
+		t.Fatalf("the login history went: %+v", logins.Data)
+	}
+	for _, l := range logins.Data {
+		if l.IP != "" || l.UserAgent != "" {
+			t.Errorf("login record keeps %q %q", l.IP, l.UserAgent)
+		}
+	}
+	// The address is free again.
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "leaver@example.com", "role": "viewer", "password": testPassword}, http.StatusCreated, nil)
+
+	// One's own account, and the last admin.
+	self := "/api/v1/users/" + strconv.FormatInt(a.user, 10)
+	res = e.do(request{method: "DELETE", path: self, token: a.session})
+	if res.status != http.StatusConflict || !strings.Contains(res.apiError(t).Message, "your own account") {
+		t.Fatalf("self-deletion: %d %s", res.status, res.body)
+	}
+	res = e.do(request{method: "DELETE", path: self, token: a.token})
+	if res.status != http.StatusConflict || !strings.Contains(res.apiError(t).Message, "last active administrator") {
+		t.Fatalf("last admin: %d %s", res.status, res.body)
+	}
+	var other custos.User
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "second-admin@example.com", "role": "admin", "password": testPassword}, http.StatusCreated, &other)
+	e.call(a.token, "DELETE", self, nil, http.StatusNoContent, nil)
+	e.call(a.session, "GET", "/api/v1/me", nil, http.StatusUnauthorized, nil)
+
+	var audit struct{ Data []custos.AuditEntry }
+	e.call(a.token, "GET", "/api/v1/audit?action=user.delete", nil, http.StatusOK, &audit)
+	if len(audit.Data) != 2 || audit.Data[1].Detail != "user="+strconv.FormatInt(u.ID, 10)+" personal_data_removed sessions_ended" {
+		t.Fatalf("audit %+v", audit.Data)
+	}
+	var rep custos.AuditReport
+	e.call(a.token, "GET", "/api/v1/audit/verify", nil, http.StatusOK, &rep)
+	if !rep.OK {
+		t.Fatalf("verify %+v", rep)
+	}
+}

@@ -169,6 +169,7 @@ func (s *server) routes() []route {
 		{"POST", "/api/v1/users/{id}/invitation", custos.PermUsersManage, s.inviteUser},
 		{"GET", "/api/v1/users/{id}/sessions", custos.PermUsersManage, s.userSessions},
 		{"DELETE", "/api/v1/users/{id}/sessions", custos.PermUsersManage, s.endUserSessions},
+		{"DELETE", "/api/v1/users/{id}", custos.PermUsersManage, s.deleteUser},
 		{"GET", "/api/v1/roles", custos.PermUsersManage, s.listRoles},
 		{"POST", "/api/v1/roles", custos.PermUsersManage, s.createRole},
 		{"GET", "/api/v1/roles/{name}", custos.PermUsersManage, s.getRole},

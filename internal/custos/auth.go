@@ -244,6 +244,8 @@ const (
 	ActorUser   = "user"
 	ActorCLI    = "cli"
 	ActorSystem = "system"
+	// ActorAnonymous is who failed to sign in as no known user.
+	ActorAnonymous = "anonymous"
 )
 
 // Actor is who is acting: an API key, a staff user, the command line or the

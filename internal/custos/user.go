@@ -354,7 +354,12 @@ type TOTPEnrolment struct {
 
 // Audited actions of staff accounts.
 const (
-	AuditLogin          = "user.login"
+	AuditLogin = "user.login"
+	// AuditLoginFailed is a refused sign-in step: a wrong password or
+	// code, a locked account or address, a disabled user, a network
+	// outside the allowlist. Its detail holds the result, never what was
+	// typed; an unknown user's entry is by actor "anonymous".
+	AuditLoginFailed    = "user.login_failed"
 	AuditLogout         = "user.logout"
 	AuditUserCreate     = "user.create"
 	AuditUserUpdate     = "user.update"

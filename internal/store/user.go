@@ -392,7 +392,8 @@ func (db *DB) throttleClear(ctx context.Context, tx *sql.Tx, ws int64, subject [
 	return err
 }
 
-// recordLogin adds a line to the user's login history.
+// recordLogin adds a line to the user's login history, and a failed
+// sign-in to the audit log too.
 func (db *DB) recordLogin(ctx context.Context, tx *sql.Tx, ws, user int64, at time.Time, ip netip.Addr, ua, result, twoFactor string) error {
 	k := db.vault.StaffKey(ws, user)
 	_, err := tx.ExecContext(ctx, db.q(`INSERT INTO login_history (workspace_id, user_id, at, ip_sealed, ua_sealed, result, two_factor) VALUES (?, ?, ?, ?, ?, ?, ?)`),
@@ -400,7 +401,30 @@ func (db *DB) recordLogin(ctx context.Context, tx *sql.Tx, ws, user int64, at ti
 	if err != nil {
 		return fmt.Errorf("store: record login: %w", err)
 	}
+	switch result {
+	case custos.LoginBadPassword, custos.LoginLocked, custos.LoginDisabled, custos.LoginIPRefused:
+		return db.auditSignIn(ctx, tx, ws, user, "/login", ip, custos.AuditLoginFailed, "result="+result)
+	case custos.LoginBadCode, custos.LoginCodeReused:
+		return db.auditSignIn(ctx, tx, ws, user, "/login/2fa", ip, custos.AuditLoginFailed, "result="+result)
+	}
 	return nil
+}
+
+// auditSignIn writes an audit entry about a sign-in step at route from ip:
+// by the user when known (user 0: actor "anonymous", and no trace of the
+// address or password typed). Nothing is written for a workspace that
+// does not exist: there is no chain to write it into.
+func (db *DB) auditSignIn(ctx context.Context, tx *sql.Tx, ws, user int64, route string, ip netip.Addr, action, detail string) error {
+	if ws == 0 {
+		return nil
+	}
+	a := custos.Actor{WorkspaceID: ws, Kind: custos.ActorAnonymous}
+	if user != 0 {
+		a.Kind, a.ID = custos.ActorUser, user
+		detail = userDetail(user, detail)
+	}
+	req := &custos.Request{Method: "POST", Route: route, IP: ipString(ip)}
+	return db.audit(custos.WithRequest(ctx, req), tx, a, action, 0, detail)
 }
 
 func ipString(ip netip.Addr) string {
@@ -456,12 +480,13 @@ func (db *DB) Login(ctx context.Context, at custos.LoginAttempt) (*custos.LoginR
 		if l, err := db.throttleLocked(ctx, ws, s, now); err != nil {
 			return nil, err
 		} else if l {
-			if u != nil {
-				if err := db.tx(ctx, func(tx *sql.Tx) error {
-					return db.recordLogin(ctx, tx, ws, u.ID, now, at.IP, at.UserAgent, custos.LoginLocked, "")
-				}); err != nil {
-					return nil, err
+			if err := db.tx(ctx, func(tx *sql.Tx) error {
+				if u == nil {
+					return db.auditSignIn(ctx, tx, ws, 0, "/login", at.IP, custos.AuditLoginFailed, "result="+custos.LoginLocked)
 				}
+				return db.recordLogin(ctx, tx, ws, u.ID, now, at.IP, at.UserAgent, custos.LoginLocked, "")
+			}); err != nil {
+				return nil, err
 			}
 			return nil, locked()
 		}
@@ -488,6 +513,8 @@ func (db *DB) Login(ctx context.Context, at custos.LoginAttempt) (*custos.LoginR
 				if err := db.recordLogin(ctx, tx, ws, u.ID, now, at.IP, at.UserAgent, result, ""); err != nil {
 					return err
 				}
+			} else if err := db.auditSignIn(ctx, tx, ws, 0, "/login", at.IP, custos.AuditLoginFailed, "result="+custos.LoginBadPassword); err != nil {
+				return err
 			}
 			if err := db.throttleFail(ctx, tx, ws, acct, now, accountFree, accountLock); err != nil {
 				return err
@@ -543,7 +570,10 @@ func (db *DB) Login(ctx context.Context, at custos.LoginAttempt) (*custos.LoginR
 			}
 			return err
 		}
-		return db.audit(ctx, tx, userActor(u, res.Session.ID), custos.AuditLogin, 0, userDetail(u.ID, "session="+strconv.FormatInt(res.Session.ID, 10)))
+		// The route, not the address: a known user's address is kept
+		// sealed, in the login history.
+		return db.audit(custos.WithRequest(ctx, &custos.Request{Method: "POST", Route: "/login"}), tx,
+			userActor(u, res.Session.ID), custos.AuditLogin, 0, userDetail(u.ID, "session="+strconv.FormatInt(res.Session.ID, 10)))
 	})
 	if err != nil {
 		return nil, err

@@ -305,3 +305,60 @@ func TestDeleteUserWeb(t *testing.T) {
 		t.Fatalf("verify %+v", rep)
 	}
 }
+
+// TestSignInsAreAudited checks that every sign-in, refused or not, is in
+// the audit chain with its client address, and that no entry holds the
+// address or the password typed.
+func TestSignInsAreAudited(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	const typedAddress, typedPassword = "nobody-at-all@example.com", "a wrong guess of a password"
+	e.loginForm("a", typedAddress, typedPassword, nil)
+	e.loginForm("a", "a-staff@example.com", typedPassword, nil)
+	e.loginForm("a", "a-staff@example.com", testPassword, nil)
+	// Lock the account: its tenth failure locks it for the hour.
+	for range 12 {
+		e.loginForm("a", "a-staff@example.com", typedPassword, nil)
+	}
+	res := e.loginForm("a", "a-staff@example.com", testPassword, nil)
+	if res.status != http.StatusTooManyRequests {
+		t.Fatalf("not locked: %d", res.status)
+	}
+
+	var audit struct{ Data []custos.AuditEntry }
+	body := e.call(a.token, "GET", "/api/v1/audit?limit=100", nil, http.StatusOK, &audit).body
+	for _, s := range []string{typedAddress, typedPassword, testPassword, "a-staff@"} {
+		if strings.Contains(string(body), s) {
+			t.Errorf("the audit log holds %q", s)
+		}
+	}
+	user := "user:" + strconv.FormatInt(a.user, 10)
+	var got []string
+	for i := len(audit.Data) - 1; i >= 0; i-- {
+		en := audit.Data[i]
+		if en.Action != custos.AuditLogin && en.Action != custos.AuditLoginFailed {
+			continue
+		}
+		// A failure carries the client's address (an attack's source); a
+		// success only the route, the address being in the sealed login
+		// history.
+		if en.Route != "POST /login" || (en.IP == "192.0.2.1") != (en.Action == custos.AuditLoginFailed) {
+			t.Errorf("entry without route or address: %+v", en)
+		}
+		got = append(got, en.Actor+" "+en.Action+" "+strings.TrimPrefix(en.Detail, "user="+strconv.FormatInt(a.user, 10)+" "))
+	}
+	want := []string{
+		user + " user.login session=" + strconv.FormatInt(a.sessionID, 10), // newWorkspace's
+		"anonymous user.login_failed result=bad_password",
+		user + " user.login_failed result=bad_password",
+	}
+	if len(got) < 6 || !slices.Equal(got[:3], want) || !strings.HasPrefix(got[3], user+" user.login session=") ||
+		got[len(got)-1] != user+" user.login_failed result=locked" {
+		t.Fatalf("sign-in entries:\n%s", strings.Join(got, "\n"))
+	}
+	var rep custos.AuditReport
+	e.call(a.token, "GET", "/api/v1/audit/verify", nil, http.StatusOK, &rep)
+	if !rep.OK {
+		t.Fatalf("verify %+v", rep)
+	}
+}

@@ -36,6 +36,9 @@ type Export struct {
 	Attachments []*Attachment `json:"attachments"`
 	// Tracking holds the tracking events stored about the contact, newest first.
 	Tracking []*TrackingEvent `json:"tracking"`
+	// Messages are the mails sent, or on their way, to the contact,
+	// newest first.
+	Messages []*SentMessage `json:"messages"`
 	// Content reads the content of one of Attachments, for the zip
 	// export; the store sets it, and nothing is read until it is called.
 	Content func(attachmentID int64) ([]byte, error) `json:"-"`

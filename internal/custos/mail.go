@@ -1,6 +1,9 @@
 package custos
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Message is one e-mail Custos sends: a confirmation, a verification link.
 type Message struct {
@@ -12,6 +15,20 @@ type Message struct {
 	// ("contact-12", "dsr-3"), so that a stored copy (the outbox) can be
 	// found and removed when that contact is forgotten.
 	Ref string
+}
+
+// SentMessage is a message to a contact as the outgoing queue keeps it,
+// sealed under the contact's key until the contact is forgotten: what
+// the person was sent, and when.
+type SentMessage struct {
+	ID       int64      `json:"id"`
+	Status   string     `json:"status"` // queued, sending, sent, failed
+	QueuedAt time.Time  `json:"queued_at"`
+	DoneAt   *time.Time `json:"done_at"` // when it was sent, or failed for good
+	To       string     `json:"to"`
+	Subject  string     `json:"subject"`
+	Text     string     `json:"text"`
+	HTML     string     `json:"html,omitempty"`
 }
 
 // Mailer sends messages: over SMTP, or into the outbox directory when no

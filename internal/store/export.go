@@ -20,6 +20,8 @@ const (
 	// tombstones without personal data, and the audit log of staff actions
 	// (ids only).
 	unexportedTables = "contact_keys tombstones audit_log"
+	// The outgoing queue names its subject (subject_kind, subject_id), not
+	// a contact_id column; a contact's messages are exported with it.
 )
 
 // ExportContact gathers everything held about the contact.
@@ -128,6 +130,9 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 		return nil, err
 	}
 	if err := db.exportTracking(ctx, x, ws, id); err != nil {
+		return nil, err
+	}
+	if x.Messages, err = db.contactMessages(ctx, ws, id); err != nil {
 		return nil, err
 	}
 	x.Content = func(attachmentID int64) ([]byte, error) {

@@ -81,6 +81,58 @@ func (db *DB) QueueContactMail(ctx context.Context, contactID int64, m *custos.M
 	return err
 }
 
+// contactMessages returns the messages the queue holds for the contact,
+// newest first, opened under its key. One finished before its content was
+// kept has no content.
+func (db *DB) contactMessages(ctx context.Context, ws, contactID int64) ([]*custos.SentMessage, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id, status, created_at, done_at, sealed FROM mail_queue
+		WHERE workspace_id = ? AND subject_kind = ? AND subject_id = ? ORDER BY id DESC`), ws, mailSubjectContact, contactID)
+	if err != nil {
+		return nil, fmt.Errorf("store: contact messages: %w", err)
+	}
+	defer rows.Close()
+	type row struct {
+		m      *custos.SentMessage
+		sealed []byte
+	}
+	var found []row
+	for rows.Next() {
+		var r row
+		r.m = &custos.SentMessage{}
+		var created int64
+		var done sql.NullInt64
+		if err := rows.Scan(&r.m.ID, &r.m.Status, &created, &done, &r.sealed); err != nil {
+			return nil, fmt.Errorf("store: contact messages: %w", err)
+		}
+		r.m.QueuedAt = fromMicros(created)
+		if done.Valid {
+			t := fromMicros(done.Int64)
+			r.m.DoneAt = &t
+		}
+		found = append(found, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: contact messages: %w", err)
+	}
+	rows.Close()
+	out := make([]*custos.SentMessage, 0, len(found))
+	for _, r := range found {
+		if r.sealed != nil {
+			body, err := db.openMail(ctx, ws, mailSubjectContact, contactID, r.sealed)
+			if err != nil {
+				return nil, err
+			}
+			var m custos.Message
+			if err := json.Unmarshal(body, &m); err != nil {
+				return nil, fmt.Errorf("store: contact message %d: %w", r.m.ID, err)
+			}
+			r.m.To, r.m.Subject, r.m.Text, r.m.HTML = m.To, m.Subject, m.Text, m.HTML
+		}
+		out = append(out, r.m)
+	}
+	return out, nil
+}
+
 // RequeueSending puts back every message left "sending" by a process that
 // died, so that it is sent again: delivery is at least once. It is called
 // once, before a worker starts, by the only process that sends.
@@ -186,8 +238,13 @@ func (db *DB) openMail(ctx context.Context, ws int64, kind string, subject int64
 	return nil, fmt.Errorf("store: queued mail of unknown subject %q", kind)
 }
 
-// MailSent records that messages were delivered and drops their content,
-// in one transaction.
+// keepSealed is the sealed content a finished message keeps: a message to
+// a contact stays, under the contact's key, for the contact's export (it
+// goes when the contact is forgotten); any other goes.
+const keepSealed = `CASE WHEN subject_kind = '` + mailSubjectContact + `' THEN sealed ELSE NULL END`
+
+// MailSent records that messages were delivered, dropping the content of
+// those not to a contact, in one transaction.
 func (db *DB) MailSent(ctx context.Context, ids ...int64) error {
 	now := micros(db.Now())
 	return db.tx(ctx, func(tx *sql.Tx) error {
@@ -197,7 +254,7 @@ func (db *DB) MailSent(ctx context.Context, ids ...int64) error {
 			for _, id := range batch {
 				args = append(args, id)
 			}
-			if _, err := tx.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, sealed = NULL, last_error = '', done_at = ? WHERE id IN (`+placeholders(len(batch))+`)`), args...); err != nil {
+			if _, err := tx.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, sealed = `+keepSealed+`, last_error = '', done_at = ? WHERE id IN (`+placeholders(len(batch))+`)`), args...); err != nil {
 				return fmt.Errorf("store: mail sent: %w", err)
 			}
 		}
@@ -206,14 +263,15 @@ func (db *DB) MailSent(ctx context.Context, ids ...int64) error {
 }
 
 // MailFailed records that a message was refused for good, with a reason
-// that holds no personal data, and drops its content.
+// that holds no personal data, dropping its content unless it was to a
+// contact.
 func (db *DB) MailFailed(ctx context.Context, id int64, reason string) error {
 	return db.finishMail(ctx, id, custos.MailFailed, reason)
 }
 
 func (db *DB) finishMail(ctx context.Context, id int64, status, reason string) error {
 	now := micros(db.Now())
-	_, err := db.write.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, sealed = NULL, last_error = ?, done_at = ? WHERE id = ?`), status, reason, now, id)
+	_, err := db.write.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, sealed = `+keepSealed+`, last_error = ?, done_at = ? WHERE id = ?`), status, reason, now, id)
 	if err != nil {
 		return fmt.Errorf("store: mail %s: %w", status, mapError(err))
 	}

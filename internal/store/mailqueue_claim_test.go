@@ -40,3 +40,54 @@ func TestClaimMailSkipsUnreadable(t *testing.T) {
 		t.Fatalf("the spoiled message is %s, want queued for a later try", status)
 	}
 }
+
+// TestExportHoldsMessagesSent sends one message to a contact and fails
+// another: the export holds both with their content, under the contact's
+// key, and forgetting the contact removes them.
+func TestExportHoldsMessagesSent(t *testing.T) {
+	db := openTestDB(t)
+	ctx := testActor(t, db)
+	c := &custos.Contact{Email: "mailed@example.com"}
+	if err := db.CreateContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, subject := range []string{"sent one", "refused one"} {
+		if err := db.QueueContactMail(ctx, c.ID, &custos.Message{To: c.Email, Subject: subject, Text: "Body of " + subject + "."}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.ClaimMail(context.Background(), 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("claimed %d: %v", len(got), err)
+	}
+	if err := db.MailSent(context.Background(), got[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MailFailed(context.Background(), got[1].ID, "550 no such mailbox"); err != nil {
+		t.Fatal(err)
+	}
+	x, err := db.ExportContact(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(x.Messages) != 2 {
+		t.Fatalf("export holds %d messages, want 2: %+v", len(x.Messages), x.Messages)
+	}
+	refused, sent := x.Messages[0], x.Messages[1] // newest first
+	if sent.Status != custos.MailSent || sent.Subject != "sent one" || sent.Text != "Body of sent one." || sent.To != c.Email || sent.DoneAt == nil {
+		t.Errorf("sent message: %+v", sent)
+	}
+	if refused.Status != custos.MailFailed || refused.Subject != "refused one" {
+		t.Errorf("refused message: %+v", refused)
+	}
+	if _, err := db.ForgetContact(ctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := db.read.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM mail_queue`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d messages left after the contact was forgotten", left)
+	}
+}

@@ -472,3 +472,24 @@ func TestSignupConfirmTwiceAtOnce(t *testing.T) {
 		t.Fatalf("ledger: %+v", events)
 	}
 }
+
+// TestSignupMailDropsContentOnceSent: a confirmation mail belongs to a
+// pending sign-up, not yet a contact, so nothing of it is kept once sent.
+func TestSignupMailDropsContentOnceSent(t *testing.T) {
+	db := storetest.Open(t)
+	fx := newFormFixture(t, db)
+	if err := fx.submit(db, "dropped@example.com", fx.main.ID); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := db.ClaimMail(context.Background(), 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %+v %v", claimed, err)
+	}
+	if err := db.MailSent(context.Background(), claimed[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	q, err := db.MailQueueStatus(context.Background())
+	if err != nil || len(q) != 1 || q[0].Status != custos.MailSent || q[0].Sealed {
+		t.Fatalf("after sending: %+v %v", q, err)
+	}
+}

@@ -243,6 +243,17 @@ func exportRows(x *custos.Export) [][]string {
 			row("tracking", item, "property "+k, e.Properties[k])
 		}
 	}
+	for _, m := range x.Messages {
+		item := fmt.Sprint(m.ID)
+		row("message", item, "status", m.Status)
+		row("message", item, "queued_at", m.QueuedAt)
+		if m.DoneAt != nil {
+			row("message", item, "done_at", *m.DoneAt)
+		}
+		row("message", item, "to", m.To)
+		row("message", item, "subject", m.Subject)
+		row("message", item, "text", m.Text)
+	}
 	for _, r := range x.Restrictions {
 		item := fmt.Sprint(r.ID)
 		row("restriction", item, "restricted_at", r.RestrictedAt)

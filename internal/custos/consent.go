@@ -354,4 +354,6 @@ type Service interface {
 	ImportService
 	// The dashboard's counts.
 	OverviewService
+	// The outgoing mail queue.
+	MailQueueService
 }

@@ -31,6 +31,15 @@ type SentMessage struct {
 	HTML     string     `json:"html,omitempty"`
 }
 
+// MailQueueService queues mail in the persisted outgoing queue, which a
+// worker delivers (retried, surviving a crash).
+type MailQueueService interface {
+	// QueueContactMail queues a message to a contact of the actor's
+	// workspace, sealed under the contact's key. ENOTFOUND for a contact
+	// not in the workspace; EGONE for a forgotten one.
+	QueueContactMail(ctx context.Context, contactID int64, m *Message) error
+}
+
 // Mailer sends messages: over SMTP, or into the outbox directory when no
 // SMTP server is configured.
 type Mailer interface {

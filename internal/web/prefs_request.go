@@ -158,8 +158,8 @@ func (s *server) sendPrefsLink(ctx context.Context, workspace, email, lang strin
 		return
 	}
 	c := cs[0]
-	if s.mailer == nil || s.baseURL == "" {
-		s.log.WarnContext(ctx, "preference link not sent: mail is not configured", slog.Int64("contact", c.ID))
+	if s.baseURL == "" {
+		s.log.WarnContext(ctx, "preference link not sent: no public address configured", slog.Int64("contact", c.ID))
 		return
 	}
 	link, err := custos.PreferenceLink(ctx, s.svc, s.baseURL, c.ID, lang)
@@ -173,8 +173,10 @@ func (s *server) sendPrefsLink(ctx context.Context, workspace, email, lang strin
 		Text:    i18n.T(lang, "prefs.mail.body", link, int(custos.PreferenceTokenTTL.Hours()/24)),
 		Ref:     "contact-" + strconv.FormatInt(c.ID, 10),
 	}
-	if err := s.mailer.Send(ctx, m); err != nil {
-		s.log.WarnContext(ctx, "preference link not sent", slog.Int64("contact", c.ID),
+	// The persisted queue delivers it, retried, surviving a crash; the
+	// worker's errors never name the address.
+	if err := s.svc.QueueContactMail(ctx, c.ID, m); err != nil {
+		s.log.WarnContext(ctx, "preference link not queued", slog.Int64("contact", c.ID),
 			slog.String("error", strings.ReplaceAll(err.Error(), c.Email, "<subject>")))
 	}
 }

@@ -383,8 +383,7 @@ func TestPreferenceCentreCrossSite(t *testing.T) {
 	if len(e.ledger(a)) != before || len(e.lists(a)) != 1 {
 		t.Fatal("a cross-site post changed something")
 	}
-	e.srv.prefs.wg.Wait()
-	if len(e.mail.sent) != 0 {
+	if sent := e.prefsMails(t); len(sent) != 0 {
 		t.Fatal("a cross-site post sent mail")
 	}
 }
@@ -421,11 +420,11 @@ func TestPreferenceLinkRequest(t *testing.T) {
 		t.Fatalf("JSON answers: %d %s vs %d %s", jKnown.status, jKnown.body, jUnknown.status, jUnknown.body)
 	}
 
-	e.srv.prefs.wg.Wait()
-	if len(e.mail.sent) != 2 {
-		t.Fatalf("%d mails sent, want 2 (both to the known address)", len(e.mail.sent))
+	sent := e.prefsMails(t)
+	if len(sent) != 2 {
+		t.Fatalf("%d mails sent, want 2 (both to the known address)", len(sent))
 	}
-	for _, m := range e.mail.sent {
+	for _, m := range sent {
 		if m.To != a.email || m.Ref != "contact-"+strconv.FormatInt(a.contact, 10) {
 			t.Fatalf("mail to %q, ref %q", m.To, m.Ref)
 		}
@@ -440,7 +439,7 @@ func TestPreferenceLinkRequest(t *testing.T) {
 		}
 	}
 	// The two mails go out in whichever order their lookups end.
-	en, pl := e.mail.sent[0], e.mail.sent[1]
+	en, pl := sent[0], sent[1]
 	if strings.Contains(en.Text, "?lang=pl") {
 		en, pl = pl, en
 	}
@@ -486,9 +485,8 @@ func TestPreferenceLinkRequestLimits(t *testing.T) {
 			}
 		}
 	}
-	e.srv.prefs.wg.Wait()
-	if len(e.mail.sent) != prefsPerAddress {
-		t.Fatalf("%d mails", len(e.mail.sent))
+	if sent := e.prefsMails(t); len(sent) != prefsPerAddress {
+		t.Fatalf("%d mails", len(sent))
 	}
 	// 2×4 requests so far from this client; the rest of its hour's share,
 	// then 429, as an HTML page for a form.
@@ -587,9 +585,8 @@ func TestPreferenceLinkRequestPending(t *testing.T) {
 	if res.status != http.StatusAccepted || !bytes.Equal(res.body, known.body) {
 		t.Fatalf("%d %s", res.status, res.body)
 	}
-	e.srv.prefs.wg.Wait()
-	if len(e.mail.sent) != 1 || e.mail.sent[0].To != a.email {
-		t.Fatalf("mails: %d", len(e.mail.sent))
+	if sent := e.prefsMails(t); len(sent) != 1 || sent[0].To != a.email {
+		t.Fatalf("mails: %d", len(sent))
 	}
 }
 
@@ -610,11 +607,11 @@ func TestPreferenceCentreIsolation(t *testing.T) {
 	if res.status != http.StatusAccepted {
 		t.Fatalf("%d %s", res.status, res.body)
 	}
-	e.srv.prefs.wg.Wait()
-	if len(e.mail.sent) != 1 || e.mail.sent[0].Ref != "contact-"+strconv.FormatInt(twin.ID, 10) {
-		t.Fatalf("mails: %+v", e.mail.sent)
+	sent := e.prefsMails(t)
+	if len(sent) != 1 || sent[0].Ref != "contact-"+strconv.FormatInt(twin.ID, 10) {
+		t.Fatalf("mails: %+v", sent)
 	}
-	m := e.mail.sent[0]
+	m := sent[0]
 	link := strings.TrimPrefix(strings.Fields(m.Text[strings.Index(m.Text, testBaseURL+"/p/"):])[0], testBaseURL)
 	page := pagePath(link)
 	body := string(e.do(request{method: "GET", path: link}).body)
@@ -697,4 +694,16 @@ func TestPreferenceCentreObjection(t *testing.T) {
 	if strings.Contains(body, "I object to direct marketing") || !strings.Contains(body, "Your objection has been recorded") {
 		t.Fatalf("page after:\n%s", body)
 	}
+}
+
+// prefsMails waits for the preference links on their way and returns the
+// messages they queued, claiming them as the mail worker would.
+func (e *testEnv) prefsMails(t *testing.T) []*custos.Message {
+	t.Helper()
+	e.srv.prefs.wg.Wait()
+	var out []*custos.Message
+	for _, q := range e.queued(t) {
+		out = append(out, &q.Message)
+	}
+	return out
 }

@@ -1,0 +1,159 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// The configuration pages: fields, purposes, lists and list groups, notice
+// versions. Like every page they change nothing: their forms call the API.
+
+// The choices the configuration pages offer, in the order shown.
+var (
+	fieldTypes = []custos.FieldType{custos.FieldText, custos.FieldNumber, custos.FieldDate, custos.FieldBool,
+		custos.FieldChoice, custos.FieldMultiChoice}
+	classifications = []custos.Classification{custos.ClassNone, custos.ClassPersonal, custos.ClassIdentifier, custos.ClassSpecial}
+	legalBases      = []custos.LegalBasis{custos.BasisConsent, custos.BasisContract, custos.BasisLegalObligation,
+		custos.BasisVitalInterests, custos.BasisPublicTask, custos.BasisLegitimateInterests}
+	retentionFroms = []custos.RetentionFrom{custos.RetentionFromConsent, custos.RetentionFromLastActivity, custos.RetentionFromContractEnd}
+	noticeKinds    = []custos.NoticeKind{custos.NoticeCheckbox, custos.NoticeInformationClause, custos.NoticeEmail, custos.NoticeOther}
+)
+
+// fieldsView is what the fields page shows.
+type fieldsView struct {
+	Fields          []*custos.FieldDef
+	Purposes        map[int64]*custos.Purpose
+	PurposeList     []*custos.Purpose
+	Types           []custos.FieldType
+	Classifications []custos.Classification
+}
+
+// fieldsPage lists the contact fields, with forms to define, change and
+// delete them for whoever may manage them.
+func (s *server) fieldsPage(w http.ResponseWriter, r *http.Request) {
+	fields, err := s.svc.FindFields(r.Context())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	purposes, err := s.svc.FindPurposes(r.Context())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v := fieldsView{Fields: fields, Purposes: map[int64]*custos.Purpose{}, PurposeList: purposes,
+		Types: fieldTypes, Classifications: classifications}
+	for _, p := range purposes {
+		v.Purposes[p.ID] = p
+	}
+	s.renderPage(w, r, "fields", "ui.nav.fields", v)
+}
+
+// purposesView is what the purposes page shows.
+type purposesView struct {
+	Purposes       []*custos.Purpose
+	Bases          []custos.LegalBasis
+	RetentionFroms []custos.RetentionFrom
+}
+
+// purposesPage lists the purposes, with a form to create one.
+func (s *server) purposesPage(w http.ResponseWriter, r *http.Request) {
+	purposes, err := s.svc.FindPurposes(r.Context())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.renderPage(w, r, "purposes", "ui.nav.purposes", purposesView{Purposes: purposes, Bases: legalBases, RetentionFroms: retentionFroms})
+}
+
+// purposeView is what a purpose's page shows.
+type purposeView struct {
+	Purpose        *custos.Purpose
+	Versions       []*custos.Purpose
+	Bases          []custos.LegalBasis
+	RetentionFroms []custos.RetentionFrom
+}
+
+// purposePage shows a purpose, a form to change it (which makes a new
+// version) and its versions.
+func (s *server) purposePage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "purpose")
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	p, err := s.svc.FindPurpose(r.Context(), id)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	versions, err := s.svc.PurposeVersions(r.Context(), id)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.renderPage(w, r, "purpose", "ui.config.purpose.title",
+		purposeView{Purpose: p, Versions: versions, Bases: legalBases, RetentionFroms: retentionFroms})
+}
+
+// listsView is what the lists page shows.
+type listsView struct {
+	Lists  []*custos.List
+	Groups []*custos.ListGroup
+	Names  map[int64]string // group names by id
+}
+
+// Group returns the id of the list's group, 0 for none.
+func (listsView) Group(l *custos.List) int64 {
+	if l.GroupID == nil {
+		return 0
+	}
+	return *l.GroupID
+}
+
+// listsPage lists the lists with their member counts and the list groups,
+// with forms to create, rename, regroup and delete them.
+func (s *server) listsPage(w http.ResponseWriter, r *http.Request) {
+	lists, err := s.svc.FindLists(r.Context())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	groups, err := s.svc.FindListGroups(r.Context())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v := listsView{Lists: lists, Groups: groups, Names: map[int64]string{}}
+	for _, g := range groups {
+		v.Names[g.ID] = g.Name
+	}
+	s.renderPage(w, r, "lists", "ui.nav.lists", v)
+}
+
+// noticesView is what the notices page shows.
+type noticesView struct {
+	Notices []*custos.Notice
+	Kinds   []custos.NoticeKind
+}
+
+// noticesPage lists the notice versions, with a form to store a wording.
+func (s *server) noticesPage(w http.ResponseWriter, r *http.Request) {
+	notices, err := s.svc.FindNotices(r.Context())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.renderPage(w, r, "notices", "ui.nav.notices", noticesView{Notices: notices, Kinds: noticeKinds})
+}
+
+// noticePage shows one notice version with its exact wording.
+func (s *server) noticePage(w http.ResponseWriter, r *http.Request) {
+	n, err := s.svc.FindNotice(r.Context(), r.PathValue("hash"))
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.renderPage(w, r, "notice", "ui.config.notice.title", n)
+}

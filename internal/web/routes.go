@@ -202,6 +202,8 @@ func (s *server) routes() []route {
 		{"GET", "/lists", custos.PermContactsRead, s.listsPage},
 		{"GET", "/notices", custos.PermContactsRead, s.noticesPage},
 		{"GET", "/notices/{hash}", custos.PermContactsRead, s.noticePage},
+		{"GET", "/imports", custos.PermContactsRead, s.importsPage},
+		{"GET", "/imports/{id}", custos.PermContactsRead, s.importPage},
 	}
 }
 

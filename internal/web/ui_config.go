@@ -157,3 +157,84 @@ func (s *server) noticePage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.renderPage(w, r, "notice", "ui.config.notice.title", n)
 }
+
+// importsView is what the imports page shows: a page of imports and what
+// the upload form offers.
+type importsView struct {
+	Imports  []*custos.Import
+	Next     *string // the cursor of the next page
+	Lists    []*custos.List
+	Purposes []*custos.Purpose
+	Fields   []*custos.FieldDef
+	Bases    []custos.LegalBasis
+	Profiles []custos.ProfilePolicy
+}
+
+// The profile policies of an import, in the order offered.
+var profilePolicies = []custos.ProfilePolicy{custos.ProfileFillEmpty, custos.ProfileOverwrite, custos.ProfileSkipExisting}
+
+// importsPage lists the imports, newest first, with the upload form for
+// whoever may import.
+func (s *server) importsPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	before, limit, err := readPage(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v := importsView{Bases: legalBases, Profiles: profilePolicies}
+	var next int64
+	if v.Imports, next, err = s.svc.FindImports(ctx, before, limit); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v.Next = encodeCursor(next)
+	if a, _ := custos.ActorFrom(ctx); a.Can(custos.PermImport) {
+		if v.Lists, err = s.svc.FindLists(ctx); err == nil {
+			if v.Purposes, err = s.svc.FindPurposes(ctx); err == nil {
+				v.Fields, err = s.svc.FindFields(ctx)
+			}
+		}
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+	}
+	s.renderPage(w, r, "imports", "ui.nav.imports", v)
+}
+
+// importView is what an import's page shows: its progress and a page of
+// its rejected rows.
+type importView struct {
+	Import   *custos.Import
+	Rejected []*custos.ImportRejection
+	Next     *string
+	Running  bool
+}
+
+// importPage shows an import's progress, which the page follows while it
+// runs, and its rejected rows with their line, column and reason.
+func (s *server) importPage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "import")
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	after, limit, err := readPage(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	imp, err := s.svc.FindImport(r.Context(), id)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	rows, next, err := s.svc.ImportRejections(r.Context(), id, after, limit)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.renderPage(w, r, "import", "ui.config.import.title",
+		importView{Import: imp, Rejected: rows, Next: encodeCursor(next), Running: imp.Status == custos.ImportRunning})
+}

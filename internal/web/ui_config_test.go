@@ -3,6 +3,9 @@ package web
 import (
 	"context"
 	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -14,10 +17,11 @@ import (
 
 	"github.com/custos/custos/internal/custos"
 	"github.com/custos/custos/internal/i18n"
+	"github.com/custos/custos/internal/importer"
 )
 
 // configPages are the templates of the configuration pages.
-var configPages = []string{"fields", "purposes", "purpose", "lists", "notices", "notice"}
+var configPages = []string{"fields", "purposes", "purpose", "lists", "notices", "notice", "imports", "import"}
 
 // TestConfigPagesKeysExist checks that every catalog key the configuration
 // pages name, and every value their enumerations print, is in the catalog
@@ -46,6 +50,12 @@ func TestConfigPagesKeysExist(t *testing.T) {
 	}
 	for _, v := range noticeKinds {
 		keys = append(keys, "ui.config.kind."+string(v))
+	}
+	for _, v := range profilePolicies {
+		keys = append(keys, "ui.config.profile."+string(v))
+	}
+	for _, v := range []custos.ImportStatus{custos.ImportRunning, custos.ImportDone, custos.ImportFailed} {
+		keys = append(keys, "ui.config.import.status."+string(v))
 	}
 	for _, lang := range []string{"en", "pl"} {
 		for _, k := range keys {
@@ -254,7 +264,8 @@ func TestConfigPagesByRole(t *testing.T) {
 	w := e.newWorkspace("a")
 	viewer := roleSession(t, e, w, custos.RoleViewer)
 	html := map[string]string{"Accept": "text/html"}
-	for _, path := range []string{"/fields", "/purposes", "/purposes/" + strconv.FormatInt(w.purpose, 10), "/lists", "/notices", "/notices/" + w.notice} {
+	for _, path := range []string{"/fields", "/purposes", "/purposes/" + strconv.FormatInt(w.purpose, 10), "/lists", "/notices", "/notices/" + w.notice,
+		"/imports", "/imports/" + strconv.FormatInt(w.imp, 10)} {
 		res := e.do(request{method: "GET", path: path, token: viewer, header: html})
 		if res.status != http.StatusOK {
 			t.Fatalf("viewer GET %s: %d %s", path, res.status, res.body)
@@ -266,7 +277,7 @@ func TestConfigPagesByRole(t *testing.T) {
 		if admin.status != http.StatusOK {
 			t.Fatalf("admin GET %s: %d", path, admin.status)
 		}
-		if !strings.Contains(string(admin.body), "data-api") && path != "/notices/"+w.notice {
+		if !strings.Contains(string(admin.body), "data-api") && !strings.HasPrefix(path, "/notices/") && !strings.HasPrefix(path, "/imports/") {
 			t.Errorf("admin GET %s offers no form", path)
 		}
 	}
@@ -276,10 +287,68 @@ func TestConfigPagesByRole(t *testing.T) {
 	}
 	for _, c := range []struct{ method, path string }{
 		{"POST", "/api/v1/lists"}, {"POST", "/api/v1/list-groups"}, {"POST", "/api/v1/purposes"},
-		{"POST", "/api/v1/fields"}, {"POST", "/api/v1/notices"}, {"DELETE", "/api/v1/lists/" + strconv.FormatInt(w.list, 10)},
+		{"POST", "/api/v1/fields"}, {"POST", "/api/v1/notices"}, {"POST", "/api/v1/imports"}, {"DELETE", "/api/v1/lists/" + strconv.FormatInt(w.list, 10)},
 	} {
 		if res := e.do(request{method: c.method, path: c.path, token: viewer, body: map[string]any{"name": "x"}}); res.status != http.StatusForbidden {
 			t.Errorf("viewer %s %s: %d", c.method, c.path, res.status)
 		}
+	}
+}
+
+// TestBrowserImport uploads a CSV file with one bad row through the page,
+// maps its columns, follows the import to its end and sees the rejected
+// row with its line, column and reason.
+func TestBrowserImport(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	bg, err := importer.NewBackground(ctx, t.TempDir(), e.db, slog.New(slog.DiscardHandler))
+	must(t, err)
+	t.Cleanup(func() { cancel(); bg.Wait() })
+	e.srv = newServer(e.db, nil, WithImporter(bg), WithBaseURL(testBaseURL))
+	w := e.newWorkspace("a")
+	file := filepath.Join(t.TempDir(), "people.csv")
+	must(t, os.WriteFile(file, []byte("Adres;Imię;\"shoe\"\r\nann-import@example.com;Ann;42\r\nnot an address;Bob;1\r\n"), 0o600))
+
+	b := newBrowser(t, e)
+	b.signIn(w)
+	b.open("/imports")
+	b.run(
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file}),
+		chromedp.WaitVisible(chromedp.CSS("#map-col-2")),
+	)
+	if got := b.text(`label[for="map-col-1"]`); got != "Imię" {
+		t.Errorf("the second column is shown as %q", got)
+	}
+	b.run(
+		chromedp.SetValue(chromedp.CSS("#map-col-0"), "email"),
+		chromedp.SetValue(chromedp.CSS("#map-col-1"), "first_name"),
+		chromedp.SetValue(chromedp.CSS("#map-col-2"), "-"),
+		chromedp.SetValue(chromedp.CSS("#purpose_id"), strconv.FormatInt(w.purpose, 10)),
+		chromedp.SetValue(chromedp.CSS("#legal_basis"), "contract"),
+		submit("#new-import"),
+		chromedp.WaitVisible(chromedp.CSS("#new-import .form-error")),
+	)
+	if got := b.text("#new-import .form-error"); !strings.Contains(got, "basis") {
+		t.Errorf("error shown %q, want one about the basis", got)
+	}
+	b.run(
+		chromedp.SetValue(chromedp.CSS("#legal_basis"), "consent"),
+		chromedp.SendKeys(chromedp.CSS("#notice"), "I agree to the newsletter."),
+		chromedp.SetValue(chromedp.CSS("#list_id"), strconv.FormatInt(w.list, 10)),
+		submit("#new-import"),
+		chromedp.WaitVisible(chromedp.CSS("#import-status")),
+	)
+	b.run(chromedp.WaitVisible(chromedp.CSS(`#import-status[data-status="done"]`)))
+	if got := b.text("#rows-rejected"); got != "1" {
+		t.Errorf("rejected %q, want 1", got)
+	}
+	if got := b.text("#rejected tbody tr"); !strings.Contains(got, "3") || !strings.Contains(got, "Adres") || !strings.Contains(got, "e-mail") {
+		t.Errorf("rejected row %q, want line 3, column Adres and the reason", got)
+	}
+	email := "ann-import@example.com"
+	cs, _, err := e.db.FindContacts(w.ctx, custos.ContactFilter{Email: &email, ListID: &w.list})
+	must(t, err)
+	if len(cs) != 1 || cs[0].Fields[custos.FieldFirstName] != "Ann" {
+		t.Fatalf("imported contacts %+v", cs)
 	}
 }

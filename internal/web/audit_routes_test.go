@@ -105,7 +105,7 @@ var notPersonal = []string{
 	"GET /api/v1/overview", "GET /{$}", "GET /account",
 	// The configuration pages.
 	"GET /fields", "GET /purposes", "GET /purposes/{id}", "GET /lists", "GET /notices", "GET /notices/{hash}",
-	"GET /imports", "GET /imports/{id}",
+	"GET /imports", "GET /imports/{id}", "GET /forms", "GET /forms/{id}",
 }
 
 // TestReadsOfPersonalDataAreAudited walks every authenticated GET route:

@@ -204,6 +204,8 @@ func (s *server) routes() []route {
 		{"GET", "/notices/{hash}", custos.PermContactsRead, s.noticePage},
 		{"GET", "/imports", custos.PermContactsRead, s.importsPage},
 		{"GET", "/imports/{id}", custos.PermContactsRead, s.importPage},
+		{"GET", "/forms", custos.PermFormsManage, s.formsPage},
+		{"GET", "/forms/{id}", custos.PermFormsManage, s.formPage},
 	}
 }
 

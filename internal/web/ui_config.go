@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -237,4 +238,139 @@ func (s *server) importPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.renderPage(w, r, "import", "ui.config.import.title",
 		importView{Import: imp, Rejected: rows, Next: encodeCursor(next), Running: imp.Status == custos.ImportRunning})
+}
+
+// formsView is what the forms page shows.
+type formsView struct {
+	Forms     []*custos.Form
+	Purposes  []*custos.Purpose // those a form may ask consent for
+	Languages []string
+}
+
+// consentPurposes returns the purposes that rest on consent: the only ones
+// a form may ask for.
+func (s *server) consentPurposes(r *http.Request) ([]*custos.Purpose, error) {
+	all, err := s.svc.FindPurposes(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	var out []*custos.Purpose
+	for _, p := range all {
+		if p.LegalBasis == custos.BasisConsent {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// formsPage lists the sign-up forms with a form to start a new one.
+func (s *server) formsPage(w http.ResponseWriter, r *http.Request) {
+	forms, err := s.svc.FindForms(r.Context())
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	purposes, err := s.consentPurposes(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.renderPage(w, r, "forms", "ui.nav.forms", formsView{Forms: forms, Purposes: purposes, Languages: custos.FormLanguages})
+}
+
+// formView is what a form's page shows: the builder, the preview, the
+// embed snippet and the versions.
+type formView struct {
+	Form      *custos.Form
+	Fields    []formFieldRow
+	Purposes  []formPurposeRow
+	Lists     []formListRow
+	Languages []string
+	Embed     string
+	Versions  []*custos.Form
+}
+
+// formFieldRow is a contact field in the builder: whether the form shows
+// it and requires it.
+type formFieldRow struct {
+	Key, Label      string
+	Shown, Required bool
+}
+
+// formPurposeRow is a consent purpose in the builder: whether the form asks
+// for it, whether it is the main one and the checkbox's wording.
+type formPurposeRow struct {
+	ID          int64
+	Name        string
+	Asked, Main bool
+	Notice      string
+}
+
+// formListRow is a list in the builder: whether a sign-up joins it.
+type formListRow struct {
+	ID     int64
+	Name   string
+	Joined bool
+}
+
+// formPage shows a form's builder, preview, embed snippet and versions.
+func (s *server) formPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := pathID(r, "id", "form")
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	f, err := s.svc.FindForm(ctx, id)
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	v := formView{Form: f, Languages: custos.FormLanguages}
+	fields, err := s.svc.FindFields(ctx)
+	if err == nil {
+		for _, d := range fields {
+			if d.Key == custos.FieldEmail {
+				continue // always shown, always required
+			}
+			row := formFieldRow{Key: d.Key, Label: d.Label}
+			for _, ff := range f.Fields {
+				if ff.Field == d.Key {
+					row.Shown, row.Required = true, ff.Required
+				}
+			}
+			v.Fields = append(v.Fields, row)
+		}
+	}
+	var purposes []*custos.Purpose
+	if err == nil {
+		purposes, err = s.consentPurposes(r)
+	}
+	for _, p := range purposes {
+		row := formPurposeRow{ID: p.ID, Name: p.Name}
+		for _, fp := range f.Purposes {
+			if fp.PurposeID == p.ID {
+				row.Asked, row.Main, row.Notice = true, fp.Main, fp.Notice
+			}
+		}
+		v.Purposes = append(v.Purposes, row)
+	}
+	var lists []*custos.List
+	if err == nil {
+		lists, err = s.svc.FindLists(ctx)
+	}
+	for _, l := range lists {
+		v.Lists = append(v.Lists, formListRow{ID: l.ID, Name: l.Name, Joined: slices.Contains(f.ListIDs, l.ID)})
+	}
+	if err == nil {
+		v.Versions, err = s.svc.FormVersions(ctx, id)
+	}
+	if err == nil && f.ArchivedAt == nil {
+		v.Embed, err = s.embedSnippet(ctx, id)
+	}
+	if err != nil {
+		s.pageError(w, r, err)
+		return
+	}
+	s.renderPage(w, r, "form", "ui.config.form.title", v)
 }

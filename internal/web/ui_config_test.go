@@ -4,9 +4,9 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,7 +21,7 @@ import (
 )
 
 // configPages are the templates of the configuration pages.
-var configPages = []string{"fields", "purposes", "purpose", "lists", "notices", "notice", "imports", "import"}
+var configPages = []string{"fields", "purposes", "purpose", "lists", "notices", "notice", "imports", "import", "forms", "form"}
 
 // TestConfigPagesKeysExist checks that every catalog key the configuration
 // pages name, and every value their enumerations print, is in the catalog
@@ -281,13 +281,18 @@ func TestConfigPagesByRole(t *testing.T) {
 			t.Errorf("admin GET %s offers no form", path)
 		}
 	}
+	for _, path := range []string{"/forms", "/forms/" + strconv.FormatInt(w.form, 10)} {
+		if res := e.do(request{method: "GET", path: path, token: viewer, header: html}); res.status != http.StatusForbidden {
+			t.Errorf("viewer GET %s: %d, want 403", path, res.status)
+		}
+	}
 	res := e.do(request{method: "GET", path: "/lists", token: viewer, header: html})
 	if !strings.Contains(string(res.body), "list of a") || !strings.Contains(string(res.body), "group of a") {
 		t.Error("the viewer does not see the lists and groups")
 	}
 	for _, c := range []struct{ method, path string }{
 		{"POST", "/api/v1/lists"}, {"POST", "/api/v1/list-groups"}, {"POST", "/api/v1/purposes"},
-		{"POST", "/api/v1/fields"}, {"POST", "/api/v1/notices"}, {"POST", "/api/v1/imports"}, {"DELETE", "/api/v1/lists/" + strconv.FormatInt(w.list, 10)},
+		{"POST", "/api/v1/fields"}, {"POST", "/api/v1/notices"}, {"POST", "/api/v1/imports"}, {"POST", "/api/v1/forms"}, {"DELETE", "/api/v1/lists/" + strconv.FormatInt(w.list, 10)},
 	} {
 		if res := e.do(request{method: c.method, path: c.path, token: viewer, body: map[string]any{"name": "x"}}); res.status != http.StatusForbidden {
 			t.Errorf("viewer %s %s: %d", c.method, c.path, res.status)
@@ -350,5 +355,91 @@ func TestBrowserImport(t *testing.T) {
 	must(t, err)
 	if len(cs) != 1 || cs[0].Fields[custos.FieldFirstName] != "Ann" {
 		t.Fatalf("imported contacts %+v", cs)
+	}
+}
+
+// TestBrowserForms starts a form through the page, builds it (a required
+// field, a purpose checkbox with its wording, a list), and sees its
+// version 2, its preview framed from the hosted page and its embed
+// snippet.
+func TestBrowserForms(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	b := newBrowser(t, e)
+	b.signIn(w)
+	b.open("/forms")
+	b.run(
+		chromedp.SendKeys(chromedp.CSS("#name"), "Newsletter sign-up"),
+		chromedp.SetValue(chromedp.CSS("#main-purpose"), strconv.FormatInt(w.purpose, 10)),
+		chromedp.SendKeys(chromedp.CSS("#main-notice"), "I want the weekly newsletter."),
+		chromedp.SendKeys(chromedp.CSS("#information_clause"), "The controller is Example Ltd."),
+		chromedp.SendKeys(chromedp.CSS("#privacy_policy_url"), "javascript:alert(1)"),
+		submit("#new-form"),
+	)
+	// The browser refuses a URL that is not one; the API the rest.
+	b.run(
+		chromedp.SetValue(chromedp.CSS("#privacy_policy_url"), "ftp://example.com/privacy"),
+		submit("#new-form"),
+		chromedp.WaitVisible(chromedp.CSS("#new-form .form-error")),
+	)
+	if got := b.text("#new-form .form-error"); !strings.Contains(got, "privacy_policy_url") {
+		t.Errorf("error shown %q, want one naming privacy_policy_url", got)
+	}
+	b.run(
+		chromedp.SetValue(chromedp.CSS("#privacy_policy_url"), "https://example.com/privacy"),
+		submit("#new-form"),
+		chromedp.WaitVisible(chromedp.CSS("#form-version")),
+	)
+	if got := b.text("#form-version"); got != "1" {
+		t.Errorf("version %q, want 1", got)
+	}
+	b.run(
+		chromedp.Click(chromedp.CSS("#show-first_name")),
+		chromedp.Click(chromedp.CSS("#req-first_name")),
+		chromedp.Click(chromedp.CSS(`#form-lists input, input[id^="join-"]`)),
+		submit("#edit-form"),
+		chromedp.WaitVisible(chromedp.CSS("#versions tbody tr:nth-child(2)")),
+	)
+	if got := b.text("#form-version"); got != "2" {
+		t.Errorf("version %q after building, want 2", got)
+	}
+	forms, err := e.db.FindForms(w.ctx)
+	must(t, err)
+	f := forms[len(forms)-1]
+	if f.Name != "Newsletter sign-up" || len(f.Purposes) != 1 || f.Purposes[0].PurposeID != w.purpose || !f.Purposes[0].Main ||
+		f.Purposes[0].Notice != "I want the weekly newsletter." || len(f.ListIDs) != 1 || f.ListIDs[0] != w.list {
+		t.Errorf("stored form %+v", f)
+	}
+	if len(f.Fields) != 2 || f.Fields[1].Field != custos.FieldFirstName || !f.Fields[1].Required {
+		t.Errorf("stored fields %+v", f.Fields)
+	}
+	embed := b.text("#embed")
+	if !strings.Contains(embed, `action="`+testBaseURL+"/f/"+strconv.FormatInt(f.ID, 10)+`"`) ||
+		!strings.Contains(embed, "I want the weekly newsletter.") || !strings.Contains(embed, "first_name") {
+		t.Errorf("embed snippet %q", embed)
+	}
+	if src := eval[string](b, `document.querySelector('#preview').getAttribute('src')`); src != "/f/"+strconv.FormatInt(f.ID, 10) {
+		t.Errorf("preview of %q", src)
+	}
+	// The frame shows the hosted page (a refused frame would be a console
+	// error, which fails the test).
+	b.run(chromedp.Sleep(500 * time.Millisecond))
+}
+
+// TestHostedFormFramedBySelfOnly checks that the hosted page of a form may
+// be framed by our own pages only (the preview), and its error pages not
+// at all.
+func TestHostedFormFramedBySelfOnly(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	res := e.do(request{method: "GET", path: "/f/" + strconv.FormatInt(w.form, 10)})
+	csp := res.header.Get("Content-Security-Policy")
+	if res.status != http.StatusOK || !strings.Contains(csp, "frame-ancestors 'self'") || strings.Contains(csp, "frame-ancestors 'none'") ||
+		res.header.Get("X-Frame-Options") != "SAMEORIGIN" {
+		t.Errorf("form page: %d, CSP %q, X-Frame-Options %q", res.status, csp, res.header.Get("X-Frame-Options"))
+	}
+	res = e.do(request{method: "GET", path: "/f/999999"})
+	if csp := res.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || res.header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("missing form: CSP %q, X-Frame-Options %q", csp, res.header.Get("X-Frame-Options"))
 	}
 }

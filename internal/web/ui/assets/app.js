@@ -7,9 +7,9 @@
 //                  member of the JSON answer (such as {id}); absent: reload
 //   data-done      a message to show on the next page
 // Inputs are named by JSON path ("fields.first_name"); data-type on an
-// input converts its value: number, bool (a checkbox), list (comma-separated
-// strings), ids (comma-separated numbers), json. A group of checkboxes of
-// one name makes a list of the ticked values (data-item="number": of
+// input converts its value: number, bool (a checkbox, or the text true),
+// list (comma-separated strings), ids (comma-separated numbers), json. A
+// group of checkboxes of one name makes a list of the ticked values (data-item="number": of
 // numbers). Empty text is left out unless the input has data-keep-empty.
 // data-key on a control puts its value in the object its name names, under
 // that key, unsplit (name="map" data-key="E-mail" makes {"map": {"E-mail": …}}).
@@ -53,6 +53,7 @@
       case 'json':
         try { return JSON.parse(v); } catch (e) { throw new FieldError(el.name, 'not valid JSON'); }
       case 'datetime': return new Date(v).toISOString();
+      case 'bool': return v === 'true';
       default: return v;
     }
   }

@@ -421,9 +421,20 @@ func TestBrowserForms(t *testing.T) {
 	if src := eval[string](b, `document.querySelector('#preview').getAttribute('src')`); src != "/f/"+strconv.FormatInt(f.ID, 10) {
 		t.Errorf("preview of %q", src)
 	}
-	// The frame shows the hosted page (a refused frame would be a console
-	// error, which fails the test).
-	b.run(chromedp.Sleep(500 * time.Millisecond))
+	// The frame shows the hosted page as built (a refused frame would also
+	// be a console error, which fails the test).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := eval[string](b, `(() => { const d = document.querySelector('#preview').contentDocument;
+			return d && d.body ? d.body.textContent : ''; })()`)
+		if strings.Contains(got, "I want the weekly newsletter.") && strings.Contains(got, "First name") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the preview shows %q", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // TestHostedFormFramedBySelfOnly checks that the hosted page of a form may

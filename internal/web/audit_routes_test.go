@@ -104,6 +104,9 @@ var notPersonal = []string{
 	"GET /api/v1/me", "GET /api/v1/me/logins", "GET /api/v1/me/sessions",
 	// Counts, and the admin pages that show only counts or one's own account.
 	"GET /api/v1/overview", "GET /{$}", "GET /account",
+	// The configuration pages.
+	"GET /fields", "GET /purposes", "GET /purposes/{id}", "GET /lists", "GET /notices", "GET /notices/{hash}",
+	"GET /imports", "GET /imports/{id}", "GET /forms", "GET /forms/{id}",
 }
 
 // TestReadsOfPersonalDataAreAudited walks every authenticated GET route:

@@ -56,7 +56,10 @@ func (s *server) renderPublic(w http.ResponseWriter, r *http.Request, status int
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", csp)
-	h.Set("X-Frame-Options", "DENY")
+	if h.Get("X-Frame-Options") == "" {
+		// (A page that may be framed by our own pages says so first.)
+		h.Set("X-Frame-Options", "DENY")
+	}
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Robots-Tag", "noindex")
 	w.WriteHeader(status)

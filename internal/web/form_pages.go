@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"html/template"
@@ -118,7 +119,12 @@ func (s *server) showForm(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var pf *custos.PublicForm
 		if pf, err = s.svc.PublicForm(r.Context(), id); err == nil {
-			s.writeFormPage(w, r, http.StatusOK, s.formPageWithCSP(pf, r))
+			// The admin pages show the form in a frame, as its preview; no
+			// other site may frame it.
+			p := s.formPageWithCSP(pf, r)
+			p.csp = strings.Replace(cmp.Or(p.csp, pageCSP), "frame-ancestors 'none'", "frame-ancestors 'self'", 1)
+			w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+			s.writeFormPage(w, r, http.StatusOK, p)
 			return
 		}
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"slices"
 
@@ -142,29 +143,36 @@ func (s *server) formEmbed(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	f, err := s.svc.FindForm(r.Context(), id)
+	snippet, err := s.embedSnippet(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(snippet))
+}
+
+// embedSnippet returns the embed snippet of the form's current version;
+// ECONFLICT for an archived form.
+func (s *server) embedSnippet(ctx context.Context, id int64) (string, error) {
+	f, err := s.svc.FindForm(ctx, id)
+	if err != nil {
+		return "", err
 	}
 	if f.ArchivedAt != nil {
-		s.writeError(w, r, custos.Errorf(custos.ECONFLICT, "the form is archived"))
-		return
+		return "", custos.Errorf(custos.ECONFLICT, "the form is archived")
 	}
-	pf, err := s.svc.PublicForm(r.Context(), id)
+	pf, err := s.svc.PublicForm(ctx, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return "", err
 	}
 	p := s.formPageOf(pf, f.Language)
 	p.Action = s.baseURL + p.Action
 	var b bytes.Buffer
 	if err := s.formPages.ExecuteTemplate(&b, "form_body", p); err != nil {
-		s.writeError(w, r, err)
-		return
+		return "", err
 	}
 	b.WriteByte('\n')
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b.Bytes())
+	return b.String(), nil
 }

@@ -204,6 +204,17 @@ func (s *server) routes() []route {
 		{"GET", "/assets/{file...}", permPublic, s.assets},
 		{"GET", "/{$}", permSignedIn, s.dashboardPage},
 		{"GET", "/account", permSignedIn, s.accountPage},
+		// Configuration pages (ui_config.go).
+		{"GET", "/fields", custos.PermContactsRead, s.fieldsPage},
+		{"GET", "/purposes", custos.PermContactsRead, s.purposesPage},
+		{"GET", "/purposes/{id}", custos.PermContactsRead, s.purposePage},
+		{"GET", "/lists", custos.PermContactsRead, s.listsPage},
+		{"GET", "/notices", custos.PermContactsRead, s.noticesPage},
+		{"GET", "/notices/{hash}", custos.PermContactsRead, s.noticePage},
+		{"GET", "/imports", custos.PermContactsRead, s.importsPage},
+		{"GET", "/imports/{id}", custos.PermContactsRead, s.importPage},
+		{"GET", "/forms", custos.PermFormsManage, s.formsPage},
+		{"GET", "/forms/{id}", custos.PermFormsManage, s.formPage},
 	}
 }
 

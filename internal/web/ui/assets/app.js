@@ -7,11 +7,19 @@
 //                  member of the JSON answer (such as {id}); absent: reload
 //   data-done      a message to show on the next page
 // Inputs are named by JSON path ("fields.first_name"); data-type on an
-// input converts its value: number, bool (a checkbox), list (comma-separated
-// strings), ids (comma-separated numbers), json. A group of checkboxes of
-// one name makes a list of the ticked values (data-item="number": of
+// input converts its value: number, bool (a checkbox, or the text true),
+// list (comma-separated strings), ids (comma-separated numbers), json. A
+// group of checkboxes of one name makes a list of the ticked values (data-item="number": of
 // numbers). Empty text is left out unless the input has data-keep-empty.
-// A multipart form (enctype) is sent as it is, for uploads.
+// data-key on a control puts its value in the object its name names, under
+// that key, unsplit (name="map" data-key="E-mail" makes {"map": {"E-mail": …}}).
+// A radio with data-type="bool" is true when ticked, false otherwise.
+// An element with data-array="path" makes a list of objects at path, one
+// per element inside it marked data-row, from the row's controls; a row
+// whose data-include checkbox is unticked is left out.
+// A multipart form (enctype) is sent as it is, for uploads; with
+// data-json-part="name", its controls go as JSON in a first part of that
+// name, then its files.
 'use strict';
 
 (function () {
@@ -45,14 +53,15 @@
       case 'json':
         try { return JSON.parse(v); } catch (e) { throw new FieldError(el.name, 'not valid JSON'); }
       case 'datetime': return new Date(v).toISOString();
+      case 'bool': return v === 'true';
       default: return v;
     }
   }
 
-  function formJSON(form) {
-    const out = {};
-    for (const el of form.elements) {
-      if (!el.name || el.disabled || el.type === 'submit' || el.type === 'button') continue;
+  // collect puts the named controls of els into out (see the header).
+  function collect(els, out) {
+    for (const el of els) {
+      if (!el.name || el.disabled || el.type === 'submit' || el.type === 'button' || el.type === 'file') continue;
       const type = el.dataset.type || '';
       if (el.type === 'checkbox' && type !== 'bool') {
         const list = getPath(out, el.name) || [];
@@ -61,7 +70,7 @@
         continue;
       }
       let v;
-      if (el.type === 'checkbox') v = el.checked;
+      if (el.type === 'checkbox' || (el.type === 'radio' && type === 'bool')) v = el.checked;
       else if (el.type === 'radio') { if (!el.checked) continue; v = el.value; }
       else if (el.multiple) v = Array.from(el.selectedOptions, (o) => convert(el, o.value, el.dataset.item));
       else {
@@ -69,7 +78,28 @@
         if (v === '' && !('keepEmpty' in el.dataset)) continue;
         v = convert(el, v, type);
       }
+      if ('key' in el.dataset) {
+        const o = getPath(out, el.name) || {};
+        o[el.dataset.key] = v;
+        v = o;
+      }
       setPath(out, el.name, v);
+    }
+  }
+
+  function formJSON(form) {
+    const out = {};
+    collect(Array.from(form.elements).filter((el) => !el.closest('[data-row]')), out);
+    for (const box of form.querySelectorAll('[data-array]')) {
+      const list = [];
+      for (const row of box.querySelectorAll('[data-row]')) {
+        const include = row.querySelector('[data-include]');
+        if (include && !include.checked) continue;
+        const o = {};
+        collect(row.querySelectorAll('input, select, textarea'), o);
+        list.push(o);
+      }
+      setPath(out, box.dataset.array, list);
     }
     return out;
   }
@@ -102,7 +132,13 @@
     const headers = { Accept: 'application/json' };
     let body;
     try {
-      if (form.enctype === 'multipart/form-data') {
+      if (form.enctype === 'multipart/form-data' && form.dataset.jsonPart) {
+        body = new FormData();
+        body.append(form.dataset.jsonPart, JSON.stringify(formJSON(form)));
+        for (const el of form.querySelectorAll('input[type="file"][name]')) {
+          for (const f of el.files) body.append(el.name, f, f.name);
+        }
+      } else if (form.enctype === 'multipart/form-data') {
         body = new FormData(form);
       } else {
         body = JSON.stringify(formJSON(form));
@@ -156,5 +192,84 @@
     p.textContent = msg;
     const h1 = document.querySelector('main h1');
     if (h1) h1.after(p);
+  });
+})();
+
+// ---- Configuration pages (fields, purposes, lists, notices, forms, imports).
+// <input type="file" data-columns="ID">: when a CSV file is chosen, its
+//   header line is read here in the browser (nothing is sent) and the
+//   <template> inside the element #ID is cloned once per column into it:
+//   [data-column-text] shows the column's name, a control marked
+//   data-column gets it as its data-key, and ids (with the labels' for)
+//   get the column's number. Any other file empties #ID.
+// data-poll="URL" on an element: every two seconds the page asks URL (as
+//   background work, which does not keep the session alive) and, while
+//   the answer's data-poll-key member still equals data-poll-while, puts
+//   the answer's members into the element's [data-poll-field="member"]
+//   children; once it differs, the page reloads.
+(function () {
+  function csvHeader(text) {
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    const counts = {};
+    let quoted = false;
+    for (const ch of text) {
+      if (ch === '"') quoted = !quoted;
+      else if (!quoted && (ch === '\n' || ch === '\r')) break;
+      else if (!quoted) counts[ch] = (counts[ch] || 0) + 1;
+    }
+    let delim = ',';
+    for (const d of [',', ';', '\t', '|']) if ((counts[d] || 0) > (counts[delim] || 0)) delim = d;
+    const cells = [];
+    let cell = '';
+    quoted = false;
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i];
+      if (quoted) {
+        if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (ch === '"') quoted = false; else cell += ch;
+      } else if (ch === '"') quoted = true;
+      else if (ch === delim) { cells.push(cell); cell = ''; } else if (ch === '\n' || ch === '\r') break;
+      else cell += ch;
+    }
+    cells.push(cell);
+    return cells.map((c) => c.trim()).filter(Boolean);
+  }
+
+  document.addEventListener('change', async (ev) => {
+    const input = ev.target;
+    if (!(input instanceof HTMLInputElement) || input.type !== 'file' || !input.dataset.columns) return;
+    const box = document.getElementById(input.dataset.columns);
+    const tpl = box && box.querySelector('template');
+    if (!tpl) return;
+    for (const el of Array.from(box.children)) if (el !== tpl) el.remove();
+    const file = input.files[0];
+    if (!file || !/\.(csv|txt|tsv)$/i.test(file.name)) return;
+    const columns = csvHeader(await file.slice(0, 65536).text());
+    columns.forEach((col, i) => {
+      const row = tpl.content.cloneNode(true);
+      for (const el of row.querySelectorAll('[data-column-text]')) el.textContent = col;
+      for (const el of row.querySelectorAll('[data-column]')) el.dataset.key = col;
+      for (const el of row.querySelectorAll('[id]')) el.id += '-' + i;
+      for (const el of row.querySelectorAll('label[for]')) el.htmlFor += '-' + i;
+      box.append(row);
+    });
+  });
+
+  document.addEventListener('DOMContentLoaded', () => {
+    for (const el of document.querySelectorAll('[data-poll]')) {
+      const tick = async () => {
+        const res = await fetch(el.dataset.poll, {
+          headers: { Accept: 'application/json', 'X-Custos-Background': '1' }, credentials: 'same-origin',
+        });
+        if (!res.ok) return;
+        const data = await res.json();
+        if (String(data[el.dataset.pollKey]) !== el.dataset.pollWhile) { location.reload(); return; }
+        for (const f of el.querySelectorAll('[data-poll-field]')) {
+          const v = data[f.dataset.pollField];
+          if (v != null) f.textContent = String(v);
+        }
+        setTimeout(tick, 2000);
+      };
+      setTimeout(tick, 2000);
+    }
   });
 })();

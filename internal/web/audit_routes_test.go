@@ -103,6 +103,8 @@ var notPersonal = []string{
 	"GET /api/v1/me", "GET /api/v1/me/logins", "GET /api/v1/me/sessions",
 	// Counts, and the admin pages that show only counts or one's own account.
 	"GET /api/v1/overview", "GET /{$}", "GET /account",
+	// The form of a new contact: the workspace's fields, empty.
+	"GET /contacts/new",
 }
 
 // TestReadsOfPersonalDataAreAudited walks every authenticated GET route:

@@ -195,6 +195,9 @@ func (s *server) routes() []route {
 		{"GET", "/assets/{file...}", permPublic, s.assets},
 		{"GET", "/{$}", permSignedIn, s.dashboardPage},
 		{"GET", "/account", permSignedIn, s.accountPage},
+		// The contact card (ui_card.go), and the form of a new contact.
+		{"GET", "/contacts/new", custos.PermContactsWrite, s.newContactPage},
+		{"GET", "/contacts/{id}", custos.PermContactsRead, s.contactPage},
 	}
 }
 

@@ -188,8 +188,9 @@ func TestBrowserContactJourney(t *testing.T) {
 
 // TestBrowserContactCardEdits edits the card: a field with bad input shows
 // the error by the field and changes nothing, a good one is saved and in
-// the history; a note is added, a file uploaded, processing restricted and
-// the restriction lifted.
+// the history; a note is added, a task added and done, the contact taken
+// off a list and put back, a file uploaded, monitoring switched off,
+// processing restricted and the restriction lifted.
 func TestBrowserContactCardEdits(t *testing.T) {
 	e := newEnv(t)
 	w := e.newWorkspace("a")
@@ -247,6 +248,39 @@ func TestBrowserContactCardEdits(t *testing.T) {
 		t.Errorf("newest activity %q", got)
 	}
 
+	// A task with a due date, then done.
+	b.run(
+		chromedp.SendKeys(chromedp.CSS("#task-title"), "Send the offer"),
+		chromedp.SetValue(chromedp.CSS("#task-due"), "2030-01-15"),
+		chromedp.Click(chromedp.CSS("#task-form button[type=submit]")),
+	)
+	b.waitJS(`document.querySelectorAll("#activities li.activity").length === 3`)
+	task := `#activities li.activity[data-type="task"]`
+	if got := b.text(task + " h3"); got != "Task: Send the offer" {
+		t.Errorf("task %q", got)
+	}
+	b.run(chromedp.Click(chromedp.CSS(task + " .actions form button")))
+	b.waitJS(`(document.querySelector('` + task + ` .done') || {}).textContent?.startsWith("Done")`)
+	acts, _, err := e.db.ContactActivities(w.ctx, w.contact, 0, 10)
+	must(t, err)
+	if acts[0].Type != custos.ActivityTask || !acts[0].Done || acts[0].DueAt == nil || acts[0].DueAt.Format("2006-01-02") != "2030-01-15" {
+		t.Errorf("task stored as %+v", acts[0])
+	}
+
+	// Off the list, and back on.
+	b.open(card + "?tab=lists")
+	row := "#list-" + strconv.FormatInt(w.list, 10)
+	if got := b.text(row + " .member"); got != "Yes" {
+		t.Errorf("member %q", got)
+	}
+	b.run(chromedp.Click(chromedp.CSS(row + " button")))
+	b.waitJS(`document.querySelector("` + row + ` .member")?.textContent === "No"`)
+	if ids, err := e.db.ContactLists(w.ctx, w.contact); err != nil || len(ids) != 0 {
+		t.Errorf("lists %v, %v", ids, err)
+	}
+	b.run(chromedp.Click(chromedp.CSS(row + " button")))
+	b.waitJS(`document.querySelector("` + row + ` .member")?.textContent === "Yes"`)
+
 	// A file.
 	file := filepath.Join(t.TempDir(), "contract.txt")
 	must(t, os.WriteFile(file, []byte("The signed contract."), 0o600))
@@ -277,8 +311,12 @@ func TestBrowserContactCardEdits(t *testing.T) {
 		t.Errorf("download %q", got)
 	}
 
-	// Restriction: a reason is required; then restricted, then lifted.
+	// Monitoring off.
 	b.open(card + "?tab=privacy")
+	b.run(chromedp.Click(chromedp.CSS("#monitoring-form button")))
+	b.waitJS(`document.querySelector("#monitoring-state")?.textContent === "Monitoring is off."`)
+
+	// Restriction: a reason is required; then restricted, then lifted.
 	b.run(
 		chromedp.SendKeys(chromedp.CSS("#r-reason"), "   "),
 		chromedp.Click(chromedp.CSS("#restriction-form button[type=submit]")),
@@ -305,8 +343,8 @@ func TestBrowserContactCardEdits(t *testing.T) {
 	}
 	c, err = e.db.FindContactByID(w.ctx, w.contact)
 	must(t, err)
-	if c.Status != custos.StatusActive {
-		t.Errorf("stored status %s", c.Status)
+	if c.Status != custos.StatusActive || c.Monitoring {
+		t.Errorf("stored status %s, monitoring %v", c.Status, c.Monitoring)
 	}
 }
 

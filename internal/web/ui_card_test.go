@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,5 +116,44 @@ func TestContactCardEscapes(t *testing.T) {
 		if tab != "lists" && !strings.Contains(html, "&lt;img src=x onerror=alert(2)&gt;") {
 			t.Errorf("%s: the payload is not shown as text", tab)
 		}
+	}
+}
+
+// TestContactCardOlderPages follows the "older" links of the history, the
+// activities and the timeline: each page shows what the one before did
+// not, and the last has no link.
+func TestContactCardOlderPages(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	for i := range cardPageSize + 5 {
+		must(t, e.db.CreateActivity(w.ctx, w.contact, &custos.Activity{Type: custos.ActivityNote, Body: "note number " + strconv.Itoa(i) + "."}))
+		_, err := e.db.UpdateContact(w.ctx, w.contact, custos.ContactUpdate{Tags: &[]string{"tag" + strconv.Itoa(i)}})
+		must(t, err)
+	}
+	older := regexp.MustCompile(`id="older" href="([^"]+)"`)
+	card := "/contacts/" + strconv.FormatInt(w.contact, 10)
+	for tab, want := range map[string][2]string{
+		"fields":     {"tag54", "tag0"},
+		"activities": {"note number 54.", "note number 0."},
+		"timeline":   {"note number 54.", "note number 20."},
+	} {
+		_, first := e.adminPage(w.session, card+"?tab="+tab)
+		if !strings.Contains(first, want[0]) || strings.Contains(first, want[1]+"<") {
+			t.Errorf("%s: the first page lacks %q or has %q", tab, want[0], want[1])
+		}
+		m := older.FindStringSubmatch(first)
+		if m == nil {
+			t.Fatalf("%s: no older link", tab)
+		}
+		status, second := e.adminPage(w.session, strings.ReplaceAll(m[1], "&amp;", "&"))
+		if status != http.StatusOK || !strings.Contains(second, want[1]) || strings.Contains(second, want[0]+"<") {
+			t.Errorf("%s: the older page (%d) lacks %q or has %q", tab, status, want[1], want[0])
+		}
+		if tab != "timeline" && older.MatchString(second) {
+			t.Errorf("%s: the last page has an older link", tab)
+		}
+	}
+	if status, html := e.adminPage(w.session, card+"?tab=timeline&cursor=nonsense"); status != http.StatusBadRequest || !strings.Contains(html, "cursor") {
+		t.Errorf("a bad cursor: %d", status)
 	}
 }

@@ -28,8 +28,10 @@ func evalAsync[T any](b *browser, expr string) T {
 	return v
 }
 
-// signInWith gives the browser a staff user's session token.
-func (b *browser) signInWith(token string) {
+// useSession gives the browser a staff user's session token (the
+// contacts list's tests have the same helper as signInWith: keep one when
+// both are merged).
+func (b *browser) useSession(token string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
@@ -352,7 +354,7 @@ func TestBrowserContactCardViewer(t *testing.T) {
 	e := newEnv(t)
 	w := e.newWorkspace("a")
 	b := newBrowser(t, e)
-	b.signInWith(e.staffSession(w, custos.RoleViewer))
+	b.useSession(e.staffSession(w, custos.RoleViewer))
 	card := "/contacts/" + strconv.FormatInt(w.contact, 10)
 	for _, tab := range cardTabs {
 		b.open(card + "?tab=" + tab)
@@ -383,7 +385,7 @@ func TestBrowserContactCardViewer(t *testing.T) {
 		t.Errorf("the viewer's PATCH: %d", res.status)
 	}
 
-	b.signInWith(e.staffSession(w, custos.RoleSales))
+	b.useSession(e.staffSession(w, custos.RoleSales))
 	b.open(card + "?tab=privacy")
 	if n := eval[int](b, `document.querySelectorAll("#export-data, #forget-me, #forget-form, #restriction-form").length`); n != 0 {
 		t.Errorf("sales may export, forget or restrict (%d)", n)

@@ -107,6 +107,8 @@ var notPersonal = []string{
 	// The configuration pages.
 	"GET /fields", "GET /purposes", "GET /purposes/{id}", "GET /lists", "GET /notices", "GET /notices/{hash}",
 	"GET /imports", "GET /imports/{id}", "GET /forms", "GET /forms/{id}",
+	// The form of a new contact: the workspace's fields, empty.
+	"GET /contacts/new",
 }
 
 // TestReadsOfPersonalDataAreAudited walks every authenticated GET route:

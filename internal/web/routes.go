@@ -202,6 +202,9 @@ func (s *server) routes() []route {
 		// The admin pages (ui.go): every GET route outside /api/ that needs
 		// credentials. They change nothing; their forms call the API.
 		{"GET", "/assets/{file...}", permPublic, s.assets},
+		// The contact card (ui_card.go), and the form of a new contact.
+		{"GET", "/contacts/new", custos.PermContactsWrite, s.newContactPage},
+		{"GET", "/contacts/{id}", custos.PermContactsRead, s.contactPage},
 		{"GET", "/{$}", permSignedIn, s.dashboardPage},
 		{"GET", "/account", permSignedIn, s.accountPage},
 		// Configuration pages (ui_config.go).

@@ -192,6 +192,26 @@ func (b *browser) signIn(w *workspace) {
 	}
 }
 
+// login signs in as w's staff user through the sign-in page, and waits
+// for the dashboard.
+func (b *browser) login(w *workspace) {
+	b.t.Helper()
+	b.open("/login")
+	b.fillLogin(w)
+	b.waitPath("/")
+}
+
+// fillLogin fills and sends the sign-in form shown.
+func (b *browser) fillLogin(w *workspace) {
+	b.t.Helper()
+	b.run(
+		chromedp.SetValue(chromedp.CSS("#workspace"), w.name),
+		chromedp.SendKeys(chromedp.CSS("#email"), w.name+"-staff@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("form button[type=submit]")),
+	)
+}
+
 // waitPath waits until the browser is at path (without query).
 func (b *browser) waitPath(path string) {
 	b.t.Helper()
@@ -219,12 +239,7 @@ func TestBrowserSignIn(t *testing.T) {
 
 	b.open("/account")
 	b.waitPath("/login")
-	b.run(
-		chromedp.SetValue(chromedp.CSS("#workspace"), w.name),
-		chromedp.SendKeys(chromedp.CSS("#email"), w.name+"-staff@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("form button[type=submit]")),
-	)
+	b.fillLogin(w)
 	b.waitPath("/account")
 	b.open("/")
 	if got := b.text("main h1"); got != "Dashboard" {

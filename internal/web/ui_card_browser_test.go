@@ -81,15 +81,33 @@ func (b *browser) waitJS(expr string) {
 	}
 }
 
-// TestBrowserContactJourney is the card's part of the journey of issue 6:
-// create a contact through its form, grant a consent on its card with a
-// stored notice, see the consent with its proof, export the contact's
+// TestBrowserContactJourney is the journey of issue 6 in the browser:
+// sign in through the sign-in page, create a purpose on its page, create a
+// contact through its form, grant a consent on its card with the wording
+// the person saw, see the consent with its proof, export the contact's
 // data, forget the contact through the confirmation, and find it gone.
 func TestBrowserContactJourney(t *testing.T) {
 	e := newEnv(t)
 	w := e.newWorkspace("a")
 	b := newBrowser(t, e)
-	b.signIn(w)
+	b.login(w)
+
+	b.open("/purposes")
+	b.run(
+		chromedp.SendKeys(chromedp.CSS("#name"), "Product news"),
+		chromedp.SetValue(chromedp.CSS("#legal_basis"), "consent"),
+		chromedp.SetValue(chromedp.CSS("#retention_days"), "365"),
+		chromedp.Click(chromedp.CSS("#marketing")),
+		submit("#new-purpose"),
+		chromedp.WaitVisible(chromedp.CSS("#purpose-version")),
+	)
+	purpose, err := strconv.ParseInt(strings.TrimPrefix(eval[string](b, "location.pathname"), "/purposes/"), 10, 64)
+	if err != nil {
+		t.Fatalf("after creating a purpose the browser is at %s", eval[string](b, "location.pathname"))
+	}
+	if p, err := e.db.FindPurpose(w.ctx, purpose); err != nil || p.Name != "Product news" || !p.Marketing {
+		t.Fatalf("the purpose created: %+v %v", p, err)
+	}
 
 	b.open("/contacts/new")
 	b.run(
@@ -110,12 +128,14 @@ func TestBrowserContactJourney(t *testing.T) {
 	}
 	card := "/contacts/" + strconv.FormatInt(id, 10)
 
-	// Grant a consent, citing the stored notice, where and how it was given.
+	// Grant a consent with the wording the person saw, where and how it
+	// was given.
+	const wording = "Yes, send me product news by e-mail."
 	b.open(card + "?tab=consents")
 	b.run(
-		chromedp.SetValue(chromedp.CSS("#c-purpose"), strconv.FormatInt(w.purpose, 10)),
+		chromedp.SetValue(chromedp.CSS("#c-purpose"), strconv.FormatInt(purpose, 10)),
 		chromedp.SetValue(chromedp.CSS("#c-action"), "grant"),
-		chromedp.SetValue(chromedp.CSS("#c-notice-hash"), w.notice),
+		chromedp.SendKeys(chromedp.CSS("#c-notice"), wording),
 		chromedp.SendKeys(chromedp.CSS("#c-ip"), "203.0.113.9"),
 		chromedp.SendKeys(chromedp.CSS("#c-ua"), "Mozilla/5.0 (the person's browser)"),
 		chromedp.Click(chromedp.CSS("#consent-form button[type=submit]")),
@@ -123,11 +143,11 @@ func TestBrowserContactJourney(t *testing.T) {
 	)
 	_, events, err := e.db.ContactConsents(w.ctx, id)
 	must(t, err)
-	if len(events) != 1 || events[0].Action != custos.ActionGrant || events[0].NoticeHash != w.notice || events[0].IP != "203.0.113.9" {
+	if len(events) != 1 || events[0].Action != custos.ActionGrant || events[0].PurposeID != purpose || events[0].IP != "203.0.113.9" {
 		t.Fatalf("ledger %+v", events)
 	}
 	row := "#event-" + strconv.FormatInt(events[0].ID, 10)
-	if got := b.text(row + " .wording"); got != "I agree to the newsletter of a." {
+	if got := b.text(row + " .wording"); got != wording {
 		t.Errorf("wording %q", got)
 	}
 	if got := b.text(row + " .ip"); got != "203.0.113.9" {
@@ -142,7 +162,7 @@ func TestBrowserContactJourney(t *testing.T) {
 	if got, want := b.text(row+" .effective"), events[0].EffectiveFrom.UTC().Format("2006-01-02 15:04 UTC"); got != want {
 		t.Errorf("time %q, want %q", got, want)
 	}
-	if got := b.text(`#consent-states tr[data-purpose="` + strconv.FormatInt(w.purpose, 10) + `"] .state`); got != "Consent granted" {
+	if got := b.text(`#consent-states tr[data-purpose="` + strconv.FormatInt(purpose, 10) + `"] .state`); got != "Consent granted" {
 		t.Errorf("state %q", got)
 	}
 

@@ -353,4 +353,6 @@ type Service interface {
 	ImportService
 	// The dashboard's counts.
 	OverviewService
+	// Each staff member's saved filters of the contacts list.
+	SavedFilterService
 }

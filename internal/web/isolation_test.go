@@ -40,6 +40,7 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 		"sessions/id":               strconv.FormatInt(w.sessionID, 10),
 		"forms/id":                  strconv.FormatInt(w.form, 10),
 		"imports/id":                strconv.FormatInt(w.imp, 10),
+		"saved-filters/id":          strconv.FormatInt(w.saved, 10),
 	}
 	v, ok := values[key]
 	if !ok {
@@ -114,6 +115,8 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return nil, "", true
 	case "PATCH /api/v1/forms/{id}":
 		return map[string]any{"name": "changed"}, "", true
+	case "POST /api/v1/saved-filters":
+		return map[string]any{"name": "saved by " + w.name, "query": "tag=tag-" + w.name, "columns": []string{"email", w.field}}, "", true
 	}
 	return nil, "", method != http.MethodPost && method != http.MethodPatch
 }

@@ -70,8 +70,10 @@ func (s *server) contactsPage(w http.ResponseWriter, r *http.Request) {
 			delete(values, k)
 		}
 	}
-	// The page selects contacts by ticking rows, never by a list of ids.
+	// The page selects contacts by ticking rows, never by a list of ids,
+	// and shows pages of the default size.
 	delete(values, "contact_ids")
+	delete(values, "limit")
 	v := contactsView{Values: map[string]string{}, Statuses: []custos.ContactStatus{custos.StatusActive,
 		custos.StatusPending, custos.StatusRestricted, custos.StatusAnonymized}}
 	for k, vs := range values {
@@ -136,7 +138,7 @@ func (s *server) contactsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	filter := url.Values{}
 	for k, vs := range values {
-		if k != "cursor" && k != "limit" {
+		if k != "cursor" {
 			filter[k] = vs
 		}
 	}

@@ -356,4 +356,6 @@ type Service interface {
 	OverviewService
 	// The outgoing mail queue.
 	MailQueueService
+	// Each staff member's saved filters of the contacts list.
+	SavedFilterService
 }

@@ -2,6 +2,7 @@ package custos
 
 import (
 	"context"
+	"fmt"
 	"net/mail"
 	"slices"
 	"strings"
@@ -211,7 +212,8 @@ type ContactFilter struct {
 	CreatedBefore *time.Time
 	UpdatedAfter  *time.Time
 	UpdatedBefore *time.Time
-	After         int64 // cursor: contacts with a smaller id than this
+	IDs           []int64 // only these contacts (a selection), at most MaxBulkIDs
+	After         int64   // cursor: contacts with a smaller id than this
 	Limit         int
 }
 
@@ -254,6 +256,14 @@ func (f *ContactFilter) Validate() error {
 	}
 	if f.After < 0 {
 		return Invalid("cursor", "is not a valid cursor")
+	}
+	if len(f.IDs) > MaxBulkIDs {
+		return &Error{Code: ETOOMANY, Field: "contact_ids", Message: fmt.Sprintf("at most %d contact ids; use a filter for more", MaxBulkIDs)}
+	}
+	for _, id := range f.IDs {
+		if id <= 0 {
+			return Invalid("contact_ids", "must hold positive integers")
+		}
 	}
 	return nil
 }

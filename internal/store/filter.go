@@ -41,6 +41,17 @@ func (db *DB) contactWhere(ctx context.Context, ws int64, f *custos.ContactFilte
 	if f.Tag != nil {
 		w.add(`EXISTS (SELECT 1 FROM contact_tags t WHERE t.workspace_id = c.workspace_id AND t.tag = ? AND t.contact_id = c.id)`, *f.Tag)
 	}
+	if f.IDs != nil {
+		if len(f.IDs) == 0 {
+			w.add(`1 = 0`)
+		} else {
+			args := make([]any, len(f.IDs))
+			for i, id := range f.IDs {
+				args[i] = id
+			}
+			w.add(`c.id IN (`+placeholders(len(f.IDs))+`)`, args...)
+		}
+	}
 	if f.Email != nil {
 		w.add(`c.email_bidx = ?`, db.vault.BlindIndex(ws, custos.FieldEmail, *f.Email))
 	}

@@ -89,6 +89,8 @@ var personalReads = map[string]custos.Permission{
 	"GET /api/v1/contacts/{id}/restrictions":                "",
 	"GET /api/v1/contacts/{id}/consents":                    custos.PermPersonalDataRead,
 	"GET /api/v1/contacts/{id}/export":                      "", // audited by the export itself
+	"GET /api/v1/contacts/export.csv":                       "",
+	"GET /contacts":                                         custos.PermPersonalDataRead,
 	"GET /api/v1/contacts/{id}/activities":                  "",
 	"GET /api/v1/contacts/{id}/activities/{activity_id}":    "",
 	"GET /api/v1/contacts/{id}/attachments":                 "",

@@ -56,8 +56,9 @@ type consentsBody struct {
 
 // bulkConsentBody is the body of POST /api/v1/consents/bulk.
 type bulkConsentBody struct {
-	Filter  *filterBody  `json:"filter"`
-	Consent *consentBody `json:"consent"`
+	ContactIDs *[]int64     `json:"contact_ids"`
+	Filter     *filterBody  `json:"filter"`
+	Consent    *consentBody `json:"consent"`
 }
 
 // contactConsents answers the contact's consent states and ledger.
@@ -165,7 +166,18 @@ func (s *server) recordConsentBulk(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	f, err := body.Filter.contactFilter("filter")
+	var f custos.ContactFilter
+	var err error
+	switch {
+	case body.ContactIDs != nil && body.Filter != nil:
+		err = custos.Invalid("filter", "give contact_ids or filter, not both")
+	case body.ContactIDs != nil:
+		// The contacts a person ticked on the contacts page.
+		f = custos.ContactFilter{IDs: *body.ContactIDs}
+		err = f.Validate()
+	default:
+		f, err = body.Filter.contactFilter("filter")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

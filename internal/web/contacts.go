@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -32,14 +33,19 @@ type contactPatch struct {
 // contactQuery lists the query parameters of GET /api/v1/contacts besides
 // the field.<key> ones.
 var contactQuery = []string{"list_id", "tag", "status", "email", "q",
-	"created_after", "created_before", "updated_after", "updated_before", "cursor", "limit", "missing"}
+	"created_after", "created_before", "updated_after", "updated_before", "cursor", "limit", "missing", "contact_ids"}
 
 // fieldParamPrefix starts a query parameter that filters on a field.
 const fieldParamPrefix = "field."
 
 // listContacts answers a page of the contacts matching the query.
 func (s *server) listContacts(w http.ResponseWriter, r *http.Request) {
-	f, err := contactFilterFromQuery(r)
+	values, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		s.writeError(w, r, custos.Errorf(custos.EINVALID, "The query string is malformed."))
+		return
+	}
+	f, err := contactFilterFromQuery(values)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -60,12 +66,16 @@ func (s *server) listContacts(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, pageBody[*custos.Contact]{Data: orEmpty(contacts), NextCursor: encodeCursor(next)})
 }
 
-// contactFilterFromQuery reads a contact filter from the query string;
-// every error names the parameter at fault.
-func contactFilterFromQuery(r *http.Request) (custos.ContactFilter, error) {
+// contactFilterFromQuery reads a contact filter from a query string, that
+// of GET /api/v1/contacts, of the contacts page and of the export; every
+// error names the parameter at fault.
+func contactFilterFromQuery(values url.Values) (custos.ContactFilter, error) {
 	var f custos.ContactFilter
-	q, err := readQuery(r, contactQuery, fieldParamPrefix)
+	q, err := checkQuery(values, contactQuery, fieldParamPrefix)
 	if err != nil {
+		return f, err
+	}
+	if f.IDs, err = q.ids("contact_ids"); err != nil {
 		return f, err
 	}
 	if f.ListID, err = q.id("list_id"); err != nil {

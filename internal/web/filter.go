@@ -17,6 +17,7 @@ type filterBody struct {
 	Tag           *string               `json:"tag"`
 	Status        *custos.ContactStatus `json:"status"`
 	Email         *string               `json:"email"`
+	Missing       *string               `json:"missing"`
 	Q             string                `json:"q"`
 	Fields        map[string]string     `json:"fields"`
 	CreatedAfter  *string               `json:"created_after"`
@@ -31,19 +32,20 @@ func (b *filterBody) contactFilter(name string) (custos.ContactFilter, error) {
 	if b == nil {
 		return custos.ContactFilter{}, custos.Invalid(name, `is required; to select every contact say {"all": true}`)
 	}
-	empty := b.ListID == nil && b.Tag == nil && b.Status == nil && b.Email == nil &&
+	empty := b.ListID == nil && b.Tag == nil && b.Status == nil && b.Email == nil && b.Missing == nil &&
 		strings.TrimSpace(b.Q) == "" && len(b.Fields) == 0 &&
 		b.CreatedAfter == nil && b.CreatedBefore == nil && b.UpdatedAfter == nil && b.UpdatedBefore == nil
 	if empty && !b.All {
 		return custos.ContactFilter{}, custos.Invalid(name, `is required; to select every contact say {"all": true}`)
 	}
 	f := custos.ContactFilter{
-		ListID: b.ListID,
-		Tag:    b.Tag,
-		Status: b.Status,
-		Email:  b.Email,
-		Search: b.Q,
-		Fields: b.Fields,
+		ListID:  b.ListID,
+		Tag:     b.Tag,
+		Status:  b.Status,
+		Email:   b.Email,
+		Missing: b.Missing,
+		Search:  b.Q,
+		Fields:  b.Fields,
 	}
 	var err error
 	if f.CreatedAfter, err = parseTime("created_after", b.CreatedAfter); err != nil {

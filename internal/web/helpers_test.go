@@ -90,6 +90,7 @@ type workspace struct {
 	imp       int64       // an import, with a rejected row
 	role      custos.Role // a role of the workspace's own, which nobody carries
 	apiKey    int64       // a viewer key, besides token, named "key of <name>"
+	saved     int64       // a saved filter of the admin API key (token)
 
 	// Staff sign-in.
 	user      int64  // an admin staff user, signed in
@@ -120,7 +121,13 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	must(t, e.db.CreateWorkspace(bg, ws))
 	w := &workspace{name: name, id: ws.ID, field: name + "_only", email: name + "-person@example.com"}
 	w.ctx = custos.WithActor(bg, custos.Actor{WorkspaceID: ws.ID, Kind: "cli", Role: custos.RoleAdmin})
-	w.token = e.key(w, custos.RoleAdmin)
+	adminKey := &custos.APIKey{Name: string(custos.RoleAdmin), Role: custos.RoleAdmin}
+	token, err := e.db.CreateAPIKey(w.ctx, adminKey)
+	must(t, err)
+	w.token = token
+	sf := &custos.SavedFilter{Name: "saved of " + name, Query: "tag=tag-" + name}
+	must(t, e.db.CreateSavedFilter(custos.WithActor(bg, custos.Actor{WorkspaceID: ws.ID, Kind: custos.ActorAPIKey, ID: adminKey.ID, Role: custos.RoleAdmin}), sf))
+	w.saved = sf.ID
 
 	// Direct marketing: an objection that wrongly reached it would add to
 	// its ledger, which checkUntouched counts.
@@ -151,7 +158,7 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	must(t, e.db.CreateContact(w.ctx, c))
 	w.contact = c.ID
 
-	_, err := e.db.AddMembers(w.ctx, w.list, []int64{w.contact})
+	_, err = e.db.AddMembers(w.ctx, w.list, []int64{w.contact})
 	must(t, err)
 
 	req := custos.ConsentRequest{PurposeID: w.purpose, Action: custos.ActionGrant, NoticeHash: w.notice,

@@ -42,6 +42,7 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 		"imports/id":                strconv.FormatInt(w.imp, 10),
 		"roles/name":                string(w.role),
 		"api-keys/id":               strconv.FormatInt(w.apiKey, 10),
+		"saved-filters/id":          strconv.FormatInt(w.saved, 10),
 	}
 	v, ok := values[key]
 	if !ok {
@@ -118,6 +119,8 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"permissions": []string{"contacts:read", "export"}}, "", true
 	case "PATCH /api/v1/forms/{id}":
 		return map[string]any{"name": "changed"}, "", true
+	case "POST /api/v1/saved-filters":
+		return map[string]any{"name": "saved by " + w.name, "query": "tag=tag-" + w.name, "columns": []string{"email", w.field}}, "", true
 	}
 	return nil, "", method != http.MethodPost && method != http.MethodPatch
 }

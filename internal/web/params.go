@@ -63,6 +63,11 @@ func readQuery(r *http.Request, allowed []string, prefixes ...string) (queryPara
 	if err != nil {
 		return queryParams{}, custos.Errorf(custos.EINVALID, "The query string is malformed.")
 	}
+	return checkQuery(values, allowed, prefixes...)
+}
+
+// checkQuery is readQuery over parsed values.
+func checkQuery(values url.Values, allowed []string, prefixes ...string) (queryParams, error) {
 	names := make([]string, 0, len(values))
 	for name := range values {
 		names = append(names, name)
@@ -140,6 +145,27 @@ func readPage(r *http.Request) (cursor int64, limit int, err error) {
 	}
 	limit, err = q.limit()
 	return cursor, limit, err
+}
+
+// ids returns the parameter as comma-separated positive integers, nil
+// when not given.
+func (q queryParams) ids(name string) ([]int64, error) {
+	s := q.str(name)
+	if s == nil {
+		return nil, nil
+	}
+	out := []int64{}
+	for part := range strings.SplitSeq(*s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(part, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, custos.Invalid(name, "must be positive integers separated by commas")
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // time returns the parameter as an RFC 3339 time, nil when not given.

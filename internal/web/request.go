@@ -137,7 +137,10 @@ func parseTime(field string, s *string) (*time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, *s)
 	if err != nil {
-		return nil, custos.Invalid(field, "must be a time in RFC 3339 form, such as 2025-01-31T12:00:00Z")
+		// A day alone, as a date input gives it, is its start in UTC.
+		if t, err = time.Parse(time.DateOnly, *s); err != nil {
+			return nil, custos.Invalid(field, "must be a time in RFC 3339 form, such as 2025-01-31T12:00:00Z, or a day, such as 2025-01-31")
+		}
 	}
 	return &t, nil
 }

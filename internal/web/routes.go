@@ -43,6 +43,7 @@ func (s *server) routes() []route {
 
 		{"GET", "/api/v1/contacts", custos.PermContactsRead, s.listContacts},
 		{"POST", "/api/v1/contacts", custos.PermContactsWrite, s.createContact},
+		{"GET", "/api/v1/contacts/export.csv", custos.PermExport, s.exportContactsCSV},
 		{"GET", "/api/v1/contacts/{id}", custos.PermContactsRead, s.getContact},
 		{"PATCH", "/api/v1/contacts/{id}", custos.PermContactsWrite, s.updateContact},
 		{"GET", "/api/v1/contacts/{id}/history", custos.PermPersonalDataRead, s.contactHistory},
@@ -198,6 +199,10 @@ func (s *server) routes() []route {
 		{"POST", "/confirm/{token}", permPublic, s.confirmSignup},
 		{"GET", "/api/v1/overview", custos.PermContactsRead, s.getOverview},
 		{"PUT", "/api/v1/me/language", permSignedIn, s.setLanguage},
+		// Each caller's own saved filters of the contacts list.
+		{"GET", "/api/v1/saved-filters", custos.PermContactsRead, s.listSavedFilters},
+		{"POST", "/api/v1/saved-filters", custos.PermContactsRead, s.createSavedFilter},
+		{"DELETE", "/api/v1/saved-filters/{id}", custos.PermContactsRead, s.deleteSavedFilter},
 
 		// The admin pages (ui.go): every GET route outside /api/ that needs
 		// credentials. They change nothing; their forms call the API.
@@ -218,6 +223,7 @@ func (s *server) routes() []route {
 		{"GET", "/imports/{id}", custos.PermContactsRead, s.importPage},
 		{"GET", "/forms", custos.PermFormsManage, s.formsPage},
 		{"GET", "/forms/{id}", custos.PermFormsManage, s.formPage},
+		{"GET", "/contacts", custos.PermContactsRead, s.contactsPage},
 	}
 }
 

@@ -273,3 +273,52 @@
     }
   });
 })();
+
+// ---- Selections and conditional inputs (the contacts list's bulk actions).
+// Before a form is sent, by this script or natively (a GET form such as a
+// download):
+//   data-checked="NAME"  on an input: its value becomes the values of the
+//                        ticked checkboxes named NAME in the page, joined
+//                        by commas; with data-none="message", a form with
+//                        none ticked is not sent and shows the message
+//   data-if="NAME=VALUE" on an input: it is sent only while the page's
+//                        ticked radio button or checkbox named NAME has
+//                        that value (otherwise it is disabled)
+//   data-param="NAME"    on an input: not sent; its value replaces {NAME}
+//                        in the form's action
+(function () {
+  function prepare(form) {
+    for (const el of form.querySelectorAll('[data-if]')) {
+      const [name, value] = el.dataset.if.split('=');
+      const on = document.querySelector('input[name="' + CSS.escape(name) + '"]:checked');
+      el.disabled = !on || on.value !== value;
+    }
+    for (const el of form.querySelectorAll('[data-checked]')) {
+      if (el.disabled) continue;
+      const ticked = document.querySelectorAll('input[type="checkbox"][name="' + CSS.escape(el.dataset.checked) + '"]:checked');
+      el.value = Array.from(ticked, (c) => c.value).join(',');
+      if (el.value === '' && el.dataset.none) return el.dataset.none;
+    }
+    const action = form.getAttribute('data-action') || form.getAttribute('action');
+    if (/\{\w+\}/.test(action)) {
+      form.setAttribute('data-action', action);
+      form.setAttribute('action', action.replace(/\{(\w+)\}/g, (_, k) => {
+        const el = form.querySelector('[data-param="' + k + '"]');
+        return encodeURIComponent(el ? el.value : '');
+      }));
+    }
+    return '';
+  }
+
+  // Capture: runs before the sending listener above.
+  document.addEventListener('submit', (ev) => {
+    const form = ev.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    const refusal = prepare(form);
+    if (!refusal) return;
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    const box = form.querySelector('.form-error');
+    if (box) { box.textContent = refusal; box.hidden = false; }
+  }, true);
+})();

@@ -195,6 +195,8 @@ func (s *server) routes() []route {
 		{"GET", "/assets/{file...}", permPublic, s.assets},
 		{"GET", "/{$}", permSignedIn, s.dashboardPage},
 		{"GET", "/account", permSignedIn, s.accountPage},
+		{"GET", "/requests", custos.PermRequestsManage, s.requestsPage},
+		{"GET", "/requests/{id}", custos.PermRequestsManage, s.requestPage},
 	}
 }
 

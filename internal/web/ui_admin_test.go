@@ -1,0 +1,184 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/custos/custos/internal/custos"
+)
+
+// signInAs makes a staff user of the role in w, signs them in through
+// the store and gives the browser their session; it returns the user.
+func (b *browser) signInAs(e *testEnv, w *workspace, role custos.Role) *custos.User {
+	b.t.Helper()
+	u := &custos.User{Email: string(role) + "-" + w.name + "@example.com", Role: role}
+	must(b.t, e.db.CreateUser(w.ctx, u, testPassword))
+	res, err := e.db.Login(context.Background(), custos.LoginAttempt{Workspace: w.name, Email: u.Email, Password: testPassword})
+	must(b.t, err)
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	yes := true
+	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: res.Token,
+		URL: b.base + "/", Path: "/", Secure: &yes, HTTPOnly: &yes, SameSite: network.CookieSameSiteLax}); err != nil {
+		b.t.Fatalf("browser: set the session cookie: %v", err)
+	}
+	return u
+}
+
+// waitPathPrefix waits until the browser is at a path under prefix, and
+// returns the path.
+func (b *browser) waitPathPrefix(prefix string) string {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		loc := eval[string](b, "location.pathname")
+		if strings.HasPrefix(loc, prefix) {
+			b.run(chromedp.WaitVisible(chromedp.CSS("h1")))
+			return loc
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: at %s, want a path under %s", loc, prefix)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// submit clicks the submit button of the form sel and waits until what
+// follows, wait, is visible.
+func (b *browser) submit(form, wait string) {
+	b.t.Helper()
+	b.run(chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS(wait)))
+}
+
+// waitQuery waits until the browser's query string holds part, and its
+// page is shown.
+func (b *browser) waitQuery(part string) {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(eval[string](b, "location.search"), part) {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: the query never held %s", part)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.run(chromedp.WaitVisible(chromedp.CSS("h1")))
+}
+
+// fetchStatus fetches the address the expression gives from the page, as
+// the page's reader, and returns the answer's status.
+func (b *browser) fetchStatus(expr string) int {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch(`+expr+`).then((r) => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("browser: fetch: %v", err)
+	}
+	return n
+}
+
+// waitMail waits for a mail to be sent, at most a few seconds, and
+// returns the newest.
+func (e *testEnv) waitMail(t *testing.T, n int) *custos.Message {
+	t.Helper()
+	for range 100 {
+		e.mail.mu.Lock()
+		k := len(e.mail.sent)
+		e.mail.mu.Unlock()
+		if k >= n {
+			return e.mail.last(t)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no mail number %d was sent", n)
+	return nil
+}
+
+// TestBrowserRequests registers a request through the register's form,
+// sees it with its due date, sees an overdue request highlighted and
+// filtered, adds a note, sends the verification link and, once the
+// subject confirmed, carries out an access request and downloads the
+// export; a request naming no subject is refused, naming the field.
+func TestBrowserRequests(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	old := &custos.DSRRequest{Type: custos.DSRErasure, Email: "late@example.com", ReceivedAt: time.Now().AddDate(0, -3, 0)}
+	must(t, e.db.CreateDSRRequest(w.ctx, old))
+	b := newBrowser(t, e)
+	b.signIn(w)
+
+	b.open("/requests")
+	b.submit("#new-request", "#new-request .form-error")
+	if got := b.text("#new-request .form-error"); !strings.Contains(got, "email") {
+		t.Errorf("a request without a subject: error %q, want one naming email", got)
+	}
+	b.run(chromedp.SetValue(chromedp.CSS("#n-type"), "portability"),
+		chromedp.SendKeys(chromedp.CSS("#n-email"), "someone@example.com"), chromedp.Click(chromedp.CSS(`#new-request button[type="submit"]`)))
+	loc := b.waitPathPrefix("/requests/")
+	id, err := strconv.ParseInt(strings.TrimPrefix(loc, "/requests/"), 10, 64)
+	must(t, err)
+	d, err := e.db.FindDSRRequest(w.ctx, id)
+	must(t, err)
+	if d.Type != custos.DSRPortability || d.Email != "someone@example.com" {
+		t.Fatalf("registered %+v", d)
+	}
+	due := d.DueAt.UTC().Format("2006-01-02")
+	if got := b.text("#due"); got != due {
+		t.Errorf("due date shown %q, want %s", got, due)
+	}
+
+	b.open("/requests")
+	row := `#requests tr[data-id="` + strconv.FormatInt(id, 10) + `"]`
+	if got := b.text(row + " .due"); got != due {
+		t.Errorf("register: due %q, want %s", got, due)
+	}
+	oldRow := `#requests tr[data-id="` + strconv.FormatInt(old.ID, 10) + `"]`
+	if !eval[bool](b, `document.querySelector('`+oldRow+`').classList.contains("overdue")`) {
+		t.Error("the overdue request is not marked overdue")
+	}
+	if got := b.text(oldRow + " .due"); !strings.HasPrefix(got, "Overdue since") {
+		t.Errorf("the overdue request's due date reads %q, want it to say so in words", got)
+	}
+	if eval[bool](b, `document.querySelector('`+row+`').classList.contains("overdue")`) {
+		t.Error("a request not yet due is marked overdue")
+	}
+	b.run(chromedp.Click(chromedp.CSS("#f-overdue")), chromedp.Click(chromedp.CSS(`.filters button[type="submit"]`)))
+	b.waitQuery("overdue=true")
+	if n := eval[int](b, `document.querySelectorAll("#requests tbody tr").length`); n != 1 {
+		t.Errorf("overdue filter: %d rows, want 1", n)
+	}
+
+	// The workspace's access request: a note, the verification, the export.
+	b.open("/requests/" + strconv.FormatInt(w.request, 10))
+	b.run(chromedp.SendKeys(chromedp.CSS("#note-text"), "phoned <script>alert(1)</script> back"))
+	b.submit("#add-note", "#notes li:nth-child(2)")
+	if got := b.text("#notes li:nth-child(2) p"); got != "phoned <script>alert(1)</script> back" {
+		t.Errorf("the note shows as %q", got)
+	}
+	b.submit("#send-verification", ".flash")
+	m := e.waitMail(t, 1)
+	token := regexp.MustCompile(`/dsr/verify/(\S+)`).FindStringSubmatch(m.Text)
+	if token == nil || m.To != w.email {
+		t.Fatalf("verification mail to %s: %s", m.To, m.Text)
+	}
+	if _, err := e.db.VerifyDSRToken(context.Background(), token[1]); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/requests/" + strconv.FormatInt(w.request, 10))
+	b.run(chromedp.SetValue(chromedp.CSS("#x-format"), "json"))
+	b.submit("#execute", "#answer-link")
+	if got := b.text("#status"); got != "Completed" {
+		t.Errorf("status after executing: %q", got)
+	}
+	if status := b.fetchStatus(`document.querySelector("#answer-link").href`); status != http.StatusOK {
+		t.Errorf("the answer's link answers %d", status)
+	}
+}

@@ -106,6 +106,7 @@ var personalReads = map[string]custos.Permission{
 	// Admin pages that show the same.
 	"GET /requests":      "",
 	"GET /requests/{id}": "",
+	"GET /logins":        "",
 }
 
 // auditRead serves a read of personal data into a buffer and answers it

@@ -197,6 +197,8 @@ func (s *server) routes() []route {
 		{"GET", "/account", permSignedIn, s.accountPage},
 		{"GET", "/requests", custos.PermRequestsManage, s.requestsPage},
 		{"GET", "/requests/{id}", custos.PermRequestsManage, s.requestPage},
+		{"GET", "/audit", custos.PermAuditRead, s.auditPage},
+		{"GET", "/logins", custos.PermAuditRead, s.loginsPage},
 	}
 }
 

@@ -72,6 +72,7 @@ var navigation = []navItem{
 	{"/notices", "ui.nav.notices", custos.PermContactsRead},
 	{"/users", "ui.nav.users", custos.PermUsersManage},
 	{"/audit", "ui.nav.audit", custos.PermAuditRead},
+	{"/logins", "ui.admin.nav.logins", custos.PermAuditRead},
 	{"/settings/security", "ui.nav.security", custos.PermSettingsManage},
 	{"/account", "ui.nav.account", ""},
 }

@@ -182,3 +182,36 @@ func TestBrowserRequests(t *testing.T) {
 		t.Errorf("the answer's link answers %d", status)
 	}
 }
+
+// TestBrowserAuditAndLogins opens the audit log: its chain is verified,
+// entries are listed and filtered by action and time; the login history
+// lists the staff user's sign-in.
+func TestBrowserAuditAndLogins(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	b := newBrowser(t, e)
+	b.signIn(w)
+
+	b.open("/audit")
+	if got := b.text("#verification"); !strings.HasPrefix(got, "Verified:") {
+		t.Errorf("verification: %q", got)
+	}
+	if n := eval[int](b, `document.querySelectorAll("#audit tbody tr").length`); n < 2 {
+		t.Errorf("%d entries listed", n)
+	}
+	b.run(chromedp.SendKeys(chromedp.CSS("#a-action"), custos.AuditContactExport), chromedp.Click(chromedp.CSS(`.filters button[type="submit"]`)))
+	b.waitQuery("action=")
+	actions := eval[[]string](b, `Array.from(document.querySelectorAll("#audit tbody tr td:nth-child(4)"), (td) => td.textContent)`)
+	if len(actions) != 1 || actions[0] != custos.AuditContactExport {
+		t.Errorf("filtered by action: %v", actions)
+	}
+	b.open("/audit?before=2000-01-01T00:00")
+	if got := b.text("main"); !strings.Contains(got, "No entry matches.") {
+		t.Errorf("entries before 2000: %q", got)
+	}
+
+	b.open("/logins")
+	if got := b.text("#logins tbody tr td:nth-child(3)"); got != "Signed in" {
+		t.Errorf("newest login: %q", got)
+	}
+}

@@ -17,13 +17,13 @@ func (m *Main) apikey(ctx context.Context, args []string) error {
 	}
 	fs := m.flagSet("apikey create")
 	workspace := fs.String("workspace", custos.DefaultWorkspace, "workspace of the key")
-	role := fs.String("role", "", "role of the key: admin, manager, marketer, sales, viewer or dpo")
+	role := fs.String("role", "", "role of the key: admin, manager, marketer, sales, viewer, dpo, or the workspace's own")
 	name := fs.String("name", "", "a name to recognise the key by")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if !custos.Role(*role).Valid() {
-		return errors.New("--role must be one of admin, manager, marketer, sales, viewer, dpo")
+	if err := custos.CheckRoleName("role", custos.Role(*role)); err != nil {
+		return errors.New("--role must be a role: admin, manager, marketer, sales, viewer, dpo, or one made with POST /api/v1/roles")
 	}
 	if _, err := m.open(ctx); err != nil {
 		return err

@@ -22,14 +22,14 @@ func (m *Main) user(ctx context.Context, args []string) error {
 	fs := m.flagSet("user create")
 	workspace := fs.String("workspace", custos.DefaultWorkspace, "workspace of the user")
 	email := fs.String("email", "", "the user's e-mail address, which they sign in with")
-	role := fs.String("role", "", "role of the user: admin, manager, marketer, sales, viewer or dpo")
+	role := fs.String("role", "", "role of the user: admin, manager, marketer, sales, viewer, dpo, or the workspace's own")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (one line)")
 	mustChange := fs.Bool("must-change-password", false, "make the user choose a new password at first sign-in")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if !custos.Role(*role).Valid() {
-		return errors.New("--role must be one of admin, manager, marketer, sales, viewer, dpo")
+	if err := custos.CheckRoleName("role", custos.Role(*role)); err != nil {
+		return errors.New("--role must be a role: admin, manager, marketer, sales, viewer, dpo, or one made with POST /api/v1/roles")
 	}
 	// Without a password the user is invited: a link to set one is mailed,
 	// pointing at the server's public address.
@@ -53,7 +53,9 @@ func (m *Main) user(ctx context.Context, args []string) error {
 	}
 	u := &custos.User{Email: *email, Role: custos.Role(*role), MustChangePassword: *mustChange}
 	if err := m.DB.CreateUser(actx, u, pw); err != nil {
-		if e := custos.AsError(err); e != nil && e.Field != "" {
+		if e := custos.AsError(err); e != nil && e.Field == "role" {
+			return fmt.Errorf("create user: --role: %s", e.Message)
+		} else if e != nil && e.Field != "" {
 			return fmt.Errorf("create user: %s %s", e.Field, e.Message)
 		}
 		return fmt.Errorf("create user: %s", custos.ErrorMessage(err))

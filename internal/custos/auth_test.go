@@ -2,15 +2,11 @@ package custos
 
 import (
 	"context"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
-
-var allPermissions = []Permission{
-	PermContactsRead, PermContactsWrite, PermPersonalDataRead, PermConsentsWrite, PermContactsRestrict, PermExport,
-	PermForget, PermFieldsManage, PermListsManage, PermPurposesManage, PermFormsManage,
-	PermUsersManage, PermAuditRead, PermSettingsManage, PermRequestsManage, PermImport,
-}
 
 func TestRoleCan(t *testing.T) {
 	tests := []struct {
@@ -72,8 +68,8 @@ func TestRoleAdminCanEverything(t *testing.T) {
 // the DPO can erase.
 func TestRoleInvariants(t *testing.T) {
 	for _, r := range []Role{RoleAdmin, RoleManager, RoleMarketer, RoleSales, RoleViewer, RoleDPO} {
-		if !r.Valid() {
-			t.Errorf("%s is not Valid", r)
+		if !r.Builtin() {
+			t.Errorf("%s is not Builtin", r)
 		}
 		if r.Can(PermContactsWrite) && !r.Can(PermContactsRead) {
 			t.Errorf("%s writes contacts without reading them", r)
@@ -91,8 +87,8 @@ func TestRoleInvariants(t *testing.T) {
 		}
 	}
 	for _, r := range []Role{"", "Admin", "root", "admin "} {
-		if r.Valid() {
-			t.Errorf("Role(%q).Valid() = true", r)
+		if r.Builtin() {
+			t.Errorf("Role(%q).Builtin() = true", r)
 		}
 	}
 }
@@ -131,7 +127,7 @@ func TestAPIKeyValidate(t *testing.T) {
 	if err := (&APIKey{Name: "ci", Role: RoleViewer}).Validate(); err != nil {
 		t.Fatalf("valid key: %v", err)
 	}
-	wantInvalid(t, (&APIKey{Name: "ci", Role: "root"}).Validate(), "role")
+	wantInvalid(t, (&APIKey{Name: "ci", Role: "Root!"}).Validate(), "role") // a role of that name could exist: the store checks
 	if err := (&APIKey{Name: strings.Repeat("k", 100), Role: RoleAdmin}).Validate(); err != nil {
 		t.Fatalf("100-character name: %v", err)
 	}
@@ -153,7 +149,71 @@ func TestActor(t *testing.T) {
 		t.Error("ActorFrom reports an actor without a workspace")
 	}
 	want := Actor{WorkspaceID: 4, Kind: "user", ID: 1, Role: RoleSales}
-	if got, ok := ActorFrom(WithActor(ctx, want)); !ok || got != want {
+	if got, ok := ActorFrom(WithActor(ctx, want)); !ok || !reflect.DeepEqual(got, want) {
 		t.Errorf("ActorFrom = %+v, %v; want %+v, true", got, ok, want)
+	}
+}
+
+// TestCustomRoleActor checks that an actor of a workspace's own role can
+// do exactly what the permissions resolved with it say, and that naming a
+// built-in role ignores any such list.
+func TestCustomRoleActor(t *testing.T) {
+	a := Actor{WorkspaceID: 1, Kind: "apikey", ID: 2, Role: "exporter", Permissions: []Permission{PermExport}}
+	for _, p := range allPermissions {
+		if got := a.Can(p); got != (p == PermExport) {
+			t.Errorf("exporter.Can(%s) = %v", p, got)
+		}
+	}
+	if p, lacks := a.Lacks([]Permission{PermExport, PermContactsRead}); !lacks || p != PermContactsRead {
+		t.Errorf("Lacks = %s, %v", p, lacks)
+	}
+	if _, lacks := a.Lacks([]Permission{PermExport}); lacks {
+		t.Error("exporter lacks export")
+	}
+	// A built-in role's table wins over a list carried with it.
+	v := Actor{WorkspaceID: 1, Kind: "apikey", ID: 2, Role: RoleViewer, Permissions: []Permission{PermForget}}
+	if v.Can(PermForget) {
+		t.Error("a viewer with a forged permission list can forget")
+	}
+	if (Actor{WorkspaceID: 1, Role: "exporter"}).Can(PermExport) {
+		t.Error("a custom role without resolved permissions can export")
+	}
+}
+
+func TestRoleDefValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		def   RoleDef
+		field string // "" when valid
+	}{
+		{name: "valid", def: RoleDef{Name: "exporter", Permissions: []Permission{PermExport}}},
+		{name: "digits and dashes", def: RoleDef{Name: "team-2_eu", Permissions: []Permission{PermContactsRead}}},
+		{name: "built-in name", def: RoleDef{Name: RoleAdmin, Permissions: []Permission{PermExport}}, field: "name"},
+		{name: "upper case", def: RoleDef{Name: "Exporter", Permissions: []Permission{PermExport}}, field: "name"},
+		{name: "empty name", def: RoleDef{Permissions: []Permission{PermExport}}, field: "name"},
+		{name: "newline in name", def: RoleDef{Name: "x\nadmin", Permissions: []Permission{PermExport}}, field: "name"},
+		{name: "41 characters", def: RoleDef{Name: Role("a" + strings.Repeat("b", 40)), Permissions: []Permission{PermExport}}, field: "name"},
+		{name: "no permission", def: RoleDef{Name: "empty"}, field: "permissions"},
+		{name: "unknown permission", def: RoleDef{Name: "x", Permissions: []Permission{"contacts:*"}}, field: "permissions"},
+		{name: "the route-only marker", def: RoleDef{Name: "x", Permissions: []Permission{"signed_in"}}, field: "permissions"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.def.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v", err)
+				}
+				return
+			}
+			wantInvalid(t, err, tt.field)
+		})
+	}
+	d := RoleDef{Name: "x", Permissions: []Permission{PermImport, PermContactsRead, PermImport}}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(d.Permissions, []Permission{PermContactsRead, PermImport}) {
+		t.Errorf("permissions not canonical: %v", d.Permissions)
 	}
 }

@@ -326,6 +326,7 @@ type ConsentService interface {
 type Service interface {
 	WorkspaceService
 	APIKeyService
+	RoleService
 	FieldService
 	ContactService
 	RestrictionService

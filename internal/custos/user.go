@@ -14,6 +14,9 @@ type UserStatus string
 const (
 	UserActive   UserStatus = "active"
 	UserDisabled UserStatus = "disabled"
+	// UserDeleted is an account whose personal data was removed; only its
+	// id remains, which the audit log names.
+	UserDeleted UserStatus = "deleted"
 )
 
 // Password lengths, in Unicode characters after NFC normalisation (ASVS
@@ -58,8 +61,8 @@ func (u *User) Validate() error {
 		return err
 	}
 	u.Email = email
-	if !u.Role.Valid() {
-		return Invalid("role", "unknown role %q", u.Role)
+	if err := CheckRoleName("role", u.Role); err != nil {
+		return err
 	}
 	if u.Status == "" {
 		u.Status = UserActive
@@ -144,8 +147,10 @@ type UserUpdate struct {
 
 // Validate checks the update.
 func (u *UserUpdate) Validate() error {
-	if u.Role != nil && !u.Role.Valid() {
-		return Invalid("role", "unknown role %q", *u.Role)
+	if u.Role != nil {
+		if err := CheckRoleName("role", *u.Role); err != nil {
+			return err
+		}
 	}
 	if u.AllowedIPs != nil {
 		if *u.AllowedIPs == nil {
@@ -332,6 +337,9 @@ type SessionAuth struct {
 	// Restricted, when not empty, is what the user must do before
 	// anything else: RestrictPasswordChange or RestrictEnrol2FA.
 	Restricted string
+	// Permissions are those of the user's role when it is a workspace's
+	// own, read with the session; nil for a built-in role.
+	Permissions []Permission
 }
 
 // Why a session may do only one thing.
@@ -348,7 +356,12 @@ type TOTPEnrolment struct {
 
 // Audited actions of staff accounts.
 const (
-	AuditLogin          = "user.login"
+	AuditLogin = "user.login"
+	// AuditLoginFailed is a refused sign-in step: a wrong password or
+	// code, a locked account or address, a disabled user, a network
+	// outside the allowlist. Its detail holds the result, never what was
+	// typed; an unknown user's entry is by actor "anonymous".
+	AuditLoginFailed    = "user.login_failed"
 	AuditLogout         = "user.logout"
 	AuditUserCreate     = "user.create"
 	AuditUserUpdate     = "user.update"
@@ -361,6 +374,7 @@ const (
 	AuditEmail2FA       = "user.email_2fa"
 	AuditUserInvite     = "user.invite"
 	AuditLanguage       = "user.language"
+	AuditUserDelete     = "user.delete"
 )
 
 // UserService manages staff users, their sign-in and their sessions.
@@ -379,6 +393,10 @@ type UserService interface {
 	// UpdateUser changes the user; a change of role or a disabling ends
 	// all the user's sessions.
 	UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error)
+	// DeleteUser ends the user's sessions and removes the account's
+	// personal data, keeping its id for the audit log. ECONFLICT for
+	// one's own account and for the last active administrator.
+	DeleteUser(ctx context.Context, id int64) error
 
 	// Login checks e-mail and password. EUNAUTHORIZED for any wrong
 	// credential, unknown or disabled user, alike; ERATELIMIT while the

@@ -237,7 +237,7 @@ func (db *DB) LoginSecondFactor(ctx context.Context, pendingToken, code string, 
 		if err != nil {
 			return err
 		}
-		return db.audit(ctx, tx, userActor(u, res.Session.ID), custos.AuditLogin, 0,
+		return db.audit(custos.WithRequest(ctx, &custos.Request{Method: "POST", Route: "/login/2fa"}), tx, userActor(u, res.Session.ID), custos.AuditLogin, 0,
 			userDetail(u.ID, "session="+strconv.FormatInt(res.Session.ID, 10), "two_factor="+method))
 	})
 	if err != nil {

@@ -96,6 +96,9 @@ func (db *DB) CreateUser(ctx context.Context, u *custos.User, pw string) error {
 		}
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if err := db.grantable(ctx, tx, a, u.Role, "role"); err != nil {
+			return err
+		}
 		now := db.Now()
 		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO users (workspace_id, email_index, email_sealed, role, status, password_hash, password_version, password_changed_at, must_change, allowed_ips, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) RETURNING id`),
@@ -132,8 +135,8 @@ func (db *DB) FindUsers(ctx context.Context, f custos.UserFilter) ([]*custos.Use
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
 	}
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+userColumns+` FROM users WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`),
-		a.WorkspaceID, f.After, f.Limit+1)
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+userColumns+` FROM users WHERE workspace_id = ? AND id > ? AND status <> ? ORDER BY id LIMIT ?`),
+		a.WorkspaceID, f.After, string(custos.UserDeleted), f.Limit+1)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: find users: %w", err)
 	}
@@ -157,7 +160,7 @@ func (db *DB) FindUsers(ctx context.Context, f custos.UserFilter) ([]*custos.Use
 func (db *DB) findUser(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, ws, id int64) (*userRow, error) {
-	u, err := db.scanUser(q.QueryRowContext(ctx, db.q(`SELECT `+userColumns+` FROM users WHERE workspace_id = ? AND id = ?`), ws, id))
+	u, err := db.scanUser(q.QueryRowContext(ctx, db.q(`SELECT `+userColumns+` FROM users WHERE workspace_id = ? AND id = ? AND status <> ?`), ws, id, string(custos.UserDeleted)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, custos.NotFound("user")
 	} else if err != nil {
@@ -198,6 +201,9 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, upd custos.UserUpdate) (
 		var facts []string
 		endSessions := false
 		if upd.Role != nil && *upd.Role != u.Role {
+			if err := db.grantable(ctx, tx, a, *upd.Role, "role"); err != nil {
+				return err
+			}
 			u.Role, endSessions = *upd.Role, true
 			facts = append(facts, "role="+string(u.Role))
 		}
@@ -238,6 +244,81 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, upd custos.UserUpdate) (
 		return db.audit(ctx, tx, a, custos.AuditUserUpdate, 0, userDetail(id, facts...))
 	})
 	return out, err
+}
+
+// DeleteUser removes a staff account's personal data and ends its
+// sessions: the address (sealed value and blind index), the password
+// hash, the TOTP secret, recovery codes, reset links, sign-in codes, and
+// the client address and user agent of every login record. The row stays,
+// status deleted, with its id and role, so that the audit log, which
+// names users by id only, still verifies. Refused for one's own account
+// and for the last administrator.
+func (db *DB) DeleteUser(ctx context.Context, id int64) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	if a.Kind == custos.ActorUser && a.ID == id {
+		return custos.Errorf(custos.ECONFLICT, "You cannot delete your own account; ask another administrator.")
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		u, err := db.findUser(ctx, tx, a.WorkspaceID, id)
+		if err != nil {
+			return err
+		}
+		if u.Role == custos.RoleAdmin {
+			lock := ""
+			if db.pg {
+				lock = " FOR UPDATE" // two deletions of the last two admins, one after the other
+			}
+			rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM users WHERE workspace_id = ? AND role = ? AND status = ?`+lock),
+				a.WorkspaceID, string(custos.RoleAdmin), string(custos.UserActive))
+			if err != nil {
+				return fmt.Errorf("store: delete user: %w", err)
+			}
+			others := 0
+			for rows.Next() {
+				var other int64
+				if err := rows.Scan(&other); err != nil {
+					rows.Close()
+					return err
+				}
+				if other != id {
+					others++
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if others == 0 {
+				return custos.Errorf(custos.ECONFLICT, "This is the workspace's last active administrator; make another user admin first.")
+			}
+		}
+		// A random blind index: unique as the column wants, and matching
+		// no address ever typed.
+		index := make([]byte, 32)
+		rand.Read(index)
+		now := micros(db.Now())
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`UPDATE users SET email_index = ?, email_sealed = ?, status = ?, password_hash = '', password_version = password_version + 1,
+				must_change = ?, totp_sealed = NULL, totp_pending = NULL, email_2fa = ?, allowed_ips = '[]', updated_at = ? WHERE workspace_id = ? AND id = ?`,
+				[]any{index, []byte{}, string(custos.UserDeleted), false, false, now, a.WorkspaceID, id}},
+			{`DELETE FROM sessions WHERE workspace_id = ? AND user_id = ?`, []any{a.WorkspaceID, id}},
+			{`DELETE FROM email_codes WHERE workspace_id = ? AND user_id = ?`, []any{a.WorkspaceID, id}},
+			{`DELETE FROM recovery_codes WHERE workspace_id = ? AND user_id = ?`, []any{a.WorkspaceID, id}},
+			{`DELETE FROM password_resets WHERE workspace_id = ? AND user_id = ?`, []any{a.WorkspaceID, id}},
+			{`UPDATE login_history SET ip_sealed = ?, ua_sealed = ? WHERE workspace_id = ? AND user_id = ?`, []any{[]byte{}, []byte{}, a.WorkspaceID, id}},
+		} {
+			if _, err := tx.ExecContext(ctx, db.q(q.sql), q.args...); err != nil {
+				return fmt.Errorf("store: delete user: %w", err)
+			}
+		}
+		return db.audit(ctx, tx, a, custos.AuditUserDelete, 0, userDetail(id, "personal_data_removed", "sessions_ended"))
+	})
 }
 
 // endSessions deletes the user's sessions but keep (0: none).
@@ -312,7 +393,8 @@ func (db *DB) throttleClear(ctx context.Context, tx *sql.Tx, ws int64, subject [
 	return err
 }
 
-// recordLogin adds a line to the user's login history.
+// recordLogin adds a line to the user's login history, and a failed
+// sign-in to the audit log too.
 func (db *DB) recordLogin(ctx context.Context, tx *sql.Tx, ws, user int64, at time.Time, ip netip.Addr, ua, result, twoFactor string) error {
 	k := db.vault.StaffKey(ws, user)
 	_, err := tx.ExecContext(ctx, db.q(`INSERT INTO login_history (workspace_id, user_id, at, ip_sealed, ua_sealed, result, two_factor) VALUES (?, ?, ?, ?, ?, ?, ?)`),
@@ -320,7 +402,30 @@ func (db *DB) recordLogin(ctx context.Context, tx *sql.Tx, ws, user int64, at ti
 	if err != nil {
 		return fmt.Errorf("store: record login: %w", err)
 	}
+	switch result {
+	case custos.LoginBadPassword, custos.LoginLocked, custos.LoginDisabled, custos.LoginIPRefused:
+		return db.auditSignIn(ctx, tx, ws, user, "/login", ip, custos.AuditLoginFailed, "result="+result)
+	case custos.LoginBadCode, custos.LoginCodeReused:
+		return db.auditSignIn(ctx, tx, ws, user, "/login/2fa", ip, custos.AuditLoginFailed, "result="+result)
+	}
 	return nil
+}
+
+// auditSignIn writes an audit entry about a sign-in step at route from ip:
+// by the user when known (user 0: actor "anonymous", and no trace of the
+// address or password typed). Nothing is written for a workspace that
+// does not exist: there is no chain to write it into.
+func (db *DB) auditSignIn(ctx context.Context, tx *sql.Tx, ws, user int64, route string, ip netip.Addr, action, detail string) error {
+	if ws == 0 {
+		return nil
+	}
+	a := custos.Actor{WorkspaceID: ws, Kind: custos.ActorAnonymous}
+	if user != 0 {
+		a.Kind, a.ID = custos.ActorUser, user
+		detail = userDetail(user, detail)
+	}
+	req := &custos.Request{Method: "POST", Route: route, IP: ipString(ip)}
+	return db.audit(custos.WithRequest(ctx, req), tx, a, action, 0, detail)
 }
 
 func ipString(ip netip.Addr) string {
@@ -376,12 +481,13 @@ func (db *DB) Login(ctx context.Context, at custos.LoginAttempt) (*custos.LoginR
 		if l, err := db.throttleLocked(ctx, ws, s, now); err != nil {
 			return nil, err
 		} else if l {
-			if u != nil {
-				if err := db.tx(ctx, func(tx *sql.Tx) error {
-					return db.recordLogin(ctx, tx, ws, u.ID, now, at.IP, at.UserAgent, custos.LoginLocked, "")
-				}); err != nil {
-					return nil, err
+			if err := db.tx(ctx, func(tx *sql.Tx) error {
+				if u == nil {
+					return db.auditSignIn(ctx, tx, ws, 0, "/login", at.IP, custos.AuditLoginFailed, "result="+custos.LoginLocked)
 				}
+				return db.recordLogin(ctx, tx, ws, u.ID, now, at.IP, at.UserAgent, custos.LoginLocked, "")
+			}); err != nil {
+				return nil, err
 			}
 			return nil, locked()
 		}
@@ -408,6 +514,8 @@ func (db *DB) Login(ctx context.Context, at custos.LoginAttempt) (*custos.LoginR
 				if err := db.recordLogin(ctx, tx, ws, u.ID, now, at.IP, at.UserAgent, result, ""); err != nil {
 					return err
 				}
+			} else if err := db.auditSignIn(ctx, tx, ws, 0, "/login", at.IP, custos.AuditLoginFailed, "result="+custos.LoginBadPassword); err != nil {
+				return err
 			}
 			if err := db.throttleFail(ctx, tx, ws, acct, now, accountFree, accountLock); err != nil {
 				return err
@@ -463,7 +571,10 @@ func (db *DB) Login(ctx context.Context, at custos.LoginAttempt) (*custos.LoginR
 			}
 			return err
 		}
-		return db.audit(ctx, tx, userActor(u, res.Session.ID), custos.AuditLogin, 0, userDetail(u.ID, "session="+strconv.FormatInt(res.Session.ID, 10)))
+		// The route, not the address: a known user's address is kept
+		// sealed, in the login history.
+		return db.audit(custos.WithRequest(ctx, &custos.Request{Method: "POST", Route: "/login"}), tx,
+			userActor(u, res.Session.ID), custos.AuditLogin, 0, userDetail(u.ID, "session="+strconv.FormatInt(res.Session.ID, 10)))
 	})
 	if err != nil {
 		return nil, err
@@ -532,10 +643,11 @@ func (db *DB) findSessionByToken(ctx context.Context, token string) (*sessionRow
 const touchEvery = 30 * time.Second
 
 // AuthenticateSession returns the live session of the token and its user
-// (without the address, which a request does not need). A session past its
+// (without the address, which a request does not need), with the
+// permissions of the user's role when it is the workspace's own. A session past its
 // idle time or its absolute limit, or of a disabled user, is ended. The
 // workspace's and the user's allowlists must admit ip. One query reads
-// session, user and settings: it runs on every request of a browser.
+// session, user, role and settings: it runs on every request of a browser.
 func (db *DB) AuthenticateSession(ctx context.Context, token string, ip netip.Addr, touch bool) (*custos.SessionAuth, error) {
 	unauthorized := custos.Errorf(custos.EUNAUTHORIZED, "The session is not valid; sign in again.")
 	if !strings.HasPrefix(token, sessionPrefix) || len(token) > 100 {
@@ -543,18 +655,20 @@ func (db *DB) AuthenticateSession(ctx context.Context, token string, ip netip.Ad
 	}
 	s := &sessionRow{}
 	u := &custos.User{}
-	var role, status, userIPs, wsIPs string
+	var role, status, userIPs, wsIPs, perms string
 	var changed int64
 	settings := custos.DefaultSecuritySettings()
 	err := db.read.QueryRowContext(ctx, db.q(`SELECT s.id, s.workspace_id, s.user_id, s.pending, s.two_factor, s.created_at, s.last_seen_at, s.expires_at,
 		u.role, u.status, u.must_change, u.totp_sealed IS NOT NULL, u.email_2fa, u.allowed_ips, u.password_changed_at,
-		COALESCE(w.idle_timeout_minutes, ?), COALESCE(w.require_2fa, ?), COALESCE(w.allowed_ips, '[]'), COALESCE(w.password_max_age_days, 0)
+		COALESCE(w.idle_timeout_minutes, ?), COALESCE(w.require_2fa, ?), COALESCE(w.allowed_ips, '[]'), COALESCE(w.password_max_age_days, 0),
+		COALESCE(r.permissions, '')
 		FROM sessions s JOIN users u ON u.workspace_id = s.workspace_id AND u.id = s.user_id
 		LEFT JOIN workspace_security w ON w.workspace_id = s.workspace_id
+		LEFT JOIN roles r ON r.workspace_id = u.workspace_id AND r.name = u.role
 		WHERE s.token_hash = ?`), settings.IdleTimeoutMinutes, settings.Require2FA, hashToken(token)).
 		Scan(&s.id, &s.ws, &s.user, &s.pending, &s.twoFactor, &s.created, &s.seen, &s.expires,
 			&role, &status, &u.MustChangePassword, &u.TOTPEnabled, &u.Email2FA, &userIPs, &changed,
-			&settings.IdleTimeoutMinutes, &settings.Require2FA, &wsIPs, &settings.PasswordMaxAgeDays)
+			&settings.IdleTimeoutMinutes, &settings.Require2FA, &wsIPs, &settings.PasswordMaxAgeDays, &perms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, unauthorized
 	} else if err != nil {
@@ -590,7 +704,13 @@ func (db *DB) AuthenticateSession(ctx context.Context, token string, ip netip.Ad
 		}
 		s.seen = micros(now)
 	}
-	auth := &custos.SessionAuth{User: u, Pending: s.pending, Session: &custos.Session{ID: s.id, UserID: s.user,
+	var rolePerms []custos.Permission
+	if !u.Role.Builtin() {
+		if rolePerms, err = decodePermissions(perms); err != nil {
+			return nil, err
+		}
+	}
+	auth := &custos.SessionAuth{User: u, Permissions: rolePerms, Pending: s.pending, Session: &custos.Session{ID: s.id, UserID: s.user,
 		CreatedAt: fromMicros(s.created), LastSeenAt: fromMicros(s.seen), ExpiresAt: fromMicros(s.expires), TwoFactor: s.twoFactor, Current: true}}
 	maxAge := time.Duration(settings.PasswordMaxAgeDays) * 24 * time.Hour
 	switch {
@@ -759,6 +879,9 @@ func (db *DB) FindSessions(ctx context.Context, userID int64) ([]*custos.Session
 func openPair(k interface {
 	Open(string, []byte) ([]byte, error)
 }, ip, ua []byte) (string, string, error) {
+	if len(ip) == 0 && len(ua) == 0 {
+		return "", "", nil // removed with a deleted user's account
+	}
 	i, err := k.Open("ip", ip)
 	if err != nil {
 		return "", "", fmt.Errorf("store: open client address: %w", err)

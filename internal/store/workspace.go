@@ -8,7 +8,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -61,7 +63,8 @@ func hashToken(token string) []byte {
 
 // CreateAPIKey stores a new key in the actor's workspace and returns its
 // secret: 256 random bits. Only the SHA-256 of it is stored; a key of that
-// strength needs no slow hash.
+// strength needs no slow hash. The key's role may grant nothing the actor
+// lacks.
 func (db *DB) CreateAPIKey(ctx context.Context, k *custos.APIKey) (string, error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -75,16 +78,29 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *custos.APIKey) (string, error
 	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(secret)
 	k.WorkspaceID, k.Prefix, k.CreatedAt = a.WorkspaceID, token[:len(tokenPrefix)+6], db.Now()
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, db.q(`INSERT INTO api_keys (workspace_id, name, role, prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
+		if err := db.grantable(ctx, tx, a, k.Role, "role"); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO api_keys (workspace_id, name, role, prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
 			k.WorkspaceID, k.Name, string(k.Role), k.Prefix, hashToken(token), micros(k.CreatedAt)).Scan(&k.ID)
+		if err != nil {
+			return fmt.Errorf("store: create api key: %w", err)
+		}
+		return db.audit(ctx, tx, a, auditAPIKeyCreate, 0, "apikey="+strconv.FormatInt(k.ID, 10)+" role="+string(k.Role))
 	})
 	if err != nil {
-		return "", fmt.Errorf("store: create api key: %w", err)
+		return "", err
 	}
 	return token, nil
 }
 
-// Authenticate returns the live key of the token, or EUNAUTHORIZED.
+// keyTouchEvery is how stale a key's last use may be before a request
+// records it again: one write a minute per busy key, not one per request.
+const keyTouchEvery = time.Minute
+
+// Authenticate returns the live key of the token, or EUNAUTHORIZED. The
+// same query reads the permissions of a workspace's own role, so that a
+// change of the role counts from the next request.
 func (db *DB) Authenticate(ctx context.Context, token string) (*custos.APIKey, error) {
 	unauthorized := custos.Errorf(custos.EUNAUTHORIZED, "invalid or revoked API key")
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 100 {
@@ -93,9 +109,10 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*custos.APIKey, e
 	k := &custos.APIKey{}
 	var created int64
 	var used, revoked sql.NullInt64
-	var role string
-	err := db.read.QueryRowContext(ctx, db.q(`SELECT id, workspace_id, name, role, prefix, created_at, last_used_at, revoked_at FROM api_keys WHERE token_hash = ?`),
-		hashToken(token)).Scan(&k.ID, &k.WorkspaceID, &k.Name, &role, &k.Prefix, &created, &used, &revoked)
+	var role, perms string
+	err := db.read.QueryRowContext(ctx, db.q(`SELECT k.id, k.workspace_id, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at, COALESCE(r.permissions, '')
+		FROM api_keys k LEFT JOIN roles r ON r.workspace_id = k.workspace_id AND r.name = k.role WHERE k.token_hash = ?`),
+		hashToken(token)).Scan(&k.ID, &k.WorkspaceID, &k.Name, &role, &k.Prefix, &created, &used, &revoked, &perms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, unauthorized
 	} else if err != nil {
@@ -105,5 +122,64 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*custos.APIKey, e
 		return nil, unauthorized
 	}
 	k.Role, k.CreatedAt, k.LastUsedAt = custos.Role(role), fromMicros(created), nullMicros(used)
+	if !k.Role.Builtin() {
+		if k.Permissions, err = decodePermissions(perms); err != nil {
+			return nil, err
+		}
+	}
+	if now := db.Now(); k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= keyTouchEvery {
+		if err := db.tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, db.q(`UPDATE api_keys SET last_used_at = ? WHERE id = ?`), micros(now), k.ID)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		k.LastUsedAt = &now
+	}
 	return k, nil
+}
+
+// FindAPIKeys returns the workspace's live keys, by id.
+func (db *DB) FindAPIKeys(ctx context.Context) ([]*custos.APIKey, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id, name, role, prefix, created_at, last_used_at FROM api_keys WHERE workspace_id = ? AND revoked_at IS NULL ORDER BY id`), a.WorkspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("store: find api keys: %w", err)
+	}
+	defer rows.Close()
+	out := []*custos.APIKey{}
+	for rows.Next() {
+		k := &custos.APIKey{WorkspaceID: a.WorkspaceID}
+		var role string
+		var created int64
+		var used sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.Name, &role, &k.Prefix, &created, &used); err != nil {
+			return nil, err
+		}
+		k.Role, k.CreatedAt, k.LastUsedAt = custos.Role(role), fromMicros(created), nullMicros(used)
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAPIKey revokes a live key of the workspace; the next request with
+// it is refused.
+func (db *DB) RevokeAPIKey(ctx context.Context, id int64) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(`UPDATE api_keys SET revoked_at = ? WHERE workspace_id = ? AND id = ? AND revoked_at IS NULL`), micros(db.Now()), a.WorkspaceID, id)
+		if err != nil {
+			return fmt.Errorf("store: revoke api key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return custos.NotFound("API key")
+		}
+		return db.audit(ctx, tx, a, auditAPIKeyRevoke, 0, "apikey="+strconv.FormatInt(id, 10))
+	})
 }

@@ -99,6 +99,7 @@ var notPersonal = []string{
 	"GET /api/v1/audit", "GET /api/v1/audit/verify", "GET /api/v1/tracking/stats", "GET /api/v1/settings/security",
 	"GET /api/v1/forms", "GET /api/v1/forms/{id}", "GET /api/v1/forms/{id}/versions", "GET /api/v1/forms/{id}/embed",
 	"GET /api/v1/imports", "GET /api/v1/imports/{id}",
+	"GET /api/v1/roles", "GET /api/v1/roles/{name}", "GET /api/v1/api-keys",
 	// One's own account.
 	"GET /api/v1/me", "GET /api/v1/me/logins", "GET /api/v1/me/sessions",
 	// Counts, and the admin pages that show only counts or one's own account.

@@ -169,7 +169,7 @@ func (s *server) authenticate(r *http.Request) (custos.Actor, string, error) {
 	if key == nil {
 		return custos.Actor{}, "", custos.Errorf(custos.EINTERNAL, "web: authenticate returned no key")
 	}
-	return custos.Actor{WorkspaceID: key.WorkspaceID, Kind: custos.ActorAPIKey, ID: key.ID, Role: key.Role}, "", nil
+	return custos.Actor{WorkspaceID: key.WorkspaceID, Kind: custos.ActorAPIKey, ID: key.ID, Role: key.Role, Permissions: key.Permissions}, "", nil
 }
 
 // authenticateSession returns the actor of a session cookie. The browser
@@ -188,5 +188,6 @@ func (s *server) authenticateSession(r *http.Request, token string) (custos.Acto
 		return custos.Actor{}, "", custos.Errorf(custos.EUNAUTHORIZED, "The sign-in is not complete.")
 	}
 	u := auth.User
-	return custos.Actor{WorkspaceID: u.WorkspaceID, Kind: custos.ActorUser, ID: u.ID, Role: u.Role, SessionID: auth.Session.ID}, auth.Restricted, nil
+	return custos.Actor{WorkspaceID: u.WorkspaceID, Kind: custos.ActorUser, ID: u.ID, Role: u.Role, Permissions: auth.Permissions,
+		SessionID: auth.Session.ID}, auth.Restricted, nil
 }

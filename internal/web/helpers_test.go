@@ -83,11 +83,13 @@ type workspace struct {
 	notice    string // a notice hash
 	event     int64  // a consent event of contact
 	processor int64
-	request   int64 // an access request by the contact's address, with a note
-	activity  int64 // a note on contact
-	attach    int64 // a text file attached to contact
-	form      int64 // a sign-up form asking consent for purpose, joining list
-	imp       int64 // an import, with a rejected row
+	request   int64       // an access request by the contact's address, with a note
+	activity  int64       // a note on contact
+	attach    int64       // a text file attached to contact
+	form      int64       // a sign-up form asking consent for purpose, joining list
+	imp       int64       // an import, with a rejected row
+	role      custos.Role // a role of the workspace's own, which nobody carries
+	apiKey    int64       // a viewer key, besides token, named "key of <name>"
 
 	// Staff sign-in.
 	user      int64  // an admin staff user, signed in
@@ -191,6 +193,12 @@ func (e *testEnv) newWorkspace(name string) *workspace {
 	att := &custos.Attachment{Name: "file of " + name + ".txt"}
 	must(t, e.db.CreateAttachment(w.ctx, w.contact, att, []byte("content of "+name), nil))
 	w.attach = att.ID
+	w.role = custos.Role("role-" + name)
+	must(t, e.db.CreateRole(w.ctx, &custos.RoleDef{Name: w.role, Permissions: []custos.Permission{custos.PermContactsRead}}))
+	k := &custos.APIKey{Name: "key of " + name, Role: custos.RoleViewer}
+	_, err = e.db.CreateAPIKey(w.ctx, k)
+	must(t, err)
+	w.apiKey = k.ID
 	u := &custos.User{Email: name + "-staff@example.com", Role: custos.RoleAdmin}
 	must(t, e.db.CreateUser(w.ctx, u, testPassword))
 	res, err := e.db.Login(bg, custos.LoginAttempt{Workspace: name, Email: u.Email, Password: testPassword})

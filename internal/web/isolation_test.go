@@ -41,6 +41,8 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 		"forms/id":                  strconv.FormatInt(w.form, 10),
 		"imports/id":                strconv.FormatInt(w.imp, 10),
 		"requests/id":               strconv.FormatInt(w.request, 10),
+		"roles/name":                string(w.role),
+		"api-keys/id":               strconv.FormatInt(w.apiKey, 10),
 	}
 	v, ok := values[key]
 	if !ok {
@@ -113,6 +115,8 @@ func validInput(w *workspace, method, pattern string) (body any, query string, o
 		return map[string]any{"role": "viewer"}, "", true
 	case "POST /api/v1/users/{id}/invitation":
 		return nil, "", true
+	case "PATCH /api/v1/roles/{name}":
+		return map[string]any{"permissions": []string{"contacts:read", "export"}}, "", true
 	case "PATCH /api/v1/forms/{id}":
 		return map[string]any{"name": "changed"}, "", true
 	}
@@ -204,7 +208,7 @@ func TestIsolationPathParameters(t *testing.T) {
 // then a "foreign" id would name a's own object and prove nothing.
 func distinctIDs(t *testing.T, a, b *workspace) {
 	t.Helper()
-	if a.contact == b.contact || a.list == b.list || a.group == b.group || a.purpose == b.purpose || a.request == b.request || a.activity == b.activity || a.attach == b.attach {
+	if a.contact == b.contact || a.apiKey == b.apiKey || a.user == b.user || a.list == b.list || a.group == b.group || a.purpose == b.purpose || a.request == b.request || a.activity == b.activity || a.attach == b.attach {
 		t.Fatalf("workspaces a and b share ids (%+v, %+v); make b's objects differ", a, b)
 	}
 }
@@ -227,6 +231,15 @@ func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
 	}
 	if f, err := e.db.FindForm(w.ctx, w.form); err != nil || f.Version != 1 || f.ArchivedAt != nil {
 		t.Errorf("form of %s changed: %+v %v", w.name, f, err)
+	}
+	if d, err := e.db.FindRole(w.ctx, w.role); err != nil || !slices.Equal(d.Permissions, []custos.Permission{custos.PermContactsRead}) {
+		t.Errorf("role of %s changed: %+v %v", w.name, d, err)
+	}
+	if keys, err := e.db.FindAPIKeys(w.ctx); err != nil || !slices.ContainsFunc(keys, func(k *custos.APIKey) bool { return k.ID == w.apiKey }) {
+		t.Errorf("key of %s was revoked: %v", w.name, err)
+	}
+	if u, err := e.db.FindUserByID(w.ctx, w.user); err != nil || u.Status != custos.UserActive {
+		t.Errorf("user of %s changed: %+v %v", w.name, u, err)
 	}
 	if rs, err := e.db.ContactRestrictions(w.ctx, w.contact); err != nil || len(rs) != 0 {
 		t.Errorf("contact of %s has restrictions: %+v %v", w.name, rs, err)
@@ -282,7 +295,7 @@ func TestIsolationListings(t *testing.T) {
 	e := newEnv(t)
 	a := e.newWorkspace("a")
 	b := e.newWorkspace("b")
-	marks := []string{b.email, b.field, b.notice, "of b", "tag-b", "Firstb"}
+	marks := []string{b.email, b.field, b.notice, "of b", "tag-b", "Firstb", string(b.role)}
 
 	for _, rt := range e.srv.routes() {
 		if rt.method != http.MethodGet || strings.Contains(rt.pattern, "{") || rt.permission == permPublic {

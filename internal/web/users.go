@@ -312,6 +312,21 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, u)
 }
 
+// deleteUser ends a user's sessions and removes the account's personal
+// data.
+func (s *server) deleteUser(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "user")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.svc.DeleteUser(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeNoContent(w)
+}
+
 // beginTOTP makes a new TOTP secret for the caller, shown only now.
 func (s *server) beginTOTP(w http.ResponseWriter, r *http.Request) {
 	if _, err := self(r); err != nil {

@@ -107,6 +107,8 @@ var personalReads = map[string]custos.Permission{
 	"GET /requests":      "",
 	"GET /requests/{id}": "",
 	"GET /logins":        "",
+	"GET /users":         "",
+	"GET /users/{id}":    "",
 }
 
 // auditRead serves a read of personal data into a buffer and answers it

@@ -208,6 +208,8 @@ func (s *server) routes() []route {
 		{"GET", "/requests/{id}", custos.PermRequestsManage, s.requestPage},
 		{"GET", "/audit", custos.PermAuditRead, s.auditPage},
 		{"GET", "/logins", custos.PermAuditRead, s.loginsPage},
+		{"GET", "/users", custos.PermUsersManage, s.usersPage},
+		{"GET", "/users/{id}", custos.PermUsersManage, s.userPage},
 	}
 }
 

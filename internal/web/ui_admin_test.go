@@ -16,8 +16,8 @@ import (
 )
 
 // signInAs makes a staff user of the role in w, signs them in through
-// the store and gives the browser their session; it returns the user.
-func (b *browser) signInAs(e *testEnv, w *workspace, role custos.Role) *custos.User {
+// the store and gives the browser their session; it returns the session token.
+func (b *browser) signInAs(e *testEnv, w *workspace, role custos.Role) string {
 	b.t.Helper()
 	u := &custos.User{Email: string(role) + "-" + w.name + "@example.com", Role: role}
 	must(b.t, e.db.CreateUser(w.ctx, u, testPassword))
@@ -30,7 +30,7 @@ func (b *browser) signInAs(e *testEnv, w *workspace, role custos.Role) *custos.U
 		URL: b.base + "/", Path: "/", Secure: &yes, HTTPOnly: &yes, SameSite: network.CookieSameSiteLax}); err != nil {
 		b.t.Fatalf("browser: set the session cookie: %v", err)
 	}
-	return u
+	return res.Token
 }
 
 // waitPathPrefix waits until the browser is at a path under prefix, and
@@ -213,5 +213,62 @@ func TestBrowserAuditAndLogins(t *testing.T) {
 	b.open("/logins")
 	if got := b.text("#logins tbody tr td:nth-child(3)"); got != "Signed in" {
 		t.Errorf("newest login: %q", got)
+	}
+}
+
+// TestBrowserUsers invites a user, who is mailed the link, changes their
+// role, refuses a bad network, and ends their sessions; a user without
+// users:manage sees no Users entry in the menu and is refused the page.
+func TestBrowserUsers(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	b := newBrowser(t, e)
+	b.signIn(w)
+
+	b.open("/users")
+	b.run(chromedp.SendKeys(chromedp.CSS("#i-email"), "new.colleague@example.com"), chromedp.SetValue(chromedp.CSS("#i-role"), "sales"),
+		chromedp.Click(chromedp.CSS(`#invite button[type="submit"]`)))
+	loc := b.waitPathPrefix("/users/")
+	id, err := strconv.ParseInt(strings.TrimPrefix(loc, "/users/"), 10, 64)
+	must(t, err)
+	if m := e.waitMail(t, 1); m.To != "new.colleague@example.com" || !strings.Contains(m.Text, "/login/reset/") {
+		t.Errorf("invitation to %s: %s", m.To, m.Text)
+	}
+	if got := b.text("#user-status"); got != "Invited, no password yet" {
+		t.Errorf("status %q", got)
+	}
+	b.run(chromedp.SetValue(chromedp.CSS("#u-role"), "manager"), chromedp.Click(chromedp.CSS(`#change-role button[type="submit"]`)))
+	b.run(chromedp.WaitVisible(chromedp.CSS(`#role`)))
+	deadline := time.Now().Add(10 * time.Second)
+	for b.text("#role") != "manager" && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	u, err := e.db.FindUserByID(w.ctx, id)
+	must(t, err)
+	if u.Role != custos.RoleManager {
+		t.Errorf("role %s, want manager", u.Role)
+	}
+	b.run(chromedp.SendKeys(chromedp.CSS("#u-ips"), "10.0.0.0/33"), chromedp.Click(chromedp.CSS(`#user-networks button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#user-networks .form-error")))
+	if got := b.text("#user-networks .form-error"); !strings.Contains(got, "allowed_ips") {
+		t.Errorf("bad network: %q", got)
+	}
+
+	sales := newBrowser(t, e)
+	salesSession := sales.signInAs(e, w, custos.RoleSales)
+	sales.open("/")
+	if n := eval[int](sales, `document.querySelectorAll('nav a[href="/users"]').length`); n != 0 {
+		t.Error("a sales user sees the Users menu entry")
+	}
+	if n := eval[int](b, `document.querySelectorAll('nav a[href="/users"]').length`); n != 1 {
+		t.Error("an admin does not see the Users menu entry")
+	}
+	html := map[string]string{"Accept": "text/html"}
+	if res := e.do(request{method: "GET", path: "/users", token: salesSession, header: html}); res.status != http.StatusForbidden ||
+		!strings.Contains(string(res.body), "users:manage") {
+		t.Errorf("a sales user opening /users: %d %s", res.status, res.body)
+	}
+	if res := e.do(request{method: "GET", path: "/users", token: w.session, header: html}); res.status != http.StatusOK {
+		t.Errorf("admin: /users answers %d", res.status)
 	}
 }

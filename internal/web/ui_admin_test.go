@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/totp"
 )
 
 // signInAs makes a staff user of the role in w, signs them in through
@@ -270,5 +272,69 @@ func TestBrowserUsers(t *testing.T) {
 	}
 	if res := e.do(request{method: "GET", path: "/users", token: w.session, header: html}); res.status != http.StatusOK {
 		t.Errorf("admin: /users answers %d", res.status)
+	}
+}
+
+// TestBrowserAccountTOTP enrols an authenticator from My account with a
+// code computed from the secret shown, sees the recovery codes once,
+// then turns it off with the password; it also ends another session of
+// the user and sees the sign-ins.
+func TestBrowserAccountTOTP(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	other, err := e.db.Login(context.Background(), custos.LoginAttempt{Workspace: w.name, Email: w.name + "-staff@example.com", Password: testPassword})
+	must(t, err)
+	b := newBrowser(t, e)
+	b.signIn(w)
+
+	b.open("/account")
+	if n := eval[int](b, `document.querySelectorAll("#my-sessions tbody tr").length`); n != 2 {
+		t.Errorf("%d sessions listed, want 2", n)
+	}
+	if got := b.text("#my-logins tbody tr td:nth-child(2)"); got != "Signed in" {
+		t.Errorf("newest sign-in %q", got)
+	}
+	b.submit(`#my-sessions tr[data-id="`+strconv.FormatInt(other.Session.ID, 10)+`"] form`, "#my-sessions")
+	deadline := time.Now().Add(10 * time.Second)
+	for eval[int](b, `document.querySelectorAll("#my-sessions tbody tr").length`) != 1 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := e.db.AuthenticateSession(context.Background(), other.Token, netip.MustParseAddr("192.0.2.1"), false); custos.ErrorCode(err) != custos.EUNAUTHORIZED {
+		t.Errorf("the ended session still works: %v", err)
+	}
+
+	b.submit("#totp-begin", "#totp-enrol")
+	secret, err := totp.Decode(b.text("#totp-secret"))
+	must(t, err)
+	if uri := b.text("#totp-uri"); !strings.HasPrefix(uri, "otpauth://totp/") {
+		t.Errorf("otpauth URI %q", uri)
+	}
+	b.run(chromedp.SendKeys(chromedp.CSS("#totp-code"), "000000"))
+	b.submit("#totp-confirm", "#totp-confirm .form-error")
+	if got := b.text("#totp-confirm .form-error"); !strings.Contains(got, "code") {
+		t.Errorf("a wrong code: %q", got)
+	}
+	code := totp.Code(secret, totp.Step(time.Now()))
+	b.run(chromedp.SetValue(chromedp.CSS("#totp-code"), code))
+	b.submit("#totp-confirm", "#recovery")
+	if codes := strings.Fields(b.text("#recovery-codes")); len(codes) != 10 {
+		t.Errorf("recovery codes %v", codes)
+	}
+	u, err := e.db.FindUserByID(w.ctx, w.user)
+	must(t, err)
+	if !u.TOTPEnabled {
+		t.Fatal("TOTP is not on after the confirmation")
+	}
+
+	b.open("/account")
+	if got := b.text("#totp-state"); got != "An authenticator app is set up." {
+		t.Errorf("state %q", got)
+	}
+	b.run(chromedp.SendKeys(chromedp.CSS("#td-password"), testPassword))
+	b.submit("#totp-disable", "#totp-begin")
+	u, err = e.db.FindUserByID(w.ctx, w.user)
+	must(t, err)
+	if u.TOTPEnabled {
+		t.Error("TOTP is still on")
 	}
 }

@@ -210,6 +210,7 @@ func (s *server) routes() []route {
 		{"GET", "/logins", custos.PermAuditRead, s.loginsPage},
 		{"GET", "/users", custos.PermUsersManage, s.usersPage},
 		{"GET", "/users/{id}", custos.PermUsersManage, s.userPage},
+		{"GET", "/settings/security", custos.PermSettingsManage, s.securityPage},
 	}
 }
 

@@ -338,3 +338,40 @@ func TestBrowserAccountTOTP(t *testing.T) {
 		t.Error("TOTP is still on")
 	}
 }
+
+// TestBrowserSecuritySettings saves the workspace's sign-in rules, and
+// shows the refusal of a bad network, which changes nothing.
+func TestBrowserSecuritySettings(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	b := newBrowser(t, e)
+	b.signIn(w)
+
+	b.open("/settings/security")
+	// (Requiring 2FA of admins would send this admin, who has none, to
+	// enrol first: TestBrowserAccountTOTP covers enrolment.)
+	b.run(chromedp.Click(chromedp.CSS("#r2fa-none")), chromedp.SetValue(chromedp.CSS("#s-idle"), "45"), chromedp.SetValue(chromedp.CSS("#s-age"), "90"),
+		chromedp.SetValue(chromedp.CSS("#s-ips"), "192.0.2.0/24, 127.0.0.1, ::1"))
+	b.submit("#security", ".flash")
+	st, err := e.db.SecuritySettings(w.ctx)
+	must(t, err)
+	if st.Require2FA != custos.Require2FANone || st.IdleTimeoutMinutes != 45 || st.PasswordMaxAgeDays != 90 || len(st.AllowedIPs) != 3 {
+		t.Errorf("saved %+v", st)
+	}
+	if got := eval[string](b, `document.querySelector("#s-idle").value`); got != "45" {
+		t.Errorf("idle timeout shown %q", got)
+	}
+	b.run(chromedp.SetValue(chromedp.CSS("#s-ips"), "192.0.2.0/24, 10.1.2.3/40"))
+	b.submit("#security", "#security .form-error")
+	if got := b.text("#security .form-error"); !strings.Contains(got, "allowed_ips") {
+		t.Errorf("a bad network: %q", got)
+	}
+	if got := eval[string](b, `document.querySelector("#s-ips").getAttribute("aria-invalid")`); got != "true" {
+		t.Errorf("aria-invalid %q", got)
+	}
+	st2, err := e.db.SecuritySettings(w.ctx)
+	must(t, err)
+	if len(st2.AllowedIPs) != 3 {
+		t.Errorf("a refused save changed the networks: %v", st2.AllowedIPs)
+	}
+}

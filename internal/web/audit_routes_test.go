@@ -105,7 +105,7 @@ var notPersonal = []string{
 	// Counts, and the admin pages that show only counts or one's own account.
 	"GET /api/v1/overview", "GET /{$}", "GET /account",
 	// Admin pages that show no personal data.
-	"GET /audit", "GET /settings/security",
+	"GET /audit", "GET /settings/security", "GET /roles", "GET /api-keys",
 }
 
 // TestReadsOfPersonalDataAreAudited walks every authenticated GET route:

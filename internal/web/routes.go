@@ -211,6 +211,8 @@ func (s *server) routes() []route {
 		{"GET", "/users", custos.PermUsersManage, s.usersPage},
 		{"GET", "/users/{id}", custos.PermUsersManage, s.userPage},
 		{"GET", "/settings/security", custos.PermSettingsManage, s.securityPage},
+		{"GET", "/roles", custos.PermUsersManage, s.rolesPage},
+		{"GET", "/api-keys", custos.PermUsersManage, s.apiKeysPage},
 	}
 }
 

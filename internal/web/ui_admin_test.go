@@ -60,6 +60,26 @@ func (b *browser) submit(form, wait string) {
 	b.run(chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS(wait)))
 }
 
+// clickReload clicks the submit button of the form sel, whose success
+// reloads the page, and waits for the new page.
+func (b *browser) clickReload(form string) {
+	b.t.Helper()
+	b.run(chromedp.Evaluate[chromedp.Void](`window.custosStale = true`), chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)))
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		// Errors while the page is being replaced are expected: try again.
+		fresh, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.custosStale !== true && document.readyState === "complete"`))
+		cancel()
+		if err == nil && fresh {
+			b.run(chromedp.WaitVisible(chromedp.CSS("h1")))
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.t.Fatalf("browser: the page did not reload after %s", form)
+}
+
 // waitQuery waits until the browser's query string holds part, and its
 // page is shown.
 func (b *browser) waitQuery(part string) {
@@ -239,11 +259,10 @@ func TestBrowserUsers(t *testing.T) {
 	if got := b.text("#user-status"); got != "Invited, no password yet" {
 		t.Errorf("status %q", got)
 	}
-	b.run(chromedp.SetValue(chromedp.CSS("#u-role"), "manager"), chromedp.Click(chromedp.CSS(`#change-role button[type="submit"]`)))
-	b.run(chromedp.WaitVisible(chromedp.CSS(`#role`)))
-	deadline := time.Now().Add(10 * time.Second)
-	for b.text("#role") != "manager" && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
+	b.run(chromedp.SetValue(chromedp.CSS("#u-role"), "manager"))
+	b.clickReload("#change-role")
+	if got := b.text("#role"); got != "manager" {
+		t.Errorf("the page shows role %q", got)
 	}
 	u, err := e.db.FindUserByID(w.ctx, id)
 	must(t, err)
@@ -294,10 +313,9 @@ func TestBrowserAccountTOTP(t *testing.T) {
 	if got := b.text("#my-logins tbody tr td:nth-child(2)"); got != "Signed in" {
 		t.Errorf("newest sign-in %q", got)
 	}
-	b.submit(`#my-sessions tr[data-id="`+strconv.FormatInt(other.Session.ID, 10)+`"] form`, "#my-sessions")
-	deadline := time.Now().Add(10 * time.Second)
-	for eval[int](b, `document.querySelectorAll("#my-sessions tbody tr").length`) != 1 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
+	b.clickReload(`#my-sessions tr[data-id="` + strconv.FormatInt(other.Session.ID, 10) + `"] form`)
+	if n := eval[int](b, `document.querySelectorAll("#my-sessions tbody tr").length`); n != 1 {
+		t.Errorf("%d sessions listed after ending one, want 1", n)
 	}
 	if _, err := e.db.AuthenticateSession(context.Background(), other.Token, netip.MustParseAddr("192.0.2.1"), false); custos.ErrorCode(err) != custos.EUNAUTHORIZED {
 		t.Errorf("the ended session still works: %v", err)
@@ -373,5 +391,67 @@ func TestBrowserSecuritySettings(t *testing.T) {
 	must(t, err)
 	if len(st2.AllowedIPs) != 3 {
 		t.Errorf("a refused save changed the networks: %v", st2.AllowedIPs)
+	}
+}
+
+// TestBrowserRolesAndKeys makes a role of the workspace's own, changes
+// its permissions and deletes it; makes an API key, whose secret is shown
+// once and works, and revokes it.
+func TestBrowserRolesAndKeys(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	b := newBrowser(t, e)
+	b.signIn(w)
+
+	b.open("/roles")
+	if got := b.text(`#roles tr[data-role="viewer"] .perms`); got != "contacts:read" {
+		t.Errorf("viewer's permissions shown as %q", got)
+	}
+	b.run(chromedp.SendKeys(chromedp.CSS("#role-name"), "auditor"), chromedp.Click(chromedp.CSS("#np-audit\\:read")),
+		chromedp.Click(chromedp.CSS("#np-contacts\\:read")))
+	b.submit("#new-role", `#roles tr[data-role="auditor"]`)
+	if got := b.text(`#roles tr[data-role="auditor"] .perms`); got != "contacts:read, audit:read" {
+		t.Errorf("the new role's permissions: %q", got)
+	}
+	b.run(chromedp.Click(chromedp.CSS("#p-auditor-export")))
+	b.clickReload("#edit-auditor")
+	if got := b.text(`#roles tr[data-role="auditor"] .perms`); got != "contacts:read, export, audit:read" {
+		t.Errorf("after the edit the page shows %q", got)
+	}
+	d, err := e.db.FindRole(w.ctx, "auditor")
+	must(t, err)
+	if len(d.Permissions) != 3 {
+		t.Errorf("after the edit: %v", d.Permissions)
+	}
+	b.clickReload("#delete-auditor")
+	if n := eval[int](b, `document.querySelectorAll('#roles tr[data-role="auditor"]').length`); n != 0 {
+		t.Error("the deleted role is still listed")
+	}
+	if _, err := e.db.FindRole(w.ctx, "auditor"); custos.ErrorCode(err) != custos.ENOTFOUND {
+		t.Errorf("the deleted role: %v", err)
+	}
+
+	b.open("/api-keys")
+	b.run(chromedp.SendKeys(chromedp.CSS("#k-name"), "<i>ci</i>"), chromedp.SetValue(chromedp.CSS("#k-role"), "viewer"))
+	b.submit("#create-key", "#key-token")
+	token := b.text("#key-token")
+	k, err := e.db.Authenticate(context.Background(), token)
+	if err != nil || k.Role != custos.RoleViewer {
+		t.Fatalf("the key shown: %+v %v", k, err)
+	}
+	b.open("/api-keys")
+	row := `#keys tr[data-id="` + strconv.FormatInt(k.ID, 10) + `"]`
+	if got := b.text(row + " th"); got != "<i>ci</i>" {
+		t.Errorf("the key's name shows as %q", got)
+	}
+	if strings.Contains(b.text("main"), token) {
+		t.Error("the list shows the secret")
+	}
+	b.clickReload(row + " form")
+	if n := eval[int](b, `document.querySelectorAll('`+row+`').length`); n != 0 {
+		t.Error("the revoked key is still listed")
+	}
+	if _, err := e.db.Authenticate(context.Background(), token); err == nil {
+		t.Error("the revoked key still works")
 	}
 }

@@ -107,6 +107,12 @@ var personalReads = map[string]custos.Permission{
 	"GET /api/v1/dsr-requests":             "",
 	"GET /api/v1/dsr-requests/{id}":        "",
 	"GET /api/v1/dsr-requests/{id}/answer": "",
+	// Admin pages that show the same.
+	"GET /requests":      "",
+	"GET /requests/{id}": "",
+	"GET /logins":        "",
+	"GET /users":         "",
+	"GET /users/{id}":    "",
 }
 
 // auditRead serves a read of personal data into a buffer and answers it

@@ -40,6 +40,7 @@ func pathParamValue(t *testing.T, w *workspace, pattern, param string) string {
 		"sessions/id":               strconv.FormatInt(w.sessionID, 10),
 		"forms/id":                  strconv.FormatInt(w.form, 10),
 		"imports/id":                strconv.FormatInt(w.imp, 10),
+		"requests/id":               strconv.FormatInt(w.request, 10),
 		"roles/name":                string(w.role),
 		"api-keys/id":               strconv.FormatInt(w.apiKey, 10),
 		"saved-filters/id":          strconv.FormatInt(w.saved, 10),

@@ -224,6 +224,15 @@ func (s *server) routes() []route {
 		{"GET", "/forms", custos.PermFormsManage, s.formsPage},
 		{"GET", "/forms/{id}", custos.PermFormsManage, s.formPage},
 		{"GET", "/contacts", custos.PermContactsRead, s.contactsPage},
+		{"GET", "/requests", custos.PermRequestsManage, s.requestsPage},
+		{"GET", "/requests/{id}", custos.PermRequestsManage, s.requestPage},
+		{"GET", "/audit", custos.PermAuditRead, s.auditPage},
+		{"GET", "/logins", custos.PermAuditRead, s.loginsPage},
+		{"GET", "/users", custos.PermUsersManage, s.usersPage},
+		{"GET", "/users/{id}", custos.PermUsersManage, s.userPage},
+		{"GET", "/settings/security", custos.PermSettingsManage, s.securityPage},
+		{"GET", "/roles", custos.PermUsersManage, s.rolesPage},
+		{"GET", "/api-keys", custos.PermUsersManage, s.apiKeysPage},
 	}
 }
 

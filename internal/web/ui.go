@@ -71,7 +71,10 @@ var navigation = []navItem{
 	{"/lists", "ui.nav.lists", custos.PermContactsRead},
 	{"/notices", "ui.nav.notices", custos.PermContactsRead},
 	{"/users", "ui.nav.users", custos.PermUsersManage},
+	{"/roles", "ui.admin.nav.roles", custos.PermUsersManage},
+	{"/api-keys", "ui.admin.nav.api_keys", custos.PermUsersManage},
 	{"/audit", "ui.nav.audit", custos.PermAuditRead},
+	{"/logins", "ui.admin.nav.logins", custos.PermAuditRead},
 	{"/settings/security", "ui.nav.security", custos.PermSettingsManage},
 	{"/account", "ui.nav.account", ""},
 }

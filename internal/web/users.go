@@ -465,12 +465,3 @@ func (s *server) setLanguage(w http.ResponseWriter, r *http.Request) {
 	}
 	writeNoContent(w)
 }
-
-// accountPage renders the caller's own account: language, password.
-func (s *server) accountPage(w http.ResponseWriter, r *http.Request) {
-	if _, err := self(r); err != nil {
-		s.pageError(w, r, err)
-		return
-	}
-	s.renderPage(w, r, "account", "ui.nav.account", nil)
-}

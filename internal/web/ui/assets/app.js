@@ -6,6 +6,10 @@
 //   data-then      the page to go to on success; {name} is replaced by that
 //                  member of the JSON answer (such as {id}); absent: reload
 //   data-done      a message to show on the next page
+//   data-show      instead of leaving the page: a selector of an element to
+//                  reveal, whose [data-field] descendants get those members of
+//                  the JSON answer as text (a list one per line); for what an
+//                  answer shows only once, such as a secret
 // Inputs are named by JSON path ("fields.first_name"); data-type on an
 // input converts its value: number, bool (a checkbox, or the text true),
 // list (comma-separated strings), ids (comma-separated numbers), json. A
@@ -160,6 +164,7 @@
       showError(form, (data && data.error) || { message: res.status + ' ' + res.statusText });
       return;
     }
+    if (form.dataset.show) { form.dispatchEvent(new CustomEvent('custos:answer', { bubbles: true, detail: data })); return; }
     if (form.dataset.done) sessionStorage.setItem('custos.flash', form.dataset.done);
     const then = form.dataset.then;
     if (!then) { location.reload(); return; }
@@ -321,4 +326,21 @@
     const box = form.querySelector('.form-error');
     if (box) { box.textContent = refusal; box.hidden = false; }
   }, true);
+})();
+
+// ---- data-show: an answer shown in the page (ui-admin) ----
+(function () {
+  document.addEventListener('custos:answer', (ev) => {
+    const target = document.querySelector(ev.target.dataset.show);
+    if (!target) return;
+    const data = ev.detail || {};
+    for (const el of target.querySelectorAll('[data-field]')) {
+      const v = data[el.dataset.field];
+      el.textContent = Array.isArray(v) ? v.join('\n') : (v == null ? '' : String(v));
+    }
+    ev.target.hidden = true;
+    target.hidden = false;
+    const focus = target.querySelector('input, [data-field]');
+    if (focus) { if (!focus.matches('input')) focus.tabIndex = -1; focus.focus(); }
+  });
 })();

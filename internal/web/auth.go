@@ -94,6 +94,9 @@ var personalReads = map[string]custos.Permission{
 	"GET /api/v1/contacts/{id}/attachments":                 "",
 	"GET /api/v1/contacts/{id}/attachments/{attachment_id}": "",
 	"GET /api/v1/contacts/{id}/timeline":                    custos.PermPersonalDataRead,
+	// The audit log opens its entries' sealed diffs for those who may
+	// read personal data.
+	"GET /api/v1/audit": custos.PermPersonalDataRead,
 	// Staff users' data, read by an administrator (one's own, under
 	// /api/v1/me, is not audited).
 	"GET /api/v1/users":                    "",

@@ -13,10 +13,14 @@ const (
 	// that read personal data; the entry's route says which.
 	AuditWrite = "api.write"
 	AuditRead  = "api.read"
+	// AuditContactChange is a change of a contact's values made apart
+	// from an API request's own entry, such as by an import.
+	AuditContactChange = "contact.change"
 )
 
 // AuditEntry is one line of the audit log: who did what to which object,
-// when. It holds ids only, never a personal value. Each entry carries the
+// when. It holds ids only, never a personal value in the clear (a
+// contact's changed values are sealed under its key, in Diff). Each entry carries the
 // hash of the one before it in its workspace, so that a changed, removed or
 // reordered entry breaks the chain.
 type AuditEntry struct {
@@ -31,10 +35,35 @@ type AuditEntry struct {
 	// Route is the API request's method and route pattern, such as
 	// "PATCH /api/v1/contacts/{id}", and IP its client's address; both
 	// empty for what the command line or the system did.
-	Route    string `json:"route,omitempty"`
-	IP       string `json:"ip,omitempty"`
-	PrevHash string `json:"prev_hash"`
-	Hash     string `json:"hash"`
+	Route string `json:"route,omitempty"`
+	IP    string `json:"ip,omitempty"`
+	// Diff is the contact's field changes the entry records, sealed under
+	// the contact's key; nil for an entry that changes no contact's values.
+	Diff     *AuditDiff `json:"diff,omitempty"`
+	PrevHash string     `json:"prev_hash"`
+	Hash     string     `json:"hash"`
+}
+
+// The states of an audit entry's diff.
+const (
+	DiffOpen   = "open"   // opened: its changes are given
+	DiffSealed = "sealed" // the reader may not read personal data
+	DiffErased = "erased" // the contact was forgotten: it cannot be opened
+)
+
+// AuditDiff is the personal part of an audit entry: the changes it
+// records, given only when State is DiffOpen.
+type AuditDiff struct {
+	State   string        `json:"state"`
+	Changes []AuditChange `json:"changes,omitempty"`
+}
+
+// AuditChange is one changed value: a field ("email", "tags", "status",
+// "fields.<key>", …) with its old and new value.
+type AuditChange struct {
+	Field string `json:"field"`
+	Old   any    `json:"old"`
+	New   any    `json:"new"`
 }
 
 // AuditFilter selects audit entries, newest first.

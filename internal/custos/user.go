@@ -391,7 +391,8 @@ type UserService interface {
 	// FindUserByID returns the user, or ENOTFOUND.
 	FindUserByID(ctx context.Context, id int64) (*User, error)
 	// UpdateUser changes the user; a change of role or a disabling ends
-	// all the user's sessions.
+	// all the user's sessions. ECONFLICT for demoting or disabling the
+	// last active administrator.
 	UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error)
 	// DeleteUser ends the user's sessions and removes the account's
 	// personal data, keeping its id for the audit log. ECONFLICT for

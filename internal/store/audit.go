@@ -7,12 +7,17 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/vault"
 )
 
 // genesis is the previous hash of a workspace's first audit entry.
@@ -25,7 +30,10 @@ type auditRow struct {
 	contact       sql.NullInt64
 	detail        string
 	route, ip     string // of the API request, when there was one
-	prev, hash    []byte
+	// diff is the contact's field changes, sealed under its key (nil for
+	// an entry that changes no contact's values).
+	diff       []byte
+	prev, hash []byte
 }
 
 // sum returns the entry's hash: SHA-256 over the previous hash and every
@@ -56,9 +64,15 @@ func (r *auditRow) sum() []byte {
 	str(r.detail)
 	// Entries made before requests were recorded, and those made outside
 	// one, end here, so their hashes are as they were.
-	if r.route != "" || r.ip != "" {
+	if r.route != "" || r.ip != "" || r.diff != nil {
 		str(r.route)
 		str(r.ip)
+	}
+	// Likewise for entries without a sealed diff. The hash covers the
+	// ciphertext, which outlives the contact's key: a forgotten contact's
+	// entries still verify.
+	if r.diff != nil {
+		str(string(r.diff))
 	}
 	return h.Sum(nil)
 }
@@ -66,6 +80,23 @@ func (r *auditRow) sum() []byte {
 // audit appends an entry for the actor to its workspace's chain, inside
 // tx: if it cannot be written, the change it records is not made either.
 func (db *DB) audit(ctx context.Context, tx *sql.Tx, a custos.Actor, action string, contact int64, detail string) error {
+	return db.auditDiff(ctx, tx, a, action, contact, detail, nil)
+}
+
+// sealedDiff is the field changes an entry records, with the key of the
+// contact they changed.
+type sealedDiff struct {
+	k       *vault.ContactKey
+	changes []custos.AuditChange
+}
+
+// auditDiffName binds an entry's sealed diff to its position, so that it
+// opens only there.
+func auditDiffName(seq int64) string { return "audit/" + strconv.FormatInt(seq, 10) }
+
+// auditDiff is audit that also records d, when not nil, sealed under the
+// contact's key.
+func (db *DB) auditDiff(ctx context.Context, tx *sql.Tx, a custos.Actor, action string, contact int64, detail string, d *sealedDiff) error {
 	ws := a.WorkspaceID
 	lock := ""
 	if db.pg {
@@ -93,10 +124,13 @@ func (db *DB) audit(ctx context.Context, tx *sql.Tx, a custos.Actor, action stri
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	r.seq++
+	if d != nil {
+		r.diff = d.k.Seal(auditDiffName(r.seq), []byte(encodeJSON(d.changes)))
+	}
 	r.hash = r.sum()
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_log (workspace_id, seq, at, actor, action, contact_id, detail, route, ip, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		r.ws, r.seq, r.at, r.actor, r.action, r.contact, r.detail, r.route, r.ip, r.prev, r.hash); err != nil {
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_log (workspace_id, seq, at, actor, action, contact_id, detail, route, ip, diff, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		r.ws, r.seq, r.at, r.actor, r.action, r.contact, r.detail, r.route, r.ip, r.diff, r.prev, r.hash); err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, db.q(`UPDATE audit_heads SET seq = ?, hash = ? WHERE workspace_id = ?`), r.seq, r.hash, ws); err != nil {
@@ -120,6 +154,22 @@ func (db *DB) auditRequest(ctx context.Context, tx *sql.Tx) error {
 		return nil
 	}
 	return db.audit(ctx, tx, a, custos.AuditWrite, req.ContactID, "")
+}
+
+// auditChanges records the changes made to a contact's values, inside tx,
+// in an entry whose diff is sealed under the contact's key k: the entry
+// of the context's API request when it has none yet, otherwise one of its
+// own (such as each contact an import updates).
+func (db *DB) auditChanges(ctx context.Context, tx *sql.Tx, a custos.Actor, contact int64, k *vault.ContactKey, changes []custos.Change) error {
+	d := &sealedDiff{k: k, changes: make([]custos.AuditChange, len(changes))}
+	for i, ch := range changes {
+		d.changes[i] = custos.AuditChange{Field: ch.Field, Old: ch.Old, New: ch.New}
+	}
+	action := custos.AuditContactChange
+	if req := custos.RequestFrom(ctx); req != nil && req.Changes() && !req.Audited() {
+		action = custos.AuditWrite
+	}
+	return db.auditDiff(ctx, tx, a, action, contact, "", d)
 }
 
 // readAudit is a read of personal data waiting for its audit entry.
@@ -197,11 +247,11 @@ func (db *DB) auditTx(ctx context.Context, a custos.Actor, action string, contac
 	return db.tx(ctx, func(tx *sql.Tx) error { return db.audit(ctx, tx, a, action, contact, detail) })
 }
 
-const auditColumns = `seq, at, actor, action, contact_id, detail, route, ip, prev_hash, hash`
+const auditColumns = `seq, at, actor, action, contact_id, detail, route, ip, diff, prev_hash, hash`
 
 func scanAudit(rows *sql.Rows, ws int64) (*auditRow, error) {
 	r := &auditRow{ws: ws}
-	err := rows.Scan(&r.seq, &r.at, &r.actor, &r.action, &r.contact, &r.detail, &r.route, &r.ip, &r.prev, &r.hash)
+	err := rows.Scan(&r.seq, &r.at, &r.actor, &r.action, &r.contact, &r.detail, &r.route, &r.ip, &r.diff, &r.prev, &r.hash)
 	return r, err
 }
 
@@ -243,10 +293,14 @@ func (db *DB) FindAudit(ctx context.Context, f custos.AuditFilter) ([]*custos.Au
 	}
 	defer rows.Close()
 	entries := []*custos.AuditEntry{}
+	var sealed []*auditRow // the rows of entries with a diff, in order
 	for rows.Next() {
 		r, err := scanAudit(rows, a.WorkspaceID)
 		if err != nil {
 			return nil, 0, err
+		}
+		if r.diff != nil && r.contact.Valid {
+			sealed = append(sealed, r)
 		}
 		e := &custos.AuditEntry{Seq: r.seq, At: fromMicros(r.at), Actor: r.actor, Action: r.action, Detail: r.detail, Route: r.route, IP: r.ip,
 			PrevHash: hex.EncodeToString(r.prev), Hash: hex.EncodeToString(r.hash)}
@@ -259,7 +313,53 @@ func (db *DB) FindAudit(ctx context.Context, f custos.AuditFilter) ([]*custos.Au
 		return nil, 0, err
 	}
 	entries, next := trimPage(entries, f.Limit, func(e *custos.AuditEntry) int64 { return e.Seq })
+	if err := db.openDiffs(ctx, a, entries, sealed); err != nil {
+		return nil, 0, err
+	}
 	return entries, next, nil
+}
+
+// openDiffs fills in the diffs of the entries whose rows are sealed: open
+// for an actor who may read personal data, only marked as sealed for one
+// who may not, and erased once the contact's key is gone.
+func (db *DB) openDiffs(ctx context.Context, a custos.Actor, entries []*custos.AuditEntry, sealed []*auditRow) error {
+	bySeq := make(map[int64]*custos.AuditEntry, len(entries))
+	for _, e := range entries {
+		bySeq[e.Seq] = e
+	}
+	var keys map[int64]*vault.ContactKey
+	if a.Can(custos.PermPersonalDataRead) && len(sealed) > 0 {
+		ids := map[int64]bool{}
+		for _, r := range sealed {
+			ids[r.contact.Int64] = true
+		}
+		var err error
+		if keys, err = db.contactKeys(ctx, a.WorkspaceID, slices.Sorted(maps.Keys(ids))); err != nil {
+			return err
+		}
+	}
+	for _, r := range sealed {
+		e := bySeq[r.seq]
+		if e == nil {
+			continue // the extra row read to find the next page
+		}
+		switch k, ok := keys[r.contact.Int64]; {
+		case !a.Can(custos.PermPersonalDataRead):
+			e.Diff = &custos.AuditDiff{State: custos.DiffSealed}
+		case !ok:
+			e.Diff = &custos.AuditDiff{State: custos.DiffErased}
+		default:
+			plain, err := k.Open(auditDiffName(r.seq), r.diff)
+			if err != nil {
+				return fmt.Errorf("store: audit entry %d: %w", r.seq, err)
+			}
+			e.Diff = &custos.AuditDiff{State: custos.DiffOpen}
+			if err := json.Unmarshal(plain, &e.Diff.Changes); err != nil {
+				return fmt.Errorf("store: audit entry %d: %w", r.seq, err)
+			}
+		}
+	}
+	return nil
 }
 
 // VerifyAudit recomputes the workspace's audit chain from its first entry

@@ -593,7 +593,7 @@ func (db *DB) updateContactWith(ctx context.Context, id int64, u custos.ContactU
 				return err
 			}
 		}
-		return db.recordChanges(ctx, tx, ws, id, k, a.String(), now, changes)
+		return db.recordChanges(ctx, tx, a, id, k, now, changes)
 	})
 	if err != nil {
 		return nil, err
@@ -628,9 +628,19 @@ func (db *DB) deleteTags(ctx context.Context, tx *sql.Tx, ws, id int64, tags []s
 	return err
 }
 
-// recordChanges appends the changes to the contact's history, each sealed
+// recordChanges appends the changes the actor made to the contact's
+// history, each sealed under the contact's key, and audits them with
+// their diff (auditChanges).
+func (db *DB) recordChanges(ctx context.Context, tx *sql.Tx, a custos.Actor, id int64, k *vault.ContactKey, at time.Time, changes []custos.Change) error {
+	if err := db.recordHistory(ctx, tx, a.WorkspaceID, id, k, a.String(), at, changes); err != nil {
+		return err
+	}
+	return db.auditChanges(ctx, tx, a, id, k, changes)
+}
+
+// recordHistory appends the changes to the contact's history, each sealed
 // under the contact's key.
-func (db *DB) recordChanges(ctx context.Context, tx *sql.Tx, ws, id int64, k *vault.ContactKey, actor string, at time.Time, changes []custos.Change) error {
+func (db *DB) recordHistory(ctx context.Context, tx *sql.Tx, ws, id int64, k *vault.ContactKey, actor string, at time.Time, changes []custos.Change) error {
 	rows := make([][]any, len(changes))
 	for i, ch := range changes {
 		rows[i] = []any{ws, id, actor, micros(at), k.Seal("history", []byte(encodeJSON(ch)))}

@@ -18,7 +18,7 @@ const (
 		" contact_activities contact_attachments tracking_events"
 	// unexportedTables hold nothing about the person: key material,
 	// tombstones without personal data, and the audit log of staff actions
-	// (ids only).
+	// (ids, and sealed copies of the changes contact_changes exports).
 	unexportedTables = "contact_keys tombstones audit_log"
 	// The outgoing queue names its subject (subject_kind, subject_id), not
 	// a contact_id column; a contact's messages are exported with it.

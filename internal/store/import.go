@@ -394,6 +394,7 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 		}
 		// Existing contacts: restricted ones are skipped; the rest get the
 		// profile policy and, unless they withdrew, the purpose.
+		var diffs []importDiff
 		for _, it := range upd {
 			row := existing[it.bidx]
 			if row.status == string(custos.StatusRestricted) {
@@ -403,7 +404,7 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 				reject(it.row.Line, "email", "the contact is anonymized")
 				continue
 			}
-			permits, err := db.importExisting(ctx, tx, ia, row, it.row, it.reqs, o, defs, purposes, now)
+			permits, err := db.importExisting(ctx, tx, ia, row, it.row, it.reqs, o, defs, purposes, now, &diffs)
 			if err != nil {
 				return err
 			}
@@ -428,6 +429,13 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 		}
 		if err := db.insertRows(ctx, tx, "import_rejections", []string{"workspace_id", "import_id", "line", "col", "reason"}, rj); err != nil {
 			return err
+		}
+		// Each contact's changes in the audit log, last, so that the
+		// chain's head is held only briefly.
+		for _, d := range diffs {
+			if err := db.auditChanges(ctx, tx, ia, d.id, d.k, d.changes); err != nil {
+				return err
+			}
 		}
 		// The checkpoint, in the same transaction as the rows it covers.
 		created := int64(len(newItems))
@@ -578,14 +586,23 @@ func (db *DB) contactsByEmail(ctx context.Context, tx *sql.Tx, ws int64, n int, 
 	return out, nil
 }
 
+// importDiff is the changes an import made to a contact's values, to be
+// audited once the chunk's rows are written.
+type importDiff struct {
+	id      int64
+	k       *vault.ContactKey
+	changes []custos.Change
+}
+
 // importExisting applies a row to a contact that exists: the profile
-// policy to its fields, with each change in its history as the import, and
+// policy to its fields, with each change in its history as the import
+// (and in diffs, for the audit log), and
 // the purpose's event unless the contact withdrew it (or had the basis
 // removed) and the row carries no newer proof. It reports whether the
 // contact may be processed for the purpose afterwards (and so join the
 // list).
 func (db *DB) importExisting(ctx context.Context, tx *sql.Tx, ia custos.Actor, row *contactRow, r *custos.ImportRow, reqs []custos.ConsentRequest,
-	o custos.ImportOptions, defs map[string]*custos.FieldDef, purposes map[int64]*custos.Purpose, now time.Time) (bool, error) {
+	o custos.ImportOptions, defs map[string]*custos.FieldDef, purposes map[int64]*custos.Purpose, now time.Time, diffs *[]importDiff) (bool, error) {
 	ws := ia.WorkspaceID
 	if _, err := db.findTombstone(ctx, tx, ws, row.id); err == nil {
 		return false, nil // being forgotten: leave it alone
@@ -622,9 +639,10 @@ func (db *DB) importExisting(ctx context.Context, tx *sql.Tx, ia custos.Actor, r
 			s.phoneBidx, s.sealed, s.clear, s.bidx, rev, micros(now), ws, row.id); err != nil {
 			return false, err
 		}
-		if err := db.recordChanges(ctx, tx, ws, row.id, k, ia.String(), now, changes); err != nil {
+		if err := db.recordHistory(ctx, tx, ws, row.id, k, ia.String(), now, changes); err != nil {
 			return false, err
 		}
+		*diffs = append(*diffs, importDiff{id: row.id, k: k, changes: changes})
 	}
 	// The purpose: never re-consent or re-assign after a withdrawal without
 	// newer proof from the row itself (listmonk #2008).

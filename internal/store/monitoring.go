@@ -98,7 +98,7 @@ func (db *DB) SetMonitoring(ctx context.Context, contactID int64, enabled bool) 
 		if err != nil {
 			return err
 		}
-		if err := db.recordChanges(ctx, tx, ws, contactID, k, a.String(), now, []custos.Change{{Field: "monitoring", Old: r.monitoring, New: enabled}}); err != nil {
+		if err := db.recordChanges(ctx, tx, a, contactID, k, now, []custos.Change{{Field: "monitoring", Old: r.monitoring, New: enabled}}); err != nil {
 			return err
 		}
 		if len(purposes) > 0 {

@@ -61,7 +61,7 @@ func (db *DB) restrict(ctx context.Context, tx *sql.Tx, a custos.Actor, id int64
 		ws, id, r.status, micros(now), res.RestrictedBy, k.Seal(sealedReason, []byte(reason))).Scan(&res.ID); err != nil {
 		return nil, fmt.Errorf("store: restrict contact: %w", err)
 	}
-	return res, db.setStatus(ctx, tx, ws, id, k, a.String(), now, custos.ContactStatus(r.status), custos.StatusRestricted)
+	return res, db.setStatus(ctx, tx, a, id, k, now, custos.ContactStatus(r.status), custos.StatusRestricted)
 }
 
 // LiftRestriction ends the contact's restriction and gives it back the
@@ -102,7 +102,7 @@ func (db *DB) LiftRestriction(ctx context.Context, id int64, reason string) (*cu
 			micros(now), res.LiftedBy, k.Seal(sealedLiftReason, []byte(reason)), ws, res.ID); err != nil {
 			return fmt.Errorf("store: lift restriction: %w", err)
 		}
-		return db.setStatus(ctx, tx, ws, id, k, a.String(), now, custos.StatusRestricted, custos.ContactStatus(prior))
+		return db.setStatus(ctx, tx, a, id, k, now, custos.StatusRestricted, custos.ContactStatus(prior))
 	})
 	if err != nil {
 		return nil, err
@@ -112,7 +112,8 @@ func (db *DB) LiftRestriction(ctx context.Context, id int64, reason string) (*cu
 
 // setStatus changes the contact's status and records the change in its
 // history, as UpdateContact records a change of its values.
-func (db *DB) setStatus(ctx context.Context, tx *sql.Tx, ws, id int64, k *vault.ContactKey, actor string, now time.Time, old, new custos.ContactStatus) error {
+func (db *DB) setStatus(ctx context.Context, tx *sql.Tx, a custos.Actor, id int64, k *vault.ContactKey, now time.Time, old, new custos.ContactStatus) error {
+	ws := a.WorkspaceID
 	rev, err := db.bumpRev(ctx, tx, ws)
 	if err != nil {
 		return err
@@ -121,7 +122,7 @@ func (db *DB) setStatus(ctx context.Context, tx *sql.Tx, ws, id int64, k *vault.
 		string(new), rev, micros(now), micros(now), ws, id); err != nil {
 		return fmt.Errorf("store: set status: %w", err)
 	}
-	return db.recordChanges(ctx, tx, ws, id, k, actor, now, []custos.Change{{Field: "status", Old: old, New: new}})
+	return db.recordChanges(ctx, tx, a, id, k, now, []custos.Change{{Field: "status", Old: old, New: new}})
 }
 
 const restrictionColumns = `id, contact_id, restricted_at, restricted_by, reason, lifted_at, lifted_by, lift_reason`

@@ -183,7 +183,8 @@ func (db *DB) FindUserByID(ctx context.Context, id int64) (*custos.User, error) 
 }
 
 // UpdateUser changes the user. A new role or a disabling ends every
-// session of the user.
+// session of the user; neither may take the workspace's last active
+// administrator away (keepLastAdmin).
 func (db *DB) UpdateUser(ctx context.Context, id int64, upd custos.UserUpdate) (*custos.User, error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -198,6 +199,7 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, upd custos.UserUpdate) (
 		if err != nil {
 			return err
 		}
+		before := u.User
 		var facts []string
 		endSessions := false
 		if upd.Role != nil && *upd.Role != u.Role {
@@ -229,6 +231,17 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, upd custos.UserUpdate) (
 			out = &u.User
 			return nil
 		}
+		// An active administrator who stops being one, by a new role or by
+		// being disabled, must leave another behind.
+		if before.Role == custos.RoleAdmin && before.Status == custos.UserActive && (u.Role != custos.RoleAdmin || u.Status != custos.UserActive) {
+			field := "role"
+			if u.Role == custos.RoleAdmin {
+				field = "disabled"
+			}
+			if err := db.keepLastAdmin(ctx, tx, a.WorkspaceID, id, field); err != nil {
+				return err
+			}
+		}
 		u.UpdatedAt = db.Now()
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE users SET role = ?, status = ?, must_change = ?, allowed_ips = ?, updated_at = ? WHERE workspace_id = ? AND id = ?`),
 			string(u.Role), string(u.Status), u.MustChangePassword, encodeJSON(u.AllowedIPs), micros(u.UpdatedAt), a.WorkspaceID, id); err != nil {
@@ -244,6 +257,42 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, upd custos.UserUpdate) (
 		return db.audit(ctx, tx, a, custos.AuditUserUpdate, 0, userDetail(id, facts...))
 	})
 	return out, err
+}
+
+// keepLastAdmin refuses, with ECONFLICT naming field, to take away the
+// administration of user id when no other active administrator is left:
+// a workspace never loses its last one, by deletion, demotion or
+// disabling.
+func (db *DB) keepLastAdmin(ctx context.Context, tx *sql.Tx, ws, id int64, field string) error {
+	lock := ""
+	if db.pg {
+		lock = " FOR UPDATE" // two removals of the last two admins, one after the other
+	}
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM users WHERE workspace_id = ? AND role = ? AND status = ?`+lock),
+		ws, string(custos.RoleAdmin), string(custos.UserActive))
+	if err != nil {
+		return fmt.Errorf("store: last admin: %w", err)
+	}
+	others := 0
+	for rows.Next() {
+		var other int64
+		if err := rows.Scan(&other); err != nil {
+			rows.Close()
+			return err
+		}
+		if other != id {
+			others++
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if others == 0 {
+		return &custos.Error{Code: custos.ECONFLICT, Field: field,
+			Message: "This is the workspace's last active administrator; make another user admin first."}
+	}
+	return nil
 }
 
 // DeleteUser removes a staff account's personal data and ends its
@@ -267,32 +316,8 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 			return err
 		}
 		if u.Role == custos.RoleAdmin {
-			lock := ""
-			if db.pg {
-				lock = " FOR UPDATE" // two deletions of the last two admins, one after the other
-			}
-			rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM users WHERE workspace_id = ? AND role = ? AND status = ?`+lock),
-				a.WorkspaceID, string(custos.RoleAdmin), string(custos.UserActive))
-			if err != nil {
-				return fmt.Errorf("store: delete user: %w", err)
-			}
-			others := 0
-			for rows.Next() {
-				var other int64
-				if err := rows.Scan(&other); err != nil {
-					rows.Close()
-					return err
-				}
-				if other != id {
-					others++
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			if err := db.keepLastAdmin(ctx, tx, a.WorkspaceID, id, ""); err != nil {
 				return err
-			}
-			if others == 0 {
-				return custos.Errorf(custos.ECONFLICT, "This is the workspace's last active administrator; make another user admin first.")
 			}
 		}
 		// A random blind index: unique as the column wants, and matching

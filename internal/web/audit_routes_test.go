@@ -78,14 +78,14 @@ func TestCreateIsAudited(t *testing.T) {
 // newestAudit returns the workspace's newest audit entry (zero if none).
 func newestAudit(e *testEnv, w *workspace) custos.AuditEntry {
 	e.t.Helper()
-	var page struct {
-		Data []custos.AuditEntry `json:"data"`
-	}
-	e.call(w.token, "GET", "/api/v1/audit?limit=1", nil, 200, &page)
-	if len(page.Data) == 0 {
+	// Through the store: reading the log through the API, which opens its
+	// diffs for an admin, is itself a read of personal data.
+	entries, _, err := e.db.FindAudit(w.ctx, custos.AuditFilter{Limit: 1})
+	must(e.t, err)
+	if len(entries) == 0 {
 		return custos.AuditEntry{}
 	}
-	return page.Data[0]
+	return *entries[0]
 }
 
 // notPersonal are the authenticated GET routes whose answers hold no
@@ -96,7 +96,7 @@ var notPersonal = []string{
 	"GET /api/v1/lists", "GET /api/v1/lists/{id}", "GET /api/v1/list-groups", "GET /api/v1/list-groups/{id}",
 	"GET /api/v1/purposes", "GET /api/v1/purposes/{id}", "GET /api/v1/purposes/{id}/versions",
 	"GET /api/v1/notices", "GET /api/v1/notices/{hash}", "GET /api/v1/processors", "GET /api/v1/processors/{id}",
-	"GET /api/v1/audit", "GET /api/v1/audit/verify", "GET /api/v1/tracking/stats", "GET /api/v1/settings/security",
+	"GET /api/v1/audit/verify", "GET /api/v1/tracking/stats", "GET /api/v1/settings/security",
 	"GET /api/v1/forms", "GET /api/v1/forms/{id}", "GET /api/v1/forms/{id}/versions", "GET /api/v1/forms/{id}/embed",
 	"GET /api/v1/imports", "GET /api/v1/imports/{id}",
 	"GET /api/v1/roles", "GET /api/v1/roles/{name}", "GET /api/v1/api-keys",
@@ -111,7 +111,7 @@ var notPersonal = []string{
 	// The form of a new contact: the workspace's fields, empty.
 	"GET /contacts/new",
 	// Admin pages that show no personal data.
-	"GET /audit", "GET /settings/security", "GET /roles", "GET /api-keys",
+	"GET /settings/security", "GET /roles", "GET /api-keys",
 }
 
 // TestReadsOfPersonalDataAreAudited walks every authenticated GET route:

@@ -98,6 +98,10 @@ var personalReads = map[string]custos.Permission{
 	"GET /api/v1/contacts/{id}/timeline":                    custos.PermPersonalDataRead,
 	// The contact card, which shows what those routes show.
 	"GET /contacts/{id}": custos.PermPersonalDataRead,
+	// The audit log opens its entries' sealed diffs for those who may
+	// read personal data.
+	"GET /api/v1/audit": custos.PermPersonalDataRead,
+	"GET /audit":        custos.PermPersonalDataRead,
 	// Staff users' data, read by an administrator (one's own, under
 	// /api/v1/me, is not audited).
 	"GET /api/v1/users":                    "",

@@ -362,3 +362,55 @@ func TestSignInsAreAudited(t *testing.T) {
 		t.Fatalf("verify %+v", rep)
 	}
 }
+
+// TestLastAdminStays refuses, with 409 naming the field, to demote or
+// disable the workspace's last active administrator, as deleting them is
+// refused; the refusal changes nothing and ends no session. A disabled
+// administrator does not count as one left behind.
+func TestLastAdminStays(t *testing.T) {
+	e := newEnv(t)
+	a := e.newWorkspace("a")
+	path := func(id int64) string { return "/api/v1/users/" + strconv.FormatInt(id, 10) }
+	refused := func(id int64, body map[string]any, field string) {
+		t.Helper()
+		before := newestAudit(e, a)
+		res := e.do(request{method: "PATCH", path: path(id), token: a.token, body: body})
+		if res.status != http.StatusConflict {
+			t.Fatalf("%v: %d %s", body, res.status, res.body)
+		}
+		if ae := res.apiError(t); ae.Code != "conflict" || ae.Field != field || !strings.Contains(ae.Message, "last active administrator") {
+			t.Fatalf("%v: %+v", body, ae)
+		}
+		if after := newestAudit(e, a); after.Seq != before.Seq {
+			t.Fatalf("a refused change was audited: %+v", after)
+		}
+		var u custos.User
+		e.call(a.token, "GET", path(id), nil, http.StatusOK, &u)
+		if u.Role != custos.RoleAdmin || u.Status != custos.UserActive {
+			t.Fatalf("%v refused, but the user is now %s, %s", body, u.Role, u.Status)
+		}
+	}
+	refused(a.user, map[string]any{"role": "manager"}, "role")
+	refused(a.user, map[string]any{"disabled": true}, "disabled")
+	refused(a.user, map[string]any{"role": "viewer", "disabled": true}, "role")
+	e.call(a.session, "GET", "/api/v1/me", nil, http.StatusOK, nil) // the session lives on
+	// Naming the role and status it has changes nothing, and is allowed.
+	e.call(a.token, "PATCH", path(a.user), map[string]any{"role": "admin", "disabled": false}, http.StatusOK, nil)
+
+	// With a second active admin, the first may go; then the second stays.
+	var second, third custos.User
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "second-admin@example.com", "role": "admin", "password": testPassword}, http.StatusCreated, &second)
+	e.call(a.token, "PATCH", path(a.user), map[string]any{"role": "manager"}, http.StatusOK, nil)
+	refused(second.ID, map[string]any{"disabled": true}, "disabled")
+	// A disabled admin is no administrator left behind.
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "third-admin@example.com", "role": "admin", "password": testPassword}, http.StatusCreated, &third)
+	e.call(a.token, "PATCH", path(third.ID), map[string]any{"disabled": true}, http.StatusOK, nil)
+	refused(second.ID, map[string]any{"role": "dpo"}, "role")
+	res := e.do(request{method: "DELETE", path: path(second.ID), token: a.token})
+	if res.status != http.StatusConflict {
+		t.Fatalf("delete the last admin: %d %s", res.status, res.body)
+	}
+	// Enabled again, the third is one: now the second may be demoted.
+	e.call(a.token, "PATCH", path(third.ID), map[string]any{"disabled": false}, http.StatusOK, nil)
+	e.call(a.token, "PATCH", path(second.ID), map[string]any{"role": "dpo"}, http.StatusOK, nil)
+}

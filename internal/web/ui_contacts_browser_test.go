@@ -28,7 +28,9 @@ func (b *browser) signInWith(token string) {
 }
 
 // rows counts the contacts the list shows.
-func (b *browser) rows() int { return eval[int](b, `document.querySelectorAll("#contacts tbody tr").length`) }
+func (b *browser) rows() int {
+	return eval[int](b, `document.querySelectorAll("#contacts tbody tr").length`)
+}
 
 // waitRows waits until the list shows n contacts.
 func (b *browser) waitRows(n int) {

@@ -213,8 +213,11 @@ type ContactFilter struct {
 	UpdatedAfter  *time.Time
 	UpdatedBefore *time.Time
 	IDs           []int64 // only these contacts (a selection), at most MaxBulkIDs
-	After         int64   // cursor: contacts with a smaller id than this
-	Limit         int
+	// Oldest orders the page oldest first (by creation); the default is
+	// newest first. A search's results always come newest first.
+	Oldest bool
+	After  int64 // cursor: the contacts after this one in the order
+	Limit  int
 }
 
 // Validate checks and normalises the filter.
@@ -234,6 +237,9 @@ func (f *ContactFilter) Validate() error {
 		if err := CheckText("field."+k, v); err != nil {
 			return err
 		}
+	}
+	if f.Oldest && f.Search != "" {
+		return Invalid("sort", "search results come newest first; leave out sort or the search")
 	}
 	if f.Status != nil && !f.Status.Valid() {
 		return Invalid("status", "unknown status %q", *f.Status)

@@ -167,8 +167,8 @@ func (db *DB) missingCondition(ctx context.Context, w *where, ws int64, name str
 	return nil
 }
 
-// FindContacts returns a page of contacts matching f, newest first, and the
-// cursor of the next page.
+// FindContacts returns a page of contacts matching f, newest first (or
+// oldest first), and the cursor of the next page.
 func (db *DB) FindContacts(ctx context.Context, f custos.ContactFilter) ([]*custos.Contact, int64, error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -184,10 +184,13 @@ func (db *DB) FindContacts(ctx context.Context, f custos.ContactFilter) ([]*cust
 	}
 	var rows []*contactRow
 	if f.Search == "" {
-		if f.After > 0 {
+		switch {
+		case f.After > 0 && f.Oldest:
+			w.add(`c.id > ?`, f.After)
+		case f.After > 0:
 			w.add(`c.id < ?`, f.After)
 		}
-		if rows, err = db.contactRows(ctx, w, f.Limit+1); err != nil {
+		if rows, err = db.contactRows(ctx, w, f.Limit+1, f.Oldest); err != nil {
 			return nil, 0, err
 		}
 	} else if rows, err = db.searchRows(ctx, ws, w, f); err != nil {
@@ -217,9 +220,14 @@ func (db *DB) FindContacts(ctx context.Context, f custos.ContactFilter) ([]*cust
 	return out, next, nil
 }
 
-// contactRows runs the filter and returns at most limit rows, newest first.
-func (db *DB) contactRows(ctx context.Context, w *where, limit int) ([]*contactRow, error) {
-	rows, err := db.read.d.QueryContext(ctx, db.q(`SELECT `+prefixCols("c.", contactColumns)+` FROM contacts c WHERE `+w.sql()+` ORDER BY c.id DESC LIMIT ?`),
+// contactRows runs the filter and returns at most limit rows, newest
+// first, or oldest first.
+func (db *DB) contactRows(ctx context.Context, w *where, limit int, oldest bool) ([]*contactRow, error) {
+	order := "DESC"
+	if oldest {
+		order = "ASC"
+	}
+	rows, err := db.read.d.QueryContext(ctx, db.q(`SELECT `+prefixCols("c.", contactColumns)+` FROM contacts c WHERE `+w.sql()+` ORDER BY c.id `+order+` LIMIT ?`),
 		append(w.args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: find contacts: %w", err)

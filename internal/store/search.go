@@ -173,7 +173,7 @@ func (db *DB) searchRows(ctx context.Context, ws int64, w *where, f custos.Conta
 				args[i] = id
 			}
 			ww.add(`c.id IN (`+placeholders(n)+`)`, args...)
-			rows, err := db.contactRows(ctx, ww, want-len(out))
+			rows, err := db.contactRows(ctx, ww, want-len(out), false)
 			if err != nil {
 				return nil, err
 			}

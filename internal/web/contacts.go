@@ -32,7 +32,7 @@ type contactPatch struct {
 
 // contactQuery lists the query parameters of GET /api/v1/contacts besides
 // the field.<key> ones.
-var contactQuery = []string{"list_id", "tag", "status", "email", "q",
+var contactQuery = []string{"list_id", "tag", "status", "email", "q", "sort",
 	"created_after", "created_before", "updated_after", "updated_before", "cursor", "limit", "missing", "contact_ids"}
 
 // fieldParamPrefix starts a query parameter that filters on a field.
@@ -89,6 +89,13 @@ func contactFilterFromQuery(values url.Values) (custos.ContactFilter, error) {
 	f.Email = q.str("email")
 	f.Missing = q.str("missing")
 	f.Search = q.values.Get("q")
+	switch q.values.Get("sort") {
+	case "", "newest":
+	case "oldest":
+		f.Oldest = true
+	default:
+		return f, custos.Invalid("sort", "must be newest or oldest")
+	}
 	times := []struct {
 		name string
 		dst  **time.Time

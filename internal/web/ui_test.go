@@ -1,9 +1,13 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/custos/custos/internal/custos"
 )
 
 // TestLocalPath checks where a browser may be sent after signing in: a
@@ -75,5 +79,49 @@ func TestLoginPagesSpeakPolish(t *testing.T) {
 	res = e.do(request{method: "GET", path: "/login/reset/nonsense", header: pl})
 	if body := string(res.body); res.status != http.StatusNotFound || !strings.Contains(body, "Link jest nieprawidłowy") {
 		t.Errorf("a bad reset link in Polish: %d %s", res.status, body)
+	}
+}
+
+// TestContactsOldestFirst pages the contacts oldest first through the API
+// and the list page, by cursor, and refuses an unknown order or an order
+// for a search.
+func TestContactsOldestFirst(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	want := []int64{w.contact}
+	for i := range 4 {
+		c := &custos.Contact{Email: fmt.Sprintf("order%d@example.com", i)}
+		must(t, c.Validate())
+		must(t, e.db.CreateContact(w.ctx, c))
+		want = append(want, c.ID)
+	}
+	var got []int64
+	for path := "/api/v1/contacts?sort=oldest&limit=2"; ; {
+		var page struct {
+			Data []*custos.Contact `json:"data"`
+			Next string           `json:"next_cursor"`
+		}
+		e.call(w.token, "GET", path, nil, http.StatusOK, &page)
+		for _, c := range page.Data {
+			got = append(got, c.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		path = "/api/v1/contacts?sort=oldest&limit=2&cursor=" + page.Next
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("oldest first: %v, want %v", got, want)
+	}
+	for _, q := range []string{"sort=upwards", "sort=oldest&q=order"} {
+		if res := e.do(request{method: "GET", path: "/api/v1/contacts?" + q, token: w.token}); res.status != http.StatusBadRequest || res.apiError(t).Field != "sort" {
+			t.Errorf("%s: %d %s", q, res.status, res.body)
+		}
+	}
+	res := e.do(request{method: "GET", path: "/contacts?sort=oldest", token: w.session, header: map[string]string{"Accept": "text/html"}})
+	body := string(res.body)
+	first, last := strings.Index(body, fmt.Sprintf(`href="/contacts/%d"`, want[0])), strings.Index(body, fmt.Sprintf(`href="/contacts/%d"`, want[4]))
+	if res.status != http.StatusOK || first < 0 || last < 0 || first > last {
+		t.Errorf("the page oldest first: %d, first at %d, last at %d", res.status, first, last)
 	}
 }

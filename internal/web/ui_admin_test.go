@@ -275,6 +275,30 @@ func TestBrowserUsers(t *testing.T) {
 		t.Errorf("bad network: %q", got)
 	}
 
+	// Deleting the account: nothing until the consequences are
+	// acknowledged, then the account's personal data is gone.
+	b.run(chromedp.Click(chromedp.CSS(`#delete-user button[type="submit"]`)))
+	time.Sleep(300 * time.Millisecond)
+	if u, err := e.db.FindUserByID(w.ctx, id); err != nil || u.Status == custos.UserDeleted {
+		t.Fatalf("deleted without the acknowledgement: %+v %v", u, err)
+	}
+	b.run(chromedp.Click(chromedp.CSS("#delete-confirm")), chromedp.Click(chromedp.CSS(`#delete-user button[type="submit"]`)))
+	b.waitPath("/users")
+	if got := b.text(".flash"); got != "The account is deleted." {
+		t.Errorf("flash %q", got)
+	}
+	if u, err := e.db.FindUserByID(w.ctx, id); custos.ErrorCode(err) != custos.ENOTFOUND {
+		t.Errorf("after deleting the store finds %+v %v", u, err)
+	}
+	if n := eval[int](b, `document.body.textContent.includes("new.colleague@example.com") ? 1 : 0`); n != 0 {
+		t.Error("the users list still shows the deleted account's address")
+	}
+	// One's own account is not offered for deletion.
+	b.open("/users/" + strconv.FormatInt(w.user, 10))
+	if n := eval[int](b, `document.querySelectorAll("#delete-user").length`); n != 0 {
+		t.Error("an admin is offered to delete their own account")
+	}
+
 	sales := newBrowser(t, e)
 	salesSession := sales.signInAs(e, w, custos.RoleSales)
 	sales.open("/")

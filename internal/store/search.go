@@ -68,8 +68,12 @@ func (s *searchIndex) current(ctx context.Context, ws int64) (*wsIndex, error) {
 	defer w.mu.Unlock()
 	for {
 		// Keyset over (rev, id): one revision can cover a whole bulk chunk.
+		// A row-value comparison, which both databases answer with a range
+		// of the (workspace_id, rev, id) index; "rev > ? OR rev = ? AND
+		// id > ?" made SQLite walk the whole workspace's index on every
+		// search, 1.8 s at 1M contacts.
 		rows, err := s.db.read.QueryContext(ctx, s.db.q(`SELECT id, rev, sealed FROM contacts
-			WHERE workspace_id = ? AND (rev > ? OR rev = ? AND id > ?) ORDER BY rev, id LIMIT ?`), ws, w.rev, w.rev, w.lastID, s.batch)
+			WHERE workspace_id = ? AND (rev, id) > (?, ?) ORDER BY rev, id LIMIT ?`), ws, w.rev, w.lastID, s.batch)
 		if err != nil {
 			return nil, fmt.Errorf("store: search index: %w", err)
 		}

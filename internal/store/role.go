@@ -70,6 +70,22 @@ func (db *DB) grantable(ctx context.Context, tx *sql.Tx, a custos.Actor, r custo
 	return checkGrant(a, perms, field)
 }
 
+// mayManage refuses, with EFORBIDDEN, to let the actor change, disable,
+// delete or end the sessions of a user, or revoke a key, whose role r has
+// a permission the actor lacks: no one acts on an account more powerful
+// than their own, as no one hands one out (grantable).
+func (db *DB) mayManage(ctx context.Context, tx *sql.Tx, a custos.Actor, r custos.Role, what string) error {
+	perms, err := db.rolePermissions(ctx, tx, a.WorkspaceID, r, "role")
+	if err != nil {
+		return err
+	}
+	if p, lacks := a.Lacks(perms); lacks {
+		return custos.Errorf(custos.EFORBIDDEN, "This %s's role (%s) has the %s permission, which your own role (%s) lacks: only someone who holds all its permissions may act on it.",
+			what, r, p, a.Role)
+	}
+	return nil
+}
+
 func checkGrant(a custos.Actor, perms []custos.Permission, field string) error {
 	if p, lacks := a.Lacks(perms); lacks {
 		return &custos.Error{Code: custos.EFORBIDDEN, Field: field,

@@ -139,6 +139,8 @@ func TestNoPrivilegeEscalation(t *testing.T) {
 	}
 	e.call(a.token, "POST", "/api/v1/api-keys", map[string]any{"name": "staffer key", "role": "staffer"}, http.StatusCreated, &k)
 	staffer := k.Token
+	var viewer custos.User
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "viewer@example.com", "role": "viewer", "password": testPassword}, http.StatusCreated, &viewer)
 
 	for _, tc := range []struct {
 		name   string
@@ -149,7 +151,7 @@ func TestNoPrivilegeEscalation(t *testing.T) {
 		{"admin key", "POST", "/api/v1/api-keys", map[string]any{"name": "x", "role": "admin"}},
 		{"key of a wider own role", "POST", "/api/v1/api-keys", map[string]any{"name": "x", "role": a.role + "-wide"}},
 		{"admin user", "POST", "/api/v1/users", map[string]any{"email": "x@example.com", "role": "admin", "password": testPassword}},
-		{"user made admin", "PATCH", "/api/v1/users/" + strconv.FormatInt(a.user, 10), map[string]any{"role": "dpo"}},
+		{"user made dpo", "PATCH", "/api/v1/users/" + strconv.FormatInt(viewer.ID, 10), map[string]any{"role": "dpo"}},
 		{"wider role", "POST", "/api/v1/roles", map[string]any{"name": "wider", "permissions": []string{"users:manage", "forget"}}},
 		{"widen own role", "PATCH", "/api/v1/roles/staffer", map[string]any{"permissions": []string{"users:manage", "contacts:read", "personal_data:read"}}},
 	} {
@@ -166,14 +168,48 @@ func TestNoPrivilegeEscalation(t *testing.T) {
 			}
 		})
 	}
+	// Nor act on an account or a key whose role has more than its own:
+	// lock an administrator out by networks, disable, demote, delete them,
+	// end their sessions, or revoke an admin key.
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "admin2@example.com", "role": "admin", "password": testPassword}, http.StatusCreated, nil)
+	keys, err := e.db.FindAPIKeys(a.ctx)
+	must(t, err)
+	admin := "/api/v1/users/" + strconv.FormatInt(a.user, 10)
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+	}{
+		{"networks", "PATCH", admin, map[string]any{"allowed_ips": []string{"198.51.100.7/32"}}},
+		{"disable", "PATCH", admin, map[string]any{"disabled": true}},
+		{"demote", "PATCH", admin, map[string]any{"role": "viewer"}},
+		{"force a password change", "PATCH", admin, map[string]any{"must_change_password": true}},
+		{"end sessions", "DELETE", admin + "/sessions", nil},
+		{"delete", "DELETE", admin, nil},
+		{"revoke an admin key", "DELETE", "/api/v1/api-keys/" + strconv.FormatInt(keys[0].ID, 10), nil},
+	} {
+		t.Run("wider "+tc.name, func(t *testing.T) {
+			res := e.do(request{method: tc.method, path: tc.path, token: staffer, body: tc.body})
+			if res.status != http.StatusForbidden || res.apiError(t).Code != custos.EFORBIDDEN {
+				t.Fatalf("status %d, want 403: %s", res.status, res.body)
+			}
+		})
+	}
+	if u, err := e.db.FindUserByID(a.ctx, a.user); err != nil || u.Role != custos.RoleAdmin || len(u.AllowedIPs) != 0 || u.MustChangePassword {
+		t.Fatalf("the admin changed: %+v %v", u, err)
+	}
+	e.call(a.token, "GET", "/api/v1/users", nil, http.StatusOK, nil)
+
 	// What the caller holds it can hand out.
 	var viewerKey struct{ Token string }
 	e.call(staffer, "POST", "/api/v1/api-keys", map[string]any{"name": "v", "role": "viewer"}, http.StatusCreated, &viewerKey)
 	e.call(staffer, "POST", "/api/v1/api-keys", map[string]any{"name": "s", "role": "staffer"}, http.StatusCreated, nil)
 	e.call(staffer, "POST", "/api/v1/roles", map[string]any{"name": "narrow", "permissions": []string{"contacts:read"}}, http.StatusCreated, nil)
-	if u, err := e.db.FindUserByID(a.ctx, a.user); err != nil || u.Role != custos.RoleAdmin {
+	if u, err := e.db.FindUserByID(a.ctx, viewer.ID); err != nil || u.Role != custos.RoleViewer {
 		t.Fatalf("user changed: %+v %v", u, err)
 	}
+	// And it acts on accounts no wider than its own.
+	e.call(staffer, "PATCH", "/api/v1/users/"+strconv.FormatInt(viewer.ID, 10), map[string]any{"must_change_password": true}, http.StatusOK, nil)
+	e.call(staffer, "DELETE", "/api/v1/users/"+strconv.FormatInt(viewer.ID, 10)+"/sessions", nil, http.StatusNoContent, nil)
 	if keys, err := e.db.FindAPIKeys(a.ctx); err != nil || slices.ContainsFunc(keys, func(k *custos.APIKey) bool { return k.Name == "x" }) {
 		t.Fatalf("a refused key exists: %v", err)
 	}

@@ -172,6 +172,7 @@ func TestNoPrivilegeEscalation(t *testing.T) {
 	// lock an administrator out by networks, disable, demote, delete them,
 	// end their sessions, or revoke an admin key.
 	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "admin2@example.com", "role": "admin", "password": testPassword}, http.StatusCreated, nil)
+	e.call(a.token, "POST", "/api/v1/roles", map[string]any{"name": "wide", "permissions": []string{"contacts:read", "forget"}}, http.StatusCreated, nil)
 	keys, err := e.db.FindAPIKeys(a.ctx)
 	must(t, err)
 	admin := "/api/v1/users/" + strconv.FormatInt(a.user, 10)
@@ -186,6 +187,7 @@ func TestNoPrivilegeEscalation(t *testing.T) {
 		{"end sessions", "DELETE", admin + "/sessions", nil},
 		{"delete", "DELETE", admin, nil},
 		{"revoke an admin key", "DELETE", "/api/v1/api-keys/" + strconv.FormatInt(keys[0].ID, 10), nil},
+		{"narrow a wider role", "PATCH", "/api/v1/roles/wide", map[string]any{"permissions": []string{"contacts:read"}}},
 	} {
 		t.Run("wider "+tc.name, func(t *testing.T) {
 			res := e.do(request{method: tc.method, path: tc.path, token: staffer, body: tc.body})

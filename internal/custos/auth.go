@@ -173,6 +173,13 @@ func (d *RoleDef) checkPermissions() error {
 			out = append(out, p)
 		}
 	}
+	// The register shows each subject's address, and a request's answer
+	// is the contact's whole export: managing requests reads personal
+	// data, as every built-in role that manages them may.
+	if slices.Contains(out, PermRequestsManage) && !slices.Contains(out, PermPersonalDataRead) {
+		return Invalid("permissions", "%s needs %s too: requests show the subject's address and answers hold their data",
+			PermRequestsManage, PermPersonalDataRead)
+	}
 	d.Permissions = out
 	return nil
 }

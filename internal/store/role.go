@@ -70,6 +70,26 @@ func (db *DB) grantable(ctx context.Context, tx *sql.Tx, a custos.Actor, r custo
 	return checkGrant(a, perms, field)
 }
 
+// mayManage refuses, with EFORBIDDEN, to let the actor change, disable,
+// delete or end the sessions of a user, revoke a key, or change a role,
+// whose role r has
+// a permission the actor lacks: no one acts on an account more powerful
+// than their own, as no one hands one out (grantable).
+func (db *DB) mayManage(ctx context.Context, tx *sql.Tx, a custos.Actor, r custos.Role, what string) error {
+	perms, err := db.rolePermissions(ctx, tx, a.WorkspaceID, r, "role")
+	if err != nil {
+		return err
+	}
+	if p, lacks := a.Lacks(perms); lacks {
+		if what == "role" {
+			return custos.Errorf(custos.EFORBIDDEN, "The role %s has the %s permission, which your own role (%s) lacks: only someone who holds all its permissions may change it.", r, p, a.Role)
+		}
+		return custos.Errorf(custos.EFORBIDDEN, "This %s's role (%s) has the %s permission, which your own role (%s) lacks: only someone who holds all its permissions may act on it.",
+			what, r, p, a.Role)
+	}
+	return nil
+}
+
 func checkGrant(a custos.Actor, perms []custos.Permission, field string) error {
 	if p, lacks := a.Lacks(perms); lacks {
 		return &custos.Error{Code: custos.EFORBIDDEN, Field: field,
@@ -194,6 +214,9 @@ func (db *DB) UpdateRole(ctx context.Context, name custos.Role, perms []custos.P
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		d, err := db.findRole(ctx, tx, a.WorkspaceID, name)
 		if err != nil {
+			return err
+		}
+		if err := db.mayManage(ctx, tx, a, name, "role"); err != nil {
 			return err
 		}
 		d.Permissions, d.UpdatedAt = upd.Permissions, db.Now()

@@ -199,6 +199,9 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, upd custos.UserUpdate) (
 		if err != nil {
 			return err
 		}
+		if err := db.mayManage(ctx, tx, a, u.Role, "user"); err != nil {
+			return err
+		}
 		before := u.User
 		var facts []string
 		endSessions := false
@@ -313,6 +316,9 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		u, err := db.findUser(ctx, tx, a.WorkspaceID, id)
 		if err != nil {
+			return err
+		}
+		if err := db.mayManage(ctx, tx, a, u.Role, "user"); err != nil {
 			return err
 		}
 		if u.Role == custos.RoleAdmin {
@@ -943,7 +949,11 @@ func (db *DB) EndSessions(ctx context.Context, userID int64) error {
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.findUser(ctx, tx, a.WorkspaceID, userID); err != nil {
+		u, err := db.findUser(ctx, tx, a.WorkspaceID, userID)
+		if err != nil {
+			return err
+		}
+		if err := db.mayManage(ctx, tx, a, u.Role, "user"); err != nil {
 			return err
 		}
 		if err := db.endSessions(ctx, tx, a.WorkspaceID, userID, 0); err != nil {

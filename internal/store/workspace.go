@@ -173,6 +173,16 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id int64) error {
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
+		var role string
+		err := tx.QueryRowContext(ctx, db.q(`SELECT role FROM api_keys WHERE workspace_id = ? AND id = ? AND revoked_at IS NULL`), a.WorkspaceID, id).Scan(&role)
+		if errors.Is(err, sql.ErrNoRows) {
+			return custos.NotFound("API key")
+		} else if err != nil {
+			return fmt.Errorf("store: revoke api key: %w", err)
+		}
+		if err := db.mayManage(ctx, tx, a, custos.Role(role), "API key"); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, db.q(`UPDATE api_keys SET revoked_at = ? WHERE workspace_id = ? AND id = ? AND revoked_at IS NULL`), micros(db.Now()), a.WorkspaceID, id)
 		if err != nil {
 			return fmt.Errorf("store: revoke api key: %w", err)

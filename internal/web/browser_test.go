@@ -183,10 +183,25 @@ func eval[T any](b *browser, expr string) T {
 // would (TestBrowserSignIn signs in through the page).
 func (b *browser) signIn(w *workspace) {
 	b.t.Helper()
+	b.useSession(w.session)
+}
+
+// signInAs makes a staff user of the role in w (staffSession) and gives
+// the browser their session; it returns the session token.
+func (b *browser) signInAs(e *testEnv, w *workspace, role custos.Role) string {
+	b.t.Helper()
+	token := e.staffSession(w, role)
+	b.useSession(token)
+	return token
+}
+
+// useSession gives the browser a staff user's session token.
+func (b *browser) useSession(token string) {
+	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	yes := true
-	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: w.session,
+	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: token,
 		URL: b.base + "/", Path: "/", Secure: &yes, HTTPOnly: &yes, SameSite: network.CookieSameSiteLax}); err != nil {
 		b.t.Fatalf("browser: set the session cookie: %v", err)
 	}

@@ -90,6 +90,13 @@ func (s *server) exportContact(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, custos.Invalid("format", "must be json, csv, xlsx or zip"))
 		return
 	}
+	// The export is everything held about the person, unmasked: a role of
+	// the workspace's own may grant export without personal_data:read
+	// (for the contacts list's CSV, which masks).
+	if a, _ := custos.ActorFrom(r.Context()); !a.Can(custos.PermPersonalDataRead) {
+		s.writeError(w, r, custos.Errorf(custos.EFORBIDDEN, "A contact's export holds their personal data: it needs the personal_data:read permission too."))
+		return
+	}
 	x, err := s.svc.ExportContact(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)

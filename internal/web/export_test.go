@@ -29,6 +29,26 @@ func TestExportThroughTheAPI(t *testing.T) {
 
 	e.call(e.key(w, custos.RoleMarketer), "GET", path, nil, 403, nil)
 	e.call(w.token, "GET", path+"?format=pdf", nil, 400, nil)
+	// The export is everything held about the person: a role of the
+	// workspace's own that may export but not read personal data is
+	// refused it, naming the permission, and the read is not audited.
+	e.call(w.token, "POST", "/api/v1/roles", map[string]any{"name": "exporter", "permissions": []string{"contacts:read", "export"}}, 201, nil)
+	before := newestAudit(e, w)
+	res := e.call(e.key(w, "exporter"), "GET", path, nil, 403, nil)
+	if strings.Contains(string(res.body), w.email) || !strings.Contains(string(res.body), "personal_data:read") {
+		t.Fatalf("an exporter without personal_data:read: %s", res.body)
+	}
+	if got := newestAudit(e, w); got.Seq != before.Seq+1 || got.Action != "apikey.create" {
+		t.Fatalf("the refused export was audited: %+v", got)
+	}
+	// Nor does the card offer it to such a user.
+	exporter := e.staffSession(w, "exporter")
+	for _, tab := range []string{"fields", "privacy"} {
+		_, html := e.adminPage(exporter, fmt.Sprintf("/contacts/%d?tab=%s", w.contact, tab))
+		if strings.Contains(html, "/export?format=") {
+			t.Errorf("the %s tab offers the export to an exporter without personal_data:read", tab)
+		}
+	}
 
 	var x custos.Export
 	e.call(w.token, "GET", path, nil, 200, &x)
@@ -37,7 +57,7 @@ func TestExportThroughTheAPI(t *testing.T) {
 		t.Fatalf("json export: %+v", x)
 	}
 
-	res := e.call(w.token, "GET", path+"?format=csv", nil, 200, nil)
+	res = e.call(w.token, "GET", path+"?format=csv", nil, 200, nil)
 	if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 		t.Fatalf("csv content type %q", ct)
 	}

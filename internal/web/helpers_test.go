@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/custos/custos/internal/custos"
@@ -344,4 +346,19 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// staffSeq numbers the staff users staffSession makes, so that their
+// addresses differ.
+var staffSeq atomic.Int64
+
+// staffSession makes a staff user of the role in w, signs them in through
+// the store and returns their session token.
+func (e *testEnv) staffSession(w *workspace, role custos.Role) string {
+	e.t.Helper()
+	u := &custos.User{Email: string(role) + "-" + strconv.FormatInt(staffSeq.Add(1), 10) + "@" + w.name + ".example", Role: role}
+	must(e.t, e.db.CreateUser(w.ctx, u, testPassword))
+	res, err := e.db.Login(context.Background(), custos.LoginAttempt{Workspace: w.name, Email: u.Email, Password: testPassword})
+	must(e.t, err)
+	return res.Token
 }

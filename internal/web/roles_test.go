@@ -41,6 +41,9 @@ func TestCustomRoles(t *testing.T) {
 		{"no permission", map[string]any{"name": "x", "permissions": []string{}}, 400, "permissions"},
 		{"extra member", map[string]any{"name": "x", "permissions": []string{"export"}, "builtin": true}, 400, "builtin"},
 		{"taken", map[string]any{"name": a.role, "permissions": []string{"export"}}, 409, "name"},
+		// The register shows the subject's address and a request's answer
+		// holds the export: managing requests is reading personal data.
+		{"requests without personal data", map[string]any{"name": "clerk", "permissions": []string{"contacts:read", "requests:manage"}}, 400, "permissions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := e.do(request{method: "POST", path: "/api/v1/roles", token: a.token, body: tc.body})
@@ -50,6 +53,7 @@ func TestCustomRoles(t *testing.T) {
 		})
 	}
 	e.call(a.token, "PATCH", "/api/v1/roles/viewer", map[string]any{"permissions": []string{"export"}}, http.StatusBadRequest, nil)
+	e.call(a.token, "PATCH", "/api/v1/roles/"+string(a.role), map[string]any{"permissions": []string{"requests:manage"}}, http.StatusBadRequest, nil)
 	e.call(a.token, "DELETE", "/api/v1/roles/admin", nil, http.StatusBadRequest, nil)
 	e.call(a.token, "GET", "/api/v1/roles/nosuch", nil, http.StatusNotFound, nil)
 	e.call(a.token, "PATCH", "/api/v1/users/"+strconv.FormatInt(a.user, 10), map[string]any{"role": "nosuch"}, http.StatusBadRequest, nil)
@@ -135,6 +139,8 @@ func TestNoPrivilegeEscalation(t *testing.T) {
 	}
 	e.call(a.token, "POST", "/api/v1/api-keys", map[string]any{"name": "staffer key", "role": "staffer"}, http.StatusCreated, &k)
 	staffer := k.Token
+	var viewer custos.User
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "viewer@example.com", "role": "viewer", "password": testPassword}, http.StatusCreated, &viewer)
 
 	for _, tc := range []struct {
 		name   string
@@ -145,7 +151,7 @@ func TestNoPrivilegeEscalation(t *testing.T) {
 		{"admin key", "POST", "/api/v1/api-keys", map[string]any{"name": "x", "role": "admin"}},
 		{"key of a wider own role", "POST", "/api/v1/api-keys", map[string]any{"name": "x", "role": a.role + "-wide"}},
 		{"admin user", "POST", "/api/v1/users", map[string]any{"email": "x@example.com", "role": "admin", "password": testPassword}},
-		{"user made admin", "PATCH", "/api/v1/users/" + strconv.FormatInt(a.user, 10), map[string]any{"role": "dpo"}},
+		{"user made dpo", "PATCH", "/api/v1/users/" + strconv.FormatInt(viewer.ID, 10), map[string]any{"role": "dpo"}},
 		{"wider role", "POST", "/api/v1/roles", map[string]any{"name": "wider", "permissions": []string{"users:manage", "forget"}}},
 		{"widen own role", "PATCH", "/api/v1/roles/staffer", map[string]any{"permissions": []string{"users:manage", "contacts:read", "personal_data:read"}}},
 	} {
@@ -162,14 +168,50 @@ func TestNoPrivilegeEscalation(t *testing.T) {
 			}
 		})
 	}
+	// Nor act on an account or a key whose role has more than its own:
+	// lock an administrator out by networks, disable, demote, delete them,
+	// end their sessions, or revoke an admin key.
+	e.call(a.token, "POST", "/api/v1/users", map[string]any{"email": "admin2@example.com", "role": "admin", "password": testPassword}, http.StatusCreated, nil)
+	e.call(a.token, "POST", "/api/v1/roles", map[string]any{"name": "wide", "permissions": []string{"contacts:read", "forget"}}, http.StatusCreated, nil)
+	keys, err := e.db.FindAPIKeys(a.ctx)
+	must(t, err)
+	admin := "/api/v1/users/" + strconv.FormatInt(a.user, 10)
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+	}{
+		{"networks", "PATCH", admin, map[string]any{"allowed_ips": []string{"198.51.100.7/32"}}},
+		{"disable", "PATCH", admin, map[string]any{"disabled": true}},
+		{"demote", "PATCH", admin, map[string]any{"role": "viewer"}},
+		{"force a password change", "PATCH", admin, map[string]any{"must_change_password": true}},
+		{"end sessions", "DELETE", admin + "/sessions", nil},
+		{"delete", "DELETE", admin, nil},
+		{"revoke an admin key", "DELETE", "/api/v1/api-keys/" + strconv.FormatInt(keys[0].ID, 10), nil},
+		{"narrow a wider role", "PATCH", "/api/v1/roles/wide", map[string]any{"permissions": []string{"contacts:read"}}},
+	} {
+		t.Run("wider "+tc.name, func(t *testing.T) {
+			res := e.do(request{method: tc.method, path: tc.path, token: staffer, body: tc.body})
+			if res.status != http.StatusForbidden || res.apiError(t).Code != custos.EFORBIDDEN {
+				t.Fatalf("status %d, want 403: %s", res.status, res.body)
+			}
+		})
+	}
+	if u, err := e.db.FindUserByID(a.ctx, a.user); err != nil || u.Role != custos.RoleAdmin || len(u.AllowedIPs) != 0 || u.MustChangePassword {
+		t.Fatalf("the admin changed: %+v %v", u, err)
+	}
+	e.call(a.token, "GET", "/api/v1/users", nil, http.StatusOK, nil)
+
 	// What the caller holds it can hand out.
 	var viewerKey struct{ Token string }
 	e.call(staffer, "POST", "/api/v1/api-keys", map[string]any{"name": "v", "role": "viewer"}, http.StatusCreated, &viewerKey)
 	e.call(staffer, "POST", "/api/v1/api-keys", map[string]any{"name": "s", "role": "staffer"}, http.StatusCreated, nil)
 	e.call(staffer, "POST", "/api/v1/roles", map[string]any{"name": "narrow", "permissions": []string{"contacts:read"}}, http.StatusCreated, nil)
-	if u, err := e.db.FindUserByID(a.ctx, a.user); err != nil || u.Role != custos.RoleAdmin {
+	if u, err := e.db.FindUserByID(a.ctx, viewer.ID); err != nil || u.Role != custos.RoleViewer {
 		t.Fatalf("user changed: %+v %v", u, err)
 	}
+	// And it acts on accounts no wider than its own.
+	e.call(staffer, "PATCH", "/api/v1/users/"+strconv.FormatInt(viewer.ID, 10), map[string]any{"must_change_password": true}, http.StatusOK, nil)
+	e.call(staffer, "DELETE", "/api/v1/users/"+strconv.FormatInt(viewer.ID, 10)+"/sessions", nil, http.StatusNoContent, nil)
 	if keys, err := e.db.FindAPIKeys(a.ctx); err != nil || slices.ContainsFunc(keys, func(k *custos.APIKey) bool { return k.Name == "x" }) {
 		t.Fatalf("a refused key exists: %v", err)
 	}

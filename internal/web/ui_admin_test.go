@@ -10,30 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/custos/custos/internal/custos"
 	"github.com/custos/custos/internal/totp"
 )
-
-// signInAs makes a staff user of the role in w, signs them in through
-// the store and gives the browser their session; it returns the session token.
-func (b *browser) signInAs(e *testEnv, w *workspace, role custos.Role) string {
-	b.t.Helper()
-	u := &custos.User{Email: string(role) + "-" + w.name + "@example.com", Role: role}
-	must(b.t, e.db.CreateUser(w.ctx, u, testPassword))
-	res, err := e.db.Login(context.Background(), custos.LoginAttempt{Workspace: w.name, Email: u.Email, Password: testPassword})
-	must(b.t, err)
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	yes := true
-	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: res.Token,
-		URL: b.base + "/", Path: "/", Secure: &yes, HTTPOnly: &yes, SameSite: network.CookieSameSiteLax}); err != nil {
-		b.t.Fatalf("browser: set the session cookie: %v", err)
-	}
-	return res.Token
-}
 
 // waitPathPrefix waits until the browser is at a path under prefix, and
 // returns the path.

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/custos/custos/internal/custos"
@@ -26,20 +25,6 @@ func evalAsync[T any](b *browser, expr string) T {
 		b.t.Fatalf("browser: evaluate %s: %v", expr, err)
 	}
 	return v
-}
-
-// useSession gives the browser a staff user's session token (the
-// contacts list's tests have the same helper as signInWith: keep one when
-// both are merged).
-func (b *browser) useSession(token string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	yes := true
-	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: token,
-		URL: b.base + "/", Path: "/", Secure: &yes, HTTPOnly: &yes, SameSite: network.CookieSameSiteLax}); err != nil {
-		b.t.Fatalf("browser: set the session cookie: %v", err)
-	}
 }
 
 // waitCard waits until the browser shows a contact card and returns its

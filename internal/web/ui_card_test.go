@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -10,17 +9,6 @@ import (
 
 	"github.com/custos/custos/internal/custos"
 )
-
-// staffSession makes a staff user of the role in w and returns its
-// session token.
-func (e *testEnv) staffSession(w *workspace, role custos.Role) string {
-	e.t.Helper()
-	u := &custos.User{Email: w.name + "-" + string(role) + "@example.com", Role: role}
-	must(e.t, e.db.CreateUser(w.ctx, u, testPassword))
-	res, err := e.db.Login(context.Background(), custos.LoginAttempt{Workspace: w.name, Email: u.Email, Password: testPassword})
-	must(e.t, err)
-	return res.Token
-}
 
 // adminPage asks for an admin page as a browser does and returns its status
 // and HTML.

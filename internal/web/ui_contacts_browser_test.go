@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,23 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/custos/custos/internal/custos"
 )
-
-// signInWith gives the browser another session token.
-func (b *browser) signInWith(token string) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	yes := true
-	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: sessionCookie, Value: token,
-		URL: b.base + "/", Path: "/", Secure: &yes, HTTPOnly: &yes, SameSite: network.CookieSameSiteLax}); err != nil {
-		b.t.Fatalf("browser: set the session cookie: %v", err)
-	}
-}
 
 // rows counts the contacts the list shows.
 func (b *browser) rows() int {
@@ -142,7 +128,7 @@ func TestBrowserContactsList(t *testing.T) {
 	}
 
 	// A viewer: values masked, no bulk action.
-	b.signInWith(e.staff(w, custos.RoleViewer))
+	b.useSession(e.staffSession(w, custos.RoleViewer))
 	b.open("/contacts?cols=email,contract_signed")
 	b.waitRows(50)
 	if n := eval[int](b, `document.querySelectorAll("#contacts .masked").length`); n != 50 {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -12,20 +11,6 @@ import (
 
 	"github.com/custos/custos/internal/custos"
 )
-
-// staff makes a staff user of the role in w and returns its session token.
-func (e *testEnv) staff(w *workspace, role custos.Role) string {
-	e.t.Helper()
-	u := &custos.User{Email: string(role) + "-" + strconv.Itoa(int(e.nextStaff())) + "@" + w.name + ".example", Role: role}
-	must(e.t, e.db.CreateUser(w.ctx, u, testPassword))
-	res, err := e.db.Login(context.Background(), custos.LoginAttempt{Workspace: w.name, Email: u.Email, Password: testPassword})
-	must(e.t, err)
-	return res.Token
-}
-
-var staffSeq int64
-
-func (e *testEnv) nextStaff() int64 { staffSeq++; return staffSeq }
 
 // contractField defines a custom field classified none, "contract signed".
 func (e *testEnv) contractField(w *workspace) {
@@ -47,7 +32,7 @@ func (e *testEnv) htmlPage(token, path string) *response {
 func TestSavedFiltersAreTheirOwners(t *testing.T) {
 	e := newEnv(t)
 	w := e.newWorkspace("a")
-	anna, bob := e.staff(w, custos.RoleSales), e.staff(w, custos.RoleViewer)
+	anna, bob := e.staffSession(w, custos.RoleSales), e.staffSession(w, custos.RoleViewer)
 
 	var f custos.SavedFilter
 	e.call(anna, "POST", "/api/v1/saved-filters", map[string]any{"name": "VIPs", "query": "tag=vip&field.a_only=x", "columns": []string{"email", "a_only"}}, 201, &f)
@@ -194,7 +179,7 @@ func TestContactsPage(t *testing.T) {
 	if strings.Contains(body, "<script>alert") {
 		t.Error("a value is not escaped")
 	}
-	viewer := e.staff(w, custos.RoleViewer)
+	viewer := e.staffSession(w, custos.RoleViewer)
 	res := e.htmlPage(viewer, path)
 	body = string(res.body)
 	if res.status != 200 || strings.Contains(body, w.email) || strings.Contains(body, "alert(1)") || !strings.Contains(body, `class="masked"`) {

@@ -78,25 +78,34 @@ func (s *server) checkFilterAccess(ctx context.Context, f custos.ContactFilter, 
 	if a.Can(custos.PermPersonalDataRead) {
 		return nil
 	}
-	forbidden := func(field string) error {
-		return &custos.Error{Code: custos.EFORBIDDEN, Field: prefix + field,
-			Message: "filtering on personal data needs the personal_data:read permission"}
+	field, err := s.personalParameter(ctx, f, prefix)
+	if err != nil || field == "" {
+		return err
 	}
+	return &custos.Error{Code: custos.EFORBIDDEN, Field: field,
+		Message: "filtering on personal data needs the personal_data:read permission"}
+}
+
+// personalParameter returns the first parameter of the filter that holds
+// or reveals personal data (an address, a search, a personal field's
+// value, whether a personal field is held), named as the caller names it
+// (prefix "": the query's own names), or "" when there is none.
+func (s *server) personalParameter(ctx context.Context, f custos.ContactFilter, prefix string) (string, error) {
 	if f.Email != nil {
-		return forbidden("email")
+		return prefix + "email", nil
 	} else if f.Search != "" {
-		return forbidden("q")
+		return prefix + "q", nil
 	}
 	if len(f.Fields) == 0 && f.Missing == nil {
-		return nil
+		return "", nil
 	}
 	plain, err := s.plainFields(ctx)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if f.Missing != nil && !plain[*f.Missing] {
 		// Whether a personal value is held tells something about the person.
-		return forbidden("missing")
+		return prefix + "missing", nil
 	}
 	keys := make([]string, 0, len(f.Fields))
 	for k := range f.Fields {
@@ -106,12 +115,12 @@ func (s *server) checkFilterAccess(ctx context.Context, f custos.ContactFilter, 
 	for _, k := range keys {
 		if !plain[k] {
 			if prefix == "" {
-				return forbidden("field." + k)
+				return "field." + k, nil
 			}
-			return forbidden("fields." + k)
+			return prefix + "fields." + k, nil
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // plainFields returns the keys of the fields classified as none, the only

@@ -43,8 +43,19 @@ func (s *server) createSavedFilter(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, custos.Invalid("query", "is not a valid query string"))
 		return
 	}
-	if _, err := contactFilterFromQuery(values); err != nil {
+	cf, err := contactFilterFromQuery(values)
+	if err != nil {
 		s.writeError(w, r, fieldError("query", err))
+		return
+	}
+	// A saved filter is kept as it is, unsealed, and outlives the people
+	// it might name: it may not hold personal data.
+	if field, err := s.personalParameter(r.Context(), cf, ""); err != nil {
+		s.writeError(w, r, err)
+		return
+	} else if field != "" {
+		s.writeError(w, r, &custos.Error{Code: custos.EINVALID, Field: "query",
+			Message: "a saved filter is stored unencrypted, so it cannot hold personal data: leave out " + field})
 		return
 	}
 	defs, err := s.svc.FindFields(r.Context())

@@ -23,7 +23,9 @@ const xss = `"'><img src=x onerror="window.__xss=1;alert(1)"><script>window.__xs
 // sign-up form and an import, then opens every admin page of the route
 // table and every page they link to, as an admin, and fails if any script
 // but ours runs (a dialog, window.__xss, a refusal by the
-// Content-Security-Policy) or a page fails.
+// Content-Security-Policy) or a page fails. On the way it holds every page
+// to the accessibility rules a crawl can check: every control labelled,
+// one main heading, no id used twice.
 func TestNoScriptRunsInAnyPage(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -62,6 +64,9 @@ func TestNoScriptRunsInAnyPage(t *testing.T) {
 		if msg := eval[string](b, `(document.querySelector("main .error") || {}).textContent || ""`); msg != "" {
 			t.Errorf("%s: the page failed: %s", path, msg)
 		}
+		for _, problem := range eval[[]string](b, accessibilityProblems) {
+			t.Errorf("%s: %s", path, problem)
+		}
 		for _, href := range eval[[]string](b, `Array.from(document.querySelectorAll("a[href]"), a => a.getAttribute("href"))`) {
 			if next, ok := adminLink(href); ok && !seen[next] {
 				queue = append(queue, next)
@@ -77,6 +82,26 @@ func TestNoScriptRunsInAnyPage(t *testing.T) {
 	}
 	t.Logf("%d pages opened, %d show planted values", len(seen), shown)
 }
+
+// accessibilityProblems lists, in the page, the controls without a label
+// (a <label for>, a wrapping label, aria-label or aria-labelledby), a main
+// heading missing or repeated, and ids used twice.
+const accessibilityProblems = `(() => {
+	const out = [];
+	for (const el of document.querySelectorAll("input, select, textarea")) {
+		if (["hidden", "submit", "button", "reset"].includes(el.type)) continue;
+		if ((el.labels && el.labels.length) || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby")) continue;
+		out.push("a control without a label: " + el.outerHTML.slice(0, 120));
+	}
+	const h1 = document.querySelectorAll("h1").length;
+	if (h1 !== 1) out.push(h1 + " main headings (h1), want 1");
+	const seen = new Set();
+	for (const el of document.querySelectorAll("[id]")) {
+		if (seen.has(el.id)) out.push("the id " + el.id + " is used twice");
+		seen.add(el.id);
+	}
+	return out;
+})()`
 
 // adminLink returns the path of a link to another page of ours worth
 // opening: not the API (downloads), not files, not another site.

@@ -15,6 +15,11 @@ type Message struct {
 	// ("contact-12", "dsr-3"), so that a stored copy (the outbox) can be
 	// found and removed when that contact is forgotten.
 	Ref string
+	// Transactional marks a message the person asked for, or one the law
+	// requires (their own preference link, the notice before a restriction
+	// is lifted). Only such a message may go to a contact whose processing
+	// is restricted (Art. 18); any other is refused.
+	Transactional bool
 }
 
 // SentMessage is a message to a contact as the outgoing queue keeps it,
@@ -36,7 +41,9 @@ type SentMessage struct {
 type MailQueueService interface {
 	// QueueContactMail queues a message to a contact of the actor's
 	// workspace, sealed under the contact's key. ENOTFOUND for a contact
-	// not in the workspace; EGONE for a forgotten one.
+	// not in the workspace; EGONE for a forgotten one; ERESTRICTED for a
+	// message that is not Transactional to a contact whose processing is
+	// restricted.
 	QueueContactMail(ctx context.Context, contactID int64, m *Message) error
 }
 

@@ -52,7 +52,8 @@ func (db *DB) wakeMail() {
 
 // QueueContactMail queues a message to a contact of the actor's workspace,
 // sealed under the contact's key. ENOTFOUND for a contact not in the
-// workspace; EGONE for a forgotten one.
+// workspace; EGONE for a forgotten one; ERESTRICTED for a message that is
+// not transactional while the contact's processing is restricted.
 func (db *DB) QueueContactMail(ctx context.Context, contactID int64, m *custos.Message) error {
 	a, err := actor(ctx)
 	if err != nil {
@@ -70,8 +71,12 @@ func (db *DB) QueueContactMail(ctx context.Context, contactID int64, m *custos.M
 		m.Ref = "contact-" + strconv.FormatInt(contactID, 10)
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.lockContact(ctx, tx, ws, contactID); err != nil {
+		r, err := db.lockContact(ctx, tx, ws, contactID)
+		if err != nil {
 			return err
+		}
+		if r.status == string(custos.StatusRestricted) && !m.Transactional {
+			return custos.Restricted("contact_id", "only a message the person asked for, or the law requires, may be sent")
 		}
 		return db.queueMail(ctx, tx, ws, mailSubjectContact, contactID, k, m, db.Now())
 	})

@@ -91,3 +91,29 @@ func TestExportHoldsMessagesSent(t *testing.T) {
 		t.Errorf("%d messages left after the contact was forgotten", left)
 	}
 }
+
+// TestRestrictedContactGetsOnlyTransactionalMail: while a contact's
+// processing is restricted, a message the person did not ask for is
+// refused, and one they asked for (their preference link) still goes.
+func TestRestrictedContactGetsOnlyTransactionalMail(t *testing.T) {
+	db := openTestDB(t)
+	ctx := testActor(t, db)
+	c := &custos.Contact{Email: "frozen@example.com"}
+	if err := db.CreateContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RestrictContact(ctx, c.ID, "Contests the accuracy of the data."); err != nil {
+		t.Fatal(err)
+	}
+	err := db.QueueContactMail(ctx, c.ID, &custos.Message{To: c.Email, Subject: "Our offer", Text: "Buy now."})
+	if custos.ErrorCode(err) != custos.ERESTRICTED {
+		t.Fatalf("a newsletter to a restricted contact: %v, want restricted", err)
+	}
+	if err := db.QueueContactMail(ctx, c.ID, &custos.Message{To: c.Email, Subject: "Your link", Text: "Here it is.", Transactional: true}); err != nil {
+		t.Fatalf("the person's own link: %v", err)
+	}
+	q, err := db.MailQueueStatus(context.Background())
+	if err != nil || len(q) != 1 {
+		t.Fatalf("queue: %+v %v", q, err)
+	}
+}

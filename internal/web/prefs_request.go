@@ -172,6 +172,9 @@ func (s *server) sendPrefsLink(ctx context.Context, workspace, email, lang strin
 		Subject: i18n.T(lang, "prefs.mail.subject"),
 		Text:    i18n.T(lang, "prefs.mail.body", link, int(custos.PreferenceTokenTTL.Hours()/24)),
 		Ref:     "contact-" + strconv.FormatInt(c.ID, 10),
+		// The person asked for it: it goes even while their processing
+		// is restricted.
+		Transactional: true,
 	}
 	// The persisted queue delivers it, retried, surviving a crash; the
 	// worker's errors never name the address.

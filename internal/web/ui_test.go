@@ -99,7 +99,7 @@ func TestContactsOldestFirst(t *testing.T) {
 	for path := "/api/v1/contacts?sort=oldest&limit=2"; ; {
 		var page struct {
 			Data []*custos.Contact `json:"data"`
-			Next string           `json:"next_cursor"`
+			Next string            `json:"next_cursor"`
 		}
 		e.call(w.token, "GET", path, nil, http.StatusOK, &page)
 		for _, c := range page.Data {

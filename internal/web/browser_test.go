@@ -227,21 +227,49 @@ func (b *browser) fillLogin(w *workspace) {
 	)
 }
 
-// waitPath waits until the browser is at path (without query).
-func (b *browser) waitPath(path string) {
+// waitUntil asks cond again and again, for at most half a minute, until it
+// holds; cond also says what it saw, for the failure. A page being
+// replaced meanwhile fails nothing: cond is asked again.
+func (b *browser) waitUntil(want string, cond func() (bool, string)) {
 	b.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		loc := eval[string](b, "location.pathname")
-		if loc == path {
-			b.run(chromedp.WaitVisible(chromedp.CSS("h1")))
+		ok, saw := cond()
+		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("browser: at %s, want %s", loc, path)
+			b.t.Fatalf("browser: waited for %s; %s", want, saw)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// try evaluates a JavaScript expression in the page, answering the error
+// of a page being replaced instead of failing the test.
+func try[T any](b *browser, expr string) (T, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+}
+
+// waitLocation waits until the browser's path passes ok, then for the
+// page's heading, and returns the path.
+func (b *browser) waitLocation(want string, ok func(path string) bool) string {
+	b.t.Helper()
+	var loc string
+	b.waitUntil(want, func() (bool, string) {
+		loc, _ = try[string](b, "location.pathname")
+		return ok(loc), "at " + loc
+	})
+	b.run(chromedp.WaitVisible(chromedp.CSS("h1")))
+	return loc
+}
+
+// waitPath waits until the browser is at path (without query).
+func (b *browser) waitPath(path string) {
+	b.t.Helper()
+	b.waitLocation(path, func(loc string) bool { return loc == path })
 }
 
 // TestBrowserSignIn opens a page, signs in through the sign-in page it is

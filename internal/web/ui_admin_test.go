@@ -20,18 +20,7 @@ import (
 // returns the path.
 func (b *browser) waitPathPrefix(prefix string) string {
 	b.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		loc := eval[string](b, "location.pathname")
-		if strings.HasPrefix(loc, prefix) {
-			b.run(chromedp.WaitVisible(chromedp.CSS("h1")))
-			return loc
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("browser: at %s, want a path under %s", loc, prefix)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return b.waitLocation("a path under "+prefix, func(loc string) bool { return strings.HasPrefix(loc, prefix) })
 }
 
 // submit clicks the submit button of the form sel and waits until what
@@ -46,32 +35,18 @@ func (b *browser) submit(form, wait string) {
 func (b *browser) clickReload(form string) {
 	b.t.Helper()
 	b.run(chromedp.Evaluate[chromedp.Void](`window.custosStale = true`), chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)))
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		// Errors while the page is being replaced are expected: try again.
-		fresh, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.custosStale !== true && document.readyState === "complete"`))
-		cancel()
-		if err == nil && fresh {
-			b.run(chromedp.WaitVisible(chromedp.CSS("h1")))
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b.t.Fatalf("browser: the page did not reload after %s", form)
+	b.waitJS(`window.custosStale !== true && document.readyState === "complete"`)
+	b.run(chromedp.WaitVisible(chromedp.CSS("h1")))
 }
 
 // waitQuery waits until the browser's query string holds part, and its
 // page is shown.
 func (b *browser) waitQuery(part string) {
 	b.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(eval[string](b, "location.search"), part) {
-		if time.Now().After(deadline) {
-			b.t.Fatalf("browser: the query never held %s", part)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	b.waitUntil("a query holding "+part, func() (bool, string) {
+		q, _ := try[string](b, "location.search")
+		return strings.Contains(q, part), "at ?" + q
+	})
 	b.run(chromedp.WaitVisible(chromedp.CSS("h1")))
 }
 

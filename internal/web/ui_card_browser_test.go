@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,39 +32,26 @@ func evalAsync[T any](b *browser, expr string) T {
 // contact's id.
 func (b *browser) waitCard() int64 {
 	b.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		loc := eval[string](b, "location.pathname")
-		if s, ok := strings.CutPrefix(loc, "/contacts/"); ok {
-			if id, err := strconv.ParseInt(s, 10, 64); err == nil {
-				b.run(chromedp.WaitVisible(chromedp.CSS("#contact-status")))
-				return id
-			}
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("browser: at %s, want a contact card", loc)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var id int64
+	b.waitUntil("a contact card", func() (bool, string) {
+		loc, _ := try[string](b, "location.pathname")
+		s, ok := strings.CutPrefix(loc, "/contacts/")
+		n, err := strconv.ParseInt(s, 10, 64)
+		id = n
+		return ok && err == nil, "at " + loc
+	})
+	b.run(chromedp.WaitVisible(chromedp.CSS("#contact-status")))
+	return id
 }
 
 // waitJS waits until the JavaScript expression is true in the page,
 // across the reload of a form sent.
 func (b *browser) waitJS(expr string) {
 	b.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("browser: waiting for %s (%v)", expr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	b.waitUntil(expr, func() (bool, string) {
+		ok, err := try[bool](b, expr)
+		return err == nil && ok, fmt.Sprint("the last answer: ", ok, err)
+	})
 }
 
 // TestBrowserContactJourney is the journey of issue 6 in the browser:

@@ -85,17 +85,10 @@ func submit(sel string) chromedp.Action[chromedp.Void] {
 // waitText waits until the text of sel contains want.
 func (b *browser) waitText(sel, want string) {
 	b.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got := eval[string](b, `(document.querySelector(`+jsString(sel)+`) || {}).textContent || ""`)
-		if strings.Contains(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("browser: %s says %q, want %q", sel, got, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	b.waitUntil(sel+" saying "+want, func() (bool, string) {
+		got, _ := try[string](b, `(document.querySelector(`+jsString(sel)+`) || {}).textContent || ""`)
+		return strings.Contains(got, want), "it says " + got
+	})
 }
 
 // jsString quotes s as a JavaScript string literal.

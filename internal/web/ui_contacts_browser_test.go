@@ -13,21 +13,13 @@ import (
 	"github.com/custos/custos/internal/custos"
 )
 
-// rows counts the contacts the list shows.
-func (b *browser) rows() int {
-	return eval[int](b, `document.querySelectorAll("#contacts tbody tr").length`)
-}
-
 // waitRows waits until the list shows n contacts.
 func (b *browser) waitRows(n int) {
 	b.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for b.rows() != n {
-		if time.Now().After(deadline) {
-			b.t.Fatalf("the list shows %d contacts at %s, want %d", b.rows(), eval[string](b, "location.href"), n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	b.waitUntil(fmt.Sprint(n, " contacts in the list"), func() (bool, string) {
+		got, err := try[int](b, `document.querySelectorAll("#contacts tbody tr").length`)
+		return err == nil && got == n, fmt.Sprint("it shows ", got)
+	})
 }
 
 // TestBrowserContactsList drives the contacts list: chosen columns with a

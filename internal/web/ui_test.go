@@ -125,3 +125,37 @@ func TestContactsOldestFirst(t *testing.T) {
 		t.Errorf("the page oldest first: %d, first at %d, last at %d", res.status, first, last)
 	}
 }
+
+// TestUserPageOffersOnlyWhatTheReaderMayDo: a role that may manage users
+// but not all an administrator may sees an administrator's page without
+// its forms (the store would refuse them), and is offered only the roles
+// it may give.
+func TestUserPageOffersOnlyWhatTheReaderMayDo(t *testing.T) {
+	e := newEnv(t)
+	w := e.newWorkspace("a")
+	must(t, e.db.CreateRole(w.ctx, &custos.RoleDef{Name: "staffer", Permissions: []custos.Permission{custos.PermUsersManage, custos.PermContactsRead}}))
+	staffer := e.staffSession(w, "staffer")
+	html := map[string]string{"Accept": "text/html"}
+
+	page := func(id int64) string {
+		t.Helper()
+		res := e.do(request{method: "GET", path: fmt.Sprintf("/users/%d", id), token: staffer, header: html})
+		if res.status != http.StatusOK {
+			t.Fatalf("/users/%d: %d %s", id, res.status, res.body)
+		}
+		return string(res.body)
+	}
+	admin := page(w.user)
+	if !strings.Contains(admin, `id="not-manageable"`) || strings.Contains(admin, `id="change-role"`) || strings.Contains(admin, `id="end-sessions"`) {
+		t.Errorf("an administrator's page offers changes to a narrower role:\n%s", admin)
+	}
+	u := &custos.User{Email: "viewer@a.example", Role: custos.RoleViewer}
+	must(t, e.db.CreateUser(w.ctx, u, testPassword))
+	viewer := page(u.ID)
+	if strings.Contains(viewer, `id="not-manageable"`) || !strings.Contains(viewer, `id="change-role"`) {
+		t.Errorf("a viewer's page does not offer its forms:\n%s", viewer)
+	}
+	if strings.Contains(viewer, `<option value="admin"`) || !strings.Contains(viewer, `<option value="viewer"`) {
+		t.Errorf("the roles offered are not those the reader may give")
+	}
+}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/custos/custos/internal/custos"
@@ -47,6 +48,10 @@ type userView struct {
 	// Networks is the user's allowlist as the form edits it.
 	Networks string
 	Self     bool
+	// Manageable is whether the reader may change the user: only when
+	// the user's role grants nothing the reader's lacks (the store
+	// refuses the rest). Roles lists only the roles the reader may give.
+	Manageable bool
 }
 
 // userPage renders one user with the forms that change them and their
@@ -73,5 +78,14 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request) {
 	}
 	a, _ := custos.ActorFrom(ctx)
 	v.Self = a.Kind == custos.ActorUser && a.ID == id
+	mayGive := func(d *custos.RoleDef) bool {
+		return !slices.ContainsFunc(d.Permissions, func(p custos.Permission) bool { return !a.Can(p) })
+	}
+	v.Roles = slices.DeleteFunc(v.Roles, func(d *custos.RoleDef) bool {
+		if d.Name == u.Role {
+			v.Manageable = mayGive(d)
+		}
+		return !mayGive(d)
+	})
 	s.renderPage(w, r, "user", "ui.admin.users.user", v)
 }

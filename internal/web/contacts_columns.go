@@ -139,6 +139,9 @@ const maxExportRows = 100_000
 // contact the query selects (the contacts list's filter, with contact_ids
 // for a selection), headed by the column keys. Cells that begin like a
 // formula are neutralised; values the caller may not read are empty.
+// Contacts whose processing is restricted (Art. 18) are left out: a file
+// like this leaves Custos, and such a contact's data may only be stored.
+// X-Custos-Restricted-Omitted counts them.
 func (s *server) exportContactsCSV(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	values, err := url.ParseQuery(r.URL.RawQuery)
@@ -176,6 +179,7 @@ func (s *server) exportContactsCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	cw.Write(row)
 	f.Limit = custos.MaxLimit
+	omitted := 0
 	for n := 0; ; {
 		cs, next, err := s.svc.FindContacts(ctx, f)
 		if err == nil {
@@ -190,6 +194,10 @@ func (s *server) exportContactsCSV(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, c := range cs {
+			if c.Status == custos.StatusRestricted {
+				omitted++
+				continue
+			}
 			for i, col := range cols {
 				row[i] = csvCell(col.value(c, masked).Value)
 			}
@@ -207,6 +215,7 @@ func (s *server) exportContactsCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="contacts.csv"`)
+	w.Header().Set("X-Custos-Restricted-Omitted", strconv.Itoa(omitted))
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
 }

@@ -115,6 +115,13 @@ func TestContactsExportCSV(t *testing.T) {
 	if got := newestAudit(e, w); got.Seq != before.Seq+1 || got.Action != custos.AuditRead || got.Route != "GET /api/v1/contacts/export.csv" {
 		t.Errorf("the export's audit entry: %+v", got)
 	}
+	// A contact whose processing is restricted is left out, and counted.
+	_, err = e.db.RestrictContact(w.ctx, ids[1], "the person contests the data")
+	must(t, err)
+	res = e.call(w.token, "GET", "/api/v1/contacts/export.csv?tag=export&cols=email", nil, 200, nil)
+	if got, omitted := string(res.body), res.header.Get("X-Custos-Restricted-Omitted"); got != "email\np2@example.com\np0@example.com\n" || omitted != "1" {
+		t.Errorf("with p1 restricted: %q, %s omitted", got, omitted)
+	}
 	// A selection, within the filter.
 	res = e.call(w.token, "GET", fmt.Sprintf("/api/v1/contacts/export.csv?tag=export&contact_ids=%d,%d&cols=email", ids[0], ids[2]), nil, 200, nil)
 	if got := string(res.body); got != "email\np2@example.com\np0@example.com\n" {

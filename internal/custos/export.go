@@ -12,10 +12,12 @@ import (
 // restrictions of processing with their reasons, and the data-subject
 // requests the person made.
 type Export struct {
-	GeneratedAt  time.Time       `json:"generated_at"`
-	Contact      *Contact        `json:"contact"`
-	Fields       []*FieldDef     `json:"fields"`
-	Lists        []*List         `json:"lists"`
+	GeneratedAt time.Time   `json:"generated_at"`
+	Contact     *Contact    `json:"contact"`
+	Fields      []*FieldDef `json:"fields"`
+	Lists       []*List     `json:"lists"`
+	// ListsLeft are the lists the contact was taken off, and when.
+	ListsLeft    []*ListLeave    `json:"lists_left"`
 	Consents     []*ConsentState `json:"consents"`
 	Ledger       []*ConsentEvent `json:"ledger"`
 	Purposes     []*Purpose      `json:"purposes"`
@@ -49,4 +51,13 @@ type ExportService interface {
 	// ExportContact gathers everything held about the contact. ENOTFOUND
 	// for a contact not in the workspace, EGONE for one whose key is gone.
 	ExportContact(ctx context.Context, id int64) (*Export, error)
+}
+
+// ListLeave records that a contact left a list (unsubscribed, or was taken
+// off it): an import or a bulk addition does not put them back.
+type ListLeave struct {
+	ListID   int64     `json:"list_id"`
+	ListName string    `json:"list_name"`
+	LeftAt   time.Time `json:"left_at"`
+	LeftBy   string    `json:"left_by"`
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -307,5 +308,68 @@ func TestImportRespectsObjection(t *testing.T) {
 	}
 	if d, err := db.Permission(ctx, findByEmail(t, db, ctx, "new@x.eu").ID, p.ID, nil); err != nil || !d.Allowed {
 		t.Fatalf("the new contact: %+v %v", d, err)
+	}
+}
+
+// TestImportKeepsUnsubscribes: a contact who left the import's list is not
+// put back on it by a later import, unless the row brings proof of consent
+// newer than the leaving (listmonk #2008); one who never left is added.
+func TestImportKeepsUnsubscribes(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
+	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	p := &custos.Purpose{Name: "Customers", LegalBasis: custos.BasisContract}
+	if err := db.CreatePurpose(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	l := &custos.List{Name: "News"}
+	if err := db.CreateList(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{}
+	for _, email := range []string{"left@x.eu", "stayed@x.eu"} {
+		c := &custos.Contact{Email: email}
+		if err := db.CreateContact(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		ids[email] = c.ID
+	}
+	if _, err := db.AddMembers(ctx, l.ID, []int64{ids["left@x.eu"]}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.RemoveMembers(ctx, l.ID, []int64{ids["left@x.eu"]}); err != nil || n != 1 {
+		t.Fatalf("remove: %d %v", n, err)
+	}
+	onList := func(email string) bool {
+		t.Helper()
+		lists, err := db.ContactLists(ctx, ids[email])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Contains(lists, l.ID)
+	}
+	now = now.Add(time.Hour)
+	data := "email\nleft@x.eu\nstayed@x.eu\n"
+	imp := start(t, db, ctx, data, custos.ImportOptions{ListID: l.ID, PurposeID: p.ID, Basis: custos.BasisContract})
+	if imp, err := Run(ctx, db, imp, strings.NewReader(data), nil); err != nil || imp.Status != custos.ImportDone || imp.Updated != 2 {
+		t.Fatalf("import: %+v %v", imp, err)
+	}
+	if onList("left@x.eu") || !onList("stayed@x.eu") {
+		t.Fatalf("after the import: left on the list %v, stayed on it %v", onList("left@x.eu"), onList("stayed@x.eu"))
+	}
+	// Proof older than the leaving does not bring them back; newer does.
+	for _, tc := range []struct {
+		at   time.Time
+		back bool
+	}{{now.Add(-2 * time.Hour), false}, {now.Add(-time.Minute), true}} {
+		data := fmt.Sprintf("email,consent_at,consent_text\nleft@x.eu,%s,Yes I want the news.\n", tc.at.Format(time.RFC3339))
+		imp := start(t, db, ctx, data, custos.ImportOptions{ListID: l.ID, PurposeID: p.ID, Basis: custos.BasisContract})
+		if imp, err := Run(ctx, db, imp, strings.NewReader(data), nil); err != nil || imp.Status != custos.ImportDone || imp.Rejected != 0 {
+			t.Fatalf("import with proof of %s: %+v %v", tc.at, imp, err)
+		}
+		if got := onList("left@x.eu"); got != tc.back {
+			t.Fatalf("proof of %s: on the list %v, want %v", tc.at, got, tc.back)
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 // that is in neither list.
 const (
 	// exportedTables feed ExportContact.
-	exportedTables = "contacts contact_tags list_members consent_events consent_state contact_changes contact_restrictions contact_objections dsr_requests" +
+	exportedTables = "contacts contact_tags list_members list_leaves consent_events consent_state contact_changes contact_restrictions contact_objections dsr_requests" +
 		" contact_activities contact_attachments tracking_events"
 	// unexportedTables hold nothing about the person: key material,
 	// tombstones without personal data, and the audit log of staff actions
@@ -55,6 +55,9 @@ func (db *DB) ExportContact(ctx context.Context, id int64) (*custos.Export, erro
 			return nil, err
 		}
 		x.Lists = append(x.Lists, list)
+	}
+	if x.ListsLeft, err = db.contactListLeaves(ctx, ws, id); err != nil {
+		return nil, err
 	}
 	if x.Consents, x.Ledger, err = db.ContactConsents(ctx, id); err != nil {
 		return nil, err

@@ -178,7 +178,7 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 				removed["pending_signups"] = int64(len(signups))
 			}
 		}
-		for _, table := range []string{"list_members", "consent_state", "consent_events", "contact_changes", "contact_restrictions", "contact_objections",
+		for _, table := range []string{"list_members", "list_leaves", "consent_state", "consent_events", "contact_changes", "contact_restrictions", "contact_objections",
 			"contact_activities", "contact_attachments", "tracking_events"} {
 			res, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE workspace_id = ? AND contact_id = ?`), ws, id)
 			if err != nil {

@@ -32,6 +32,17 @@ func forgettable(t *testing.T, db *store.DB, ctx context.Context) (*custos.Conta
 	if _, err := db.AddMembers(ctx, l.ID, []int64{c.ID}); err != nil {
 		t.Fatal(err)
 	}
+	// A list the contact left.
+	old := &custos.List{Name: "Old offers"}
+	if err := db.CreateList(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddMembers(ctx, old.ID, []int64{c.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RemoveMembers(ctx, old.ID, []int64{c.ID}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.RecordConsent(ctx, c.ID, custos.ConsentRequest{PurposeID: p.ID, Action: custos.ActionGrant, Notice: "Tak.", IP: "192.0.2.1", UserAgent: "UA"}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +77,7 @@ func TestForgetErase(t *testing.T) {
 	if ts.ContactID != c.ID || ts.Mode != custos.ForgetErase || ts.RequestID != "DSR-2026-17" || ts.ErasedAt.IsZero() {
 		t.Fatalf("tombstone %+v", ts)
 	}
-	want := map[string]int64{"data_key": 1, "tags": 1, "list_members": 1, "consent_state": 1, "consent_events": 1, "contact_changes": 2,
+	want := map[string]int64{"data_key": 1, "tags": 1, "list_members": 1, "list_leaves": 1, "consent_state": 1, "consent_events": 1, "contact_changes": 2,
 		"contact_restrictions": 1, "contact_objections": 1, "contacts": 1, "dsr_requests": 0, "outbox_messages": 0,
 		"contact_activities": 1, "contact_attachments": 1, "tracking_events": 0}
 	if !reflect.DeepEqual(ts.Removed, want) {

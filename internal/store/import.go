@@ -395,6 +395,8 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 		// Existing contacts: restricted ones are skipped; the rest get the
 		// profile policy and, unless they withdrew, the purpose.
 		var diffs []importDiff
+		var back []*custos.ImportRow
+		var backIDs []int64
 		for _, it := range upd {
 			row := existing[it.bidx]
 			if row.status == string(custos.StatusRestricted) {
@@ -409,9 +411,31 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 				return err
 			}
 			if permits {
-				listAdd = append(listAdd, row.id)
+				back = append(back, it.row)
+				backIDs = append(backIDs, row.id)
 			}
 			plan.updated++
+		}
+		// Back on the list, unless they left it and the row brings no
+		// newer proof than that (listmonk #2008).
+		if o.ListID != 0 {
+			leftAt, err := db.listLeaves(ctx, tx, ws, o.ListID, backIDs)
+			if err != nil {
+				return err
+			}
+			var rejoined []int64
+			for i, cid := range backIDs {
+				if at, left := leftAt[cid]; left {
+					if r := back[i]; r.ConsentAt == nil || r.ConsentText == "" || !r.ConsentAt.After(at) {
+						continue
+					}
+					rejoined = append(rejoined, cid)
+				}
+				listAdd = append(listAdd, cid)
+			}
+			if err := db.rejoin(ctx, tx, ws, o.ListID, rejoined); err != nil {
+				return err
+			}
 		}
 		if o.ListID != 0 && len(listAdd) > 0 {
 			mrows := make([][]any, len(listAdd))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -140,8 +141,10 @@ func (db *DB) DeleteList(ctx context.Context, id int64) error {
 		if _, err := db.findList(ctx, tx, a.WorkspaceID, id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM list_members WHERE workspace_id = ? AND list_id = ?`), a.WorkspaceID, id); err != nil {
-			return err
+		for _, table := range []string{"list_members", "list_leaves"} {
+			if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM `+table+` WHERE workspace_id = ? AND list_id = ?`), a.WorkspaceID, id); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, db.q(`DELETE FROM lists WHERE workspace_id = ? AND id = ?`), a.WorkspaceID, id)
 		return err
@@ -259,20 +262,22 @@ func (db *DB) DeleteListGroup(ctx context.Context, id int64) error {
 	})
 }
 
-// AddMembers subscribes contacts to a list.
+// AddMembers subscribes contacts to a list; one who had left it is back on
+// it, as the caller named them.
 func (db *DB) AddMembers(ctx context.Context, listID int64, contactIDs []int64) (int64, error) {
 	n, _, err := db.changeMembers(ctx, listID, true, contactIDs, nil)
 	return n, err
 }
 
-// RemoveMembers unsubscribes contacts from a list.
+// RemoveMembers unsubscribes contacts from a list, and records that they
+// left it.
 func (db *DB) RemoveMembers(ctx context.Context, listID int64, contactIDs []int64) (int64, error) {
 	n, _, err := db.changeMembers(ctx, listID, false, contactIDs, nil)
 	return n, err
 }
 
 // AddMembersByFilter subscribes every contact the filter matches but the
-// restricted ones, which it counts.
+// restricted ones and those who left the list, which it counts.
 func (db *DB) AddMembersByFilter(ctx context.Context, listID int64, f custos.ContactFilter) (added, skipped int64, err error) {
 	return db.changeMembers(ctx, listID, true, nil, &f)
 }
@@ -286,8 +291,9 @@ func (db *DB) RemoveMembersByFilter(ctx context.Context, listID int64, f custos.
 // changeMembers adds or removes the contacts named by ids, or matching f,
 // in one transaction, and returns how many memberships changed.
 // Named contacts to add must all be live contacts of the workspace whose
-// processing is not restricted; contacts matching f to add that are
-// restricted are skipped, and counted.
+// processing is not restricted, and are back on the list even if they left
+// it; contacts matching f to add that are restricted or left the list are
+// skipped, and counted. A contact removed is recorded as having left.
 func (db *DB) changeMembers(ctx context.Context, listID int64, add bool, ids []int64, f *custos.ContactFilter) (changed, skipped int64, err error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -317,6 +323,15 @@ func (db *DB) changeMembers(ctx context.Context, listID int64, add bool, ids []i
 					return custos.Restricted("contact_ids", "%s cannot be added to a list until the restriction is lifted", contactsNamed(restricted))
 				}
 				skipped += int64(len(restricted))
+				if f != nil {
+					var left []int64
+					if live, left, err = db.notLeft(ctx, tx, ws, listID, live); err != nil {
+						return err
+					}
+					skipped += int64(len(left))
+				} else if err := db.rejoin(ctx, tx, ws, listID, live); err != nil {
+					return err
+				}
 				rows := make([][]any, len(live))
 				for i, id := range live {
 					rows[i] = []any{ws, listID, id, now}
@@ -332,6 +347,12 @@ func (db *DB) changeMembers(ctx context.Context, listID int64, add bool, ids []i
 			args := []any{ws, listID}
 			for _, id := range batch {
 				args = append(args, id)
+			}
+			if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO list_leaves (workspace_id, list_id, contact_id, left_at, left_by)
+				SELECT workspace_id, list_id, contact_id, ?, ? FROM list_members WHERE workspace_id = ? AND list_id = ? AND contact_id IN (`+placeholders(len(batch))+`)
+				ON CONFLICT (workspace_id, list_id, contact_id) DO UPDATE SET left_at = excluded.left_at, left_by = excluded.left_by`),
+				append([]any{now, a.String()}, args...)...); err != nil {
+				return err
 			}
 			res, err := tx.ExecContext(ctx, db.q(`DELETE FROM list_members WHERE workspace_id = ? AND list_id = ? AND contact_id IN (`+placeholders(len(batch))+`)`), args...)
 			if err != nil {
@@ -350,6 +371,83 @@ func (db *DB) changeMembers(ctx context.Context, listID int64, add bool, ids []i
 	}
 	db.grew(int(changed), "list_members")
 	return changed, skipped, nil
+}
+
+// notLeft splits ids into the contacts that never left the list and those
+// who did.
+func (db *DB) notLeft(ctx context.Context, tx *sql.Tx, ws, listID int64, ids []int64) (stayed, left []int64, err error) {
+	leftAt, err := db.listLeaves(ctx, tx, ws, listID, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, id := range ids {
+		if _, ok := leftAt[id]; ok {
+			left = append(left, id)
+		} else {
+			stayed = append(stayed, id)
+		}
+	}
+	return stayed, left, nil
+}
+
+// listLeaves answers when each of the contacts that left the list left it.
+func (db *DB) listLeaves(ctx context.Context, tx *sql.Tx, ws, listID int64, ids []int64) (map[int64]time.Time, error) {
+	leftAt := map[int64]time.Time{}
+	if len(ids) == 0 {
+		return leftAt, nil
+	}
+	args := []any{ws, listID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT contact_id, left_at FROM list_leaves WHERE workspace_id = ? AND list_id = ? AND contact_id IN (`+placeholders(len(ids))+`)`), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, err
+		}
+		leftAt[id] = fromMicros(at)
+	}
+	return leftAt, rows.Err()
+}
+
+// contactListLeaves answers the lists the contact left, newest first.
+func (db *DB) contactListLeaves(ctx context.Context, ws, contactID int64) ([]*custos.ListLeave, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT v.list_id, l.name, v.left_at, v.left_by FROM list_leaves v
+		JOIN lists l ON l.workspace_id = v.workspace_id AND l.id = v.list_id
+		WHERE v.workspace_id = ? AND v.contact_id = ? ORDER BY v.left_at DESC, v.list_id`), ws, contactID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*custos.ListLeave{}
+	for rows.Next() {
+		v := &custos.ListLeave{}
+		var at int64
+		if err := rows.Scan(&v.ListID, &v.ListName, &at, &v.LeftBy); err != nil {
+			return nil, err
+		}
+		v.LeftAt = fromMicros(at)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// rejoin forgets that the contacts left the list: they are joining it again.
+func (db *DB) rejoin(ctx context.Context, tx *sql.Tx, ws, listID int64, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{ws, listID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := tx.ExecContext(ctx, db.q(`DELETE FROM list_leaves WHERE workspace_id = ? AND list_id = ? AND contact_id IN (`+placeholders(len(ids))+`)`), args...)
+	return err
 }
 
 // contactsNamed names contacts by id in a message: "contact 7", or

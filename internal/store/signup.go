@@ -635,6 +635,10 @@ func (db *DB) confirmSignup(ctx context.Context, token, ip, userAgent string) (*
 				} else if err != nil {
 					return err
 				}
+				// The person joins it, even if they left it before.
+				if err := db.rejoin(ctx, tx, ws, l, []int64{out.ContactID}); err != nil {
+					return err
+				}
 				rows = append(rows, []any{ws, l, out.ContactID, micros(now)})
 			}
 			if _, err := db.insertRowsSuffix(ctx, tx, "list_members", []string{"workspace_id", "list_id", "contact_id", "created_at"}, rows,

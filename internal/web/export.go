@@ -165,6 +165,12 @@ func exportRows(x *custos.Export) [][]string {
 	for _, l := range x.Lists {
 		row("list", fmt.Sprint(l.ID), "name", l.Name)
 	}
+	for _, v := range x.ListsLeft {
+		item := fmt.Sprint(v.ListID)
+		row("list_left", item, "name", v.ListName)
+		row("list_left", item, "left_at", v.LeftAt)
+		row("list_left", item, "left_by", v.LeftBy)
+	}
 	for _, p := range x.Purposes {
 		item := fmt.Sprintf("%d v%d", p.ID, p.Version)
 		row("purpose", item, "name", p.Name)

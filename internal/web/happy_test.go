@@ -322,9 +322,15 @@ func TestListsHappyPath(t *testing.T) {
 		t.Errorf("removed by filter %d", res.Affected)
 	}
 	members(1)
+	// They left the list: adding by filter skips them; naming them brings
+	// them back.
 	e.call(tok, "POST", list+"/members", map[string]any{"filter": map[string]any{"tag": "late"}}, http.StatusOK, &res)
+	if res.Affected != 0 || res.Skipped != 2 {
+		t.Errorf("added by filter %d, skipped %d", res.Affected, res.Skipped)
+	}
+	e.call(tok, "POST", list+"/members", map[string]any{"contact_ids": ids[1:]}, http.StatusOK, &res)
 	if res.Affected != 2 {
-		t.Errorf("added by filter %d", res.Affected)
+		t.Errorf("added by id %d", res.Affected)
 	}
 	e.call(tok, "POST", list+"/members/remove", map[string]any{"contact_ids": ids[:1]}, http.StatusOK, &res)
 	if res.Affected != 1 {

@@ -97,6 +97,9 @@ func TestBrowserContactsList(t *testing.T) {
 	}
 	b.run(chromedp.Click(chromedp.CSS(fmt.Sprintf("#sel-%d", ids[0]))), chromedp.Click(chromedp.CSS(fmt.Sprintf("#sel-%d", ids[2]))),
 		chromedp.Click(chromedp.CSS("#bulk-list button")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if got := b.text(".flash"); got != "Done: 2 added; 0 left out (processing restricted, or they left the list)." {
+		t.Errorf("flash %q", got)
+	}
 	for i, id := range ids[:3] {
 		lists, err := e.db.ContactLists(w.ctx, id)
 		must(t, err)
@@ -111,6 +114,9 @@ func TestBrowserContactsList(t *testing.T) {
 	b.open("/contacts?tag=vip")
 	b.run(chromedp.Click(chromedp.CSS("#scope-all")), chromedp.SetValue(chromedp.CSS("#bulk-purpose"), strconv.FormatInt(basis.ID, 10)),
 		chromedp.Click(chromedp.CSS("#bulk-consent button")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if got := b.text(".flash"); got != "Done: 3 recorded; 0 left out (processing restricted)." {
+		t.Errorf("flash %q", got)
+	}
 	for i, id := range ids[:4] {
 		d, err := e.db.Permission(w.ctx, id, basis.ID, nil)
 		must(t, err)

@@ -5,7 +5,8 @@
 //   data-method    its method (POST when absent)
 //   data-then      the page to go to on success; {name} is replaced by that
 //                  member of the JSON answer (such as {id}); absent: reload
-//   data-done      a message to show on the next page
+//   data-done      a message to show on the next page; {name} is replaced
+//                  by that member of the JSON answer
 //   data-show      instead of leaving the page: a selector of an element to
 //                  reveal, whose [data-field] descendants get those members of
 //                  the JSON answer as text (a list one per line); for what an
@@ -165,10 +166,11 @@
       return;
     }
     if (form.dataset.show) { form.dispatchEvent(new CustomEvent('custos:answer', { bubbles: true, detail: data })); return; }
-    if (form.dataset.done) sessionStorage.setItem('custos.flash', form.dataset.done);
+    const member = (k) => (data && data[k] != null ? String(data[k]) : '');
+    if (form.dataset.done) sessionStorage.setItem('custos.flash', form.dataset.done.replace(/\{(\w+)\}/g, (_, k) => member(k)));
     const then = form.dataset.then;
     if (!then) { location.reload(); return; }
-    location.assign(then.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(data && data[k] != null ? data[k] : '')));
+    location.assign(then.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(member(k))));
   }
 
   document.addEventListener('submit', (ev) => {

@@ -130,23 +130,29 @@ func BenchmarkParse1GB(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rows := 0
-		for {
-			row, err := r.Next()
-			if err == io.EOF {
-				break
-			} else if err != nil {
-				b.Fatal(err)
-			}
-			if row.Err != nil {
-				b.Fatal(row.Err)
-			}
-			rows++
-		}
+		rows := countRows(b, r)
 		b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
 		b.ReportMetric(float64(size)/time.Since(start).Seconds()/(1<<20), "MiB/s")
 		var ru syscall.Rusage
 		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		b.ReportMetric(float64(ru.Maxrss)/1024, "maxrss_MiB")
+	}
+}
+
+// countRows reads r to its end and answers how many rows it gave; a row
+// with an error fails the benchmark.
+func countRows(tb testing.TB, r Reader) int {
+	rows := 0
+	for {
+		row, err := r.Next()
+		if err == io.EOF {
+			return rows
+		} else if err != nil {
+			tb.Fatal(err)
+		}
+		if row.Err != nil {
+			tb.Fatal(row.Err)
+		}
+		rows++
 	}
 }

@@ -3,7 +3,6 @@ package importer
 import (
 	"archive/zip"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -44,19 +43,7 @@ func BenchmarkParseXLSX(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rows := 0
-		for {
-			row, err := r.Next()
-			if err == io.EOF {
-				break
-			} else if err != nil {
-				b.Fatal(err)
-			}
-			if row.Err != nil {
-				b.Fatal(row.Err)
-			}
-			rows++
-		}
+		rows := countRows(b, r)
 		r.Close()
 		f.Close()
 		if rows != n {

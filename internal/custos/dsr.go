@@ -2,6 +2,7 @@ package custos
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -72,6 +73,28 @@ type DSRExtension struct {
 
 // MaxDSRExtension is the most months a deadline may be extended by, in all.
 const MaxDSRExtension = 2
+
+// CheckExtension reports whether the request's deadline may be extended by
+// months more at now: only while it is open, by at most MaxDSRExtension
+// months in all, and only within one month of its receipt, when the person
+// must be told of the extension and why (Art. 12(3)). ECONFLICT otherwise.
+func (r *DSRRequest) CheckExtension(months int, now time.Time) error {
+	had := 0
+	if r.Extension != nil {
+		had = r.Extension.Months
+	}
+	switch first := DSRDueAt(r.ReceivedAt, 0); {
+	case !r.Status.Open():
+		return Errorf(ECONFLICT, "the request is %s; only an open request's deadline can be extended", r.Status)
+	case had+months > MaxDSRExtension:
+		return &Error{Code: ECONFLICT, Field: "months",
+			Message: fmt.Sprintf("a deadline may be extended by %d months in all; this request has %d left", MaxDSRExtension, MaxDSRExtension-had)}
+	case now.After(first):
+		return &Error{Code: ECONFLICT, Field: "months",
+			Message: fmt.Sprintf("a deadline can be extended only within one month of receipt, when the person is told why (Art. 12(3)); that month ended %s", first.Format(time.DateOnly))}
+	}
+	return nil
+}
 
 // Limits on the free text of requests.
 const (
@@ -319,7 +342,8 @@ type DSRService interface {
 	// there is none).
 	FindDSRRequests(ctx context.Context, f DSRFilter) ([]*DSRRequest, int64, error)
 	// ExtendDSRRequest extends an open request's deadline by e.Months from
-	// its first due date. ECONFLICT beyond MaxDSRExtension months in all.
+	// its first due date. ECONFLICT beyond MaxDSRExtension months in all,
+	// or once the month after its receipt has passed (CheckExtension).
 	ExtendDSRRequest(ctx context.Context, id int64, e DSRExtension) (*DSRRequest, error)
 	// AddDSRNote adds a note. EGONE once the request's personal data has
 	// been erased with its subject.

@@ -414,20 +414,18 @@ func closedConflict(status string) error {
 	return custos.Errorf(custos.ECONFLICT, "the request is %s already", status)
 }
 
-// ExtendDSRRequest extends an open request's deadline.
+// ExtendDSRRequest extends an open request's deadline, within the month
+// after its receipt (custos.DSRRequest.CheckExtension).
 func (db *DB) ExtendDSRRequest(ctx context.Context, id int64, e custos.DSRExtension) (*custos.DSRRequest, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
 	return db.changeDSR(ctx, id, func(tx *sql.Tx, a custos.Actor, r *dsrRow, now time.Time) error {
-		if !custos.DSRStatus(r.status).Open() {
-			return closedConflict(r.status)
+		had := &custos.DSRRequest{Status: custos.DSRStatus(r.status), ReceivedAt: fromMicros(r.received), Extension: &custos.DSRExtension{Months: r.extMonths}}
+		if err := had.CheckExtension(e.Months, now); err != nil {
+			return err
 		}
 		total := r.extMonths + e.Months
-		if total > custos.MaxDSRExtension {
-			return &custos.Error{Code: custos.ECONFLICT, Field: "months",
-				Message: fmt.Sprintf("a deadline may be extended by %d months in all; this request has %d left", custos.MaxDSRExtension, custos.MaxDSRExtension-r.extMonths)}
-		}
 		due := custos.DSRDueAt(fromMicros(r.received), total)
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE dsr_requests SET extension_months = ?, extension_reason = ?, extended_by = ?, extended_at = ?, due_at = ?
 			WHERE workspace_id = ? AND id = ?`), total, e.Reason, a.String(), micros(now), micros(due), a.WorkspaceID, id); err != nil {

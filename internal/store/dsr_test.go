@@ -127,6 +127,8 @@ func TestDSRExtension(t *testing.T) {
 	db := storetest.Open(t)
 	ctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
 	received := time.Date(2024, 1, 31, 9, 0, 0, 0, time.UTC)
+	now := received.Add(10 * 24 * time.Hour)
+	db.Now = func() time.Time { return now }
 	r := mustRequest(t, db, ctx, &custos.DSRRequest{Type: custos.DSRAccess, Email: "a@example.com", ReceivedAt: received})
 
 	got, err := db.ExtendDSRRequest(ctx, r.ID, custos.DSRExtension{Months: 1, Reason: "twelve systems to search"})
@@ -177,6 +179,18 @@ func TestDSRExtension(t *testing.T) {
 	}
 	if _, err := db.ExtendDSRRequest(ctx, r3.ID, custos.DSRExtension{Months: 1, Reason: "x"}); code(err) != custos.ECONFLICT {
 		t.Fatalf("a closed request extended: %v", err)
+	}
+	// Only within one month of receipt (Art. 12(3)): up to the first due
+	// date, not after it.
+	r4 := mustRequest(t, db, ctx, &custos.DSRRequest{Type: custos.DSRAccess, Email: "d@example.com", ReceivedAt: received})
+	now = custos.DSRDueAt(received, 0).Add(time.Second)
+	_, err = db.ExtendDSRRequest(ctx, r4.ID, custos.DSRExtension{Months: 1, Reason: "late"})
+	if e := custos.AsError(err); e == nil || e.Code != custos.ECONFLICT || e.Field != "months" {
+		t.Fatalf("extended after the month: %v", err)
+	}
+	now = custos.DSRDueAt(received, 0)
+	if _, err := db.ExtendDSRRequest(ctx, r4.ID, custos.DSRExtension{Months: 1, Reason: "in time"}); err != nil {
+		t.Fatalf("extended on the last day: %v", err)
 	}
 }
 
@@ -343,12 +357,16 @@ func TestDSRFilters(t *testing.T) {
 		})
 	}
 	t.Run("extension moves a request out of the window", func(t *testing.T) {
-		if _, err := db.ExtendDSRRequest(ctx, overdue.ID, custos.DSRExtension{Months: 1, Reason: "complex"}); err != nil {
+		if _, err := db.ExtendDSRRequest(ctx, dueSoon.ID, custos.DSRExtension{Months: 1, Reason: "complex"}); err != nil {
 			t.Fatal(err)
 		}
-		rs, _, _ := db.FindDSRRequests(ctx, custos.DSRFilter{Overdue: true})
+		rs, _, _ := db.FindDSRRequests(ctx, custos.DSRFilter{DueWithin: days(7)})
 		if len(rs) != 0 {
-			t.Fatalf("still overdue: %+v", rs[0])
+			t.Fatalf("still due within 7 days: %+v", rs[0])
+		}
+		// Too late for the overdue one: its month after receipt has passed.
+		if _, err := db.ExtendDSRRequest(ctx, overdue.ID, custos.DSRExtension{Months: 1, Reason: "complex"}); code(err) != custos.ECONFLICT {
+			t.Fatalf("an overdue request extended: %v", err)
 		}
 	})
 	t.Run("pages", func(t *testing.T) {

@@ -266,6 +266,9 @@ func TestDSRLifecycle(t *testing.T) {
 	e := newEnv(t)
 	w := e.emptyWorkspace("w")
 	tok := w.token
+	// Within the month after receipt, when a deadline may be extended.
+	now := time.Date(2024, 2, 20, 10, 0, 0, 0, time.UTC)
+	e.db.Now = func() time.Time { return now }
 
 	var d custos.DSRRequest
 	e.call(tok, "POST", "/api/v1/dsr-requests", map[string]any{"type": "rectification", "email": " Ada@Example.com ", "received_at": "2024-01-31T10:00:00Z"}, 201, &d)

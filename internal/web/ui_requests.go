@@ -69,6 +69,8 @@ func (s *server) requestsPage(w http.ResponseWriter, r *http.Request) {
 type requestView struct {
 	dsrRow
 	Formats []string
+	// Extendable: the deadline may still be extended (Art. 12(3)).
+	Extendable bool
 }
 
 // requestPage renders one request: its subject, dates, notes, history and
@@ -84,7 +86,9 @@ func (s *server) requestPage(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	v := requestView{dsrRow: rowsOf([]*custos.DSRRequest{d}, time.Now())[0], Formats: []string{"zip", "json", "csv", "xlsx"}}
+	now := time.Now()
+	v := requestView{dsrRow: rowsOf([]*custos.DSRRequest{d}, now)[0], Formats: []string{"zip", "json", "csv", "xlsx"},
+		Extendable: d.CheckExtension(1, now) == nil}
 	s.renderPage(w, r, "request", "ui.admin.dsr.title", v)
 }
 

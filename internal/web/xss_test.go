@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/custos/custos/internal/importer"
 )
 
@@ -25,7 +28,8 @@ const xss = `"'><img src=x onerror="window.__xss=1;alert(1)"><script>window.__xs
 // but ours runs (a dialog, window.__xss, a refusal by the
 // Content-Security-Policy) or a page fails. On the way it holds every page
 // to the accessibility rules a crawl can check: every control labelled,
-// one main heading, no id used twice.
+// one main heading, no id used twice, text contrast, and a visible focus
+// for the keyboard on the first controls.
 func TestNoScriptRunsInAnyPage(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -67,6 +71,14 @@ func TestNoScriptRunsInAnyPage(t *testing.T) {
 		for _, problem := range eval[[]string](b, accessibilityProblems) {
 			t.Errorf("%s: %s", path, problem)
 		}
+		// The keyboard reaches the first controls and shows where it is.
+		for range 12 {
+			b.run(chromedp.KeyEvent(kb.Tab))
+			if got := eval[string](b, focusShown); got != "ok" && got != "" {
+				t.Errorf("%s: the keyboard focus is not shown on %s", path, got)
+				break
+			}
+		}
 		for _, href := range eval[[]string](b, `Array.from(document.querySelectorAll("a[href]"), a => a.getAttribute("href"))`) {
 			if next, ok := adminLink(href); ok && !seen[next] {
 				queue = append(queue, next)
@@ -100,7 +112,51 @@ const accessibilityProblems = `(() => {
 		if (seen.has(el.id)) out.push("the id " + el.id + " is used twice");
 		seen.add(el.id);
 	}
+	// Text contrast (WCAG 2.1 AA, 1.4.3): 4.5:1, or 3:1 for large text,
+	// against the nearest opaque background behind it.
+	const rgba = (c) => (c.match(/[\d.]+/g) || [0, 0, 0, 0]).map(Number).concat([1]).slice(0, 4);
+	const over = (f, b) => [0, 1, 2].map(i => f[i] * f[3] + b[i] * (1 - f[3])).concat([1]);
+	const background = (el) => {
+		const layers = [];
+		for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+			const c = rgba(getComputedStyle(e).backgroundColor);
+			if (c[3] > 0) layers.push(c);
+			if (c[3] >= 1) break;
+		}
+		return layers.reduceRight((b, f) => over(f, b), [255, 255, 255, 1]);
+	};
+	const luminance = (c) => {
+		const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+		return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+	};
+	const reported = new Set();
+	for (const el of document.querySelectorAll("body *")) {
+		if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+		const st = getComputedStyle(el);
+		if (st.visibility === "hidden" || st.display === "none" || !el.getClientRects().length) continue;
+		const bg = background(el), fg = over(rgba(st.color), bg);
+		const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
+		const ratio = (hi + 0.05) / (lo + 0.05);
+		const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+		const want = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+		const key = el.tagName + "." + el.className + " " + st.color + " on " + bg.join(",");
+		if (ratio < want && !reported.has(key)) {
+			reported.add(key);
+			out.push("contrast " + ratio.toFixed(2) + ":1 (want " + want + ":1) of " + el.tagName.toLowerCase() +
+				(el.className ? "." + el.className : "") + " (" + st.color + " on rgb(" + bg.slice(0, 3).map(Math.round).join(", ") + "))");
+		}
+	}
 	return out;
+})()`
+
+// focusShown tells whether the element that has the focus shows it: an
+// outline or a shadow drawn around it (WCAG 2.4.7).
+const focusShown = `(() => {
+	const el = document.activeElement;
+	if (!el || el === document.body) return "";
+	const st = getComputedStyle(el);
+	const shown = (st.outlineStyle !== "none" && parseFloat(st.outlineWidth) > 0) || st.boxShadow !== "none";
+	return shown ? "ok" : el.outerHTML.slice(0, 120);
 })()`
 
 // adminLink returns the path of a link to another page of ours worth

@@ -31,8 +31,10 @@ type authCache struct {
 	probeMu sync.Mutex
 	probeDB *sql.DB
 	probe   *sql.Conn
-	version int64 // data_version when gen was last read; 0: read it
-	lastGen int64
+	// Its statements, prepared once: data_version is read when run.
+	probeVersion, probeGen *sql.Stmt
+	version                int64 // data_version when gen was last read; 0: read it
+	lastGen                int64
 }
 
 // maxCachedKeys bounds the cache; beyond it keys are looked up each time.
@@ -59,9 +61,15 @@ func (db *DB) authGen(ctx context.Context) (int64, error) {
 				return 0, err
 			}
 			c.probe, c.version = conn, 0
+			if c.probeVersion, err = conn.PrepareContext(ctx, `PRAGMA data_version`); err != nil {
+				return 0, err
+			}
+			if c.probeGen, err = conn.PrepareContext(ctx, q); err != nil {
+				return 0, err
+			}
 		}
 		var v int64
-		if err := c.probe.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		if err := c.probeVersion.QueryRowContext(ctx).Scan(&v); err != nil {
 			return 0, err
 		}
 		if v == c.version {
@@ -70,7 +78,7 @@ func (db *DB) authGen(ctx context.Context) (int64, error) {
 		// A commit may land between the two statements: then the next
 		// probe sees a newer version and reads the generation again.
 		var gen int64
-		if err := c.probe.QueryRowContext(ctx, q).Scan(&gen); err != nil {
+		if err := c.probeGen.QueryRowContext(ctx).Scan(&gen); err != nil {
 			return 0, err
 		}
 		c.version, c.lastGen = v, gen
@@ -79,10 +87,7 @@ func (db *DB) authGen(ctx context.Context) (int64, error) {
 	if err != nil {
 		// Start over on a new connection: data_version counts per
 		// connection.
-		if c.probe != nil {
-			c.probe.Close()
-			c.probe = nil
-		}
+		c.closeConn()
 		return 0, fmt.Errorf("store: auth generation: %w", err)
 	}
 	return gen, nil
@@ -158,15 +163,28 @@ func (db *DB) cachedSettings(ctx context.Context, ws int64) (*custos.SecuritySet
 func (c *authCache) closeProbe() error {
 	c.probeMu.Lock()
 	defer c.probeMu.Unlock()
-	var err error
-	if c.probe != nil {
-		err = c.probe.Close()
-		c.probe = nil
-	}
+	err := c.closeConn()
 	if c.probeDB != nil {
 		if cerr := c.probeDB.Close(); err == nil {
 			err = cerr
 		}
 	}
+	return err
+}
+
+// closeConn closes the probe's connection and statements. The caller
+// holds probeMu.
+func (c *authCache) closeConn() error {
+	for _, st := range []*sql.Stmt{c.probeVersion, c.probeGen} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	c.probeVersion, c.probeGen = nil, nil
+	if c.probe == nil {
+		return nil
+	}
+	err := c.probe.Close()
+	c.probe = nil
 	return err
 }

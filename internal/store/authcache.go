@@ -43,7 +43,8 @@ const maxCachedKeys = 10000
 // authGen returns the current auth generation, as of a moment after the
 // call began.
 func (db *DB) authGen(ctx context.Context) (int64, error) {
-	const q = `SELECT gen FROM auth_generation WHERE id = 1`
+	// On PostgreSQL the row is made by the first change (0 before).
+	const q = `SELECT COALESCE((SELECT gen FROM auth_generation WHERE id = 1), 0)`
 	if db.pg {
 		var gen int64
 		if err := db.read.QueryRowContext(ctx, q).Scan(&gen); err != nil {

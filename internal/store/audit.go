@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,12 +99,27 @@ func auditDiffName(seq int64) string { return "audit/" + strconv.FormatInt(seq, 
 // auditDiff is audit that also records d, when not nil, sealed under the
 // contact's key.
 func (db *DB) auditDiff(ctx context.Context, tx *sql.Tx, a custos.Actor, action string, contact int64, detail string, d *sealedDiff) error {
-	ws := a.WorkspaceID
-	lock := ""
-	if db.pg {
-		lock = " FOR UPDATE" // one writer per chain at a time
+	r := db.auditEntry(ctx, a, action, contact, detail)
+	seq, prev, err := db.auditHead(ctx, tx, r.ws)
+	if err != nil {
+		return err
 	}
-	r := auditRow{ws: ws, at: micros(db.Now()), actor: a.String(), action: action, detail: detail}
+	r.seq, r.prev = seq+1, prev
+	if d != nil {
+		r.diff = d.k.Seal(auditDiffName(r.seq), []byte(encodeJSON(d.changes)))
+	}
+	r.hash = r.sum()
+	if _, err := db.writeStmt(ctx, tx, db.q(sqlInsertAudit)).ExecContext(ctx, r.values()...); err != nil {
+		return fmt.Errorf("store: audit: %w", err)
+	}
+	return db.setAuditHead(ctx, tx, &r)
+}
+
+// auditEntry returns a new entry of the actor's workspace, with the API
+// request of the context (which it marks audited), before it takes its
+// place in the chain.
+func (db *DB) auditEntry(ctx context.Context, a custos.Actor, action string, contact int64, detail string) auditRow {
+	r := auditRow{ws: a.WorkspaceID, at: micros(db.Now()), actor: a.String(), action: action, detail: detail}
 	if req := custos.RequestFrom(ctx); req != nil {
 		r.route, r.ip = req.Method+" "+req.Route, req.IP
 		req.MarkAudited()
@@ -110,33 +127,55 @@ func (db *DB) auditDiff(ctx context.Context, tx *sql.Tx, a custos.Actor, action 
 	if contact > 0 {
 		r.contact = sql.NullInt64{Int64: contact, Valid: true}
 	}
-	head := db.q(`SELECT seq, hash FROM audit_heads WHERE workspace_id = ?` + lock)
-	err := tx.QueryRowContext(ctx, head, ws).Scan(&r.seq, &r.prev)
+	return r
+}
+
+// auditHead returns the position and hash of the workspace's last entry,
+// inside tx, locking the chain's head on PostgreSQL: one writer per chain
+// at a time.
+func (db *DB) auditHead(ctx context.Context, tx *sql.Tx, ws int64) (seq int64, hash []byte, err error) {
+	lock := ""
+	if db.pg {
+		lock = " FOR UPDATE"
+	}
+	head := db.q(sqlAuditHead + lock)
+	err = db.writeStmt(ctx, tx, head).QueryRowContext(ctx, ws).Scan(&seq, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The workspace's first entry: its chain starts now. (Whoever
 		// inserts the head first, the other then reads and locks it.)
 		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_heads (workspace_id, seq, hash) VALUES (?, 0, ?) ON CONFLICT (workspace_id) DO NOTHING`), ws, genesis); err != nil {
-			return fmt.Errorf("store: audit: %w", err)
+			return 0, nil, fmt.Errorf("store: audit: %w", err)
 		}
-		err = tx.QueryRowContext(ctx, head, ws).Scan(&r.seq, &r.prev)
+		err = tx.QueryRowContext(ctx, head, ws).Scan(&seq, &hash)
 	}
 	if err != nil {
-		return fmt.Errorf("store: audit: %w", err)
+		return 0, nil, fmt.Errorf("store: audit: %w", err)
 	}
-	r.seq++
-	if d != nil {
-		r.diff = d.k.Seal(auditDiffName(r.seq), []byte(encodeJSON(d.changes)))
-	}
-	r.hash = r.sum()
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO audit_log (workspace_id, seq, at, actor, action, contact_id, detail, route, ip, diff, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		r.ws, r.seq, r.at, r.actor, r.action, r.contact, r.detail, r.route, r.ip, r.diff, r.prev, r.hash); err != nil {
-		return fmt.Errorf("store: audit: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, db.q(`UPDATE audit_heads SET seq = ?, hash = ? WHERE workspace_id = ?`), r.seq, r.hash, ws); err != nil {
+	return seq, hash, nil
+}
+
+// setAuditHead moves the chain's head to r, inside tx.
+func (db *DB) setAuditHead(ctx context.Context, tx *sql.Tx, r *auditRow) error {
+	if _, err := db.writeStmt(ctx, tx, db.q(sqlSetAuditHead)).ExecContext(ctx, r.seq, r.hash, r.ws); err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
 	return nil
+}
+
+// The statements of the audit chain, prepared on SQLite's writer (see
+// writeStmt).
+const (
+	sqlAuditHead    = `SELECT seq, hash FROM audit_heads WHERE workspace_id = ?`
+	sqlSetAuditHead = `UPDATE audit_heads SET seq = ?, hash = ? WHERE workspace_id = ?`
+	sqlInsertAudit  = `INSERT INTO audit_log (` + auditInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// auditInsertColumns are the columns of audit_log, in the order of
+// auditRow.values.
+const auditInsertColumns = `workspace_id, seq, at, actor, action, contact_id, detail, route, ip, diff, prev_hash, hash`
+
+func (r *auditRow) values() []any {
+	return []any{r.ws, r.seq, r.at, r.actor, r.action, r.contact, r.detail, r.route, r.ip, r.diff, r.prev, r.hash}
 }
 
 // auditRequest records, inside tx and just before it commits, the API
@@ -184,9 +223,10 @@ type readAudit struct {
 const maxReadBatch = 256
 
 // AuditRead records the API request of the context as a read of personal
-// data, and returns once the entry is committed. Reads that arrive while
-// a commit is under way are committed together in the next transaction,
-// so that concurrent readers share its cost.
+// data, and returns once the entry is committed: visible and chained,
+// though not yet synced to disk (lazyTx). Reads that arrive while a
+// commit is under way are committed together in the next transaction, so
+// that concurrent readers share its cost.
 func (db *DB) AuditRead(ctx context.Context) error {
 	a, err := actor(ctx)
 	if err != nil {
@@ -218,27 +258,127 @@ func (db *DB) writeReadAudits() {
 		case <-db.closing:
 			return
 		}
-	more:
-		for len(batch) < maxReadBatch {
-			select {
-			case ra := <-db.readAudits:
-				batch = append(batch, ra)
-			default:
-				break more
-			}
-		}
-		err := db.tx(context.Background(), func(tx *sql.Tx) error {
-			for _, ra := range batch {
-				if err := db.audit(ra.ctx, tx, ra.a, custos.AuditRead, ra.contact, ""); err != nil {
-					return err
+		// Let the readers that are running submit their entries too
+		// before the batch commits: a few yields of the processor, while
+		// more keep coming. Alone, a read waits for none.
+		for round := 0; round < 4 && len(batch) < maxReadBatch; round++ {
+			n := len(batch)
+			runtime.Gosched()
+		more:
+			for len(batch) < maxReadBatch {
+				select {
+				case ra := <-db.readAudits:
+					batch = append(batch, ra)
+				default:
+					break more
 				}
 			}
-			return nil
-		})
+			if len(batch) == n {
+				break
+			}
+		}
+		err := db.lazyTx(context.Background(), func(tx *sql.Tx) error { return db.auditReads(tx, batch) })
 		for _, ra := range batch {
 			ra.done <- err
 		}
 	}
+}
+
+// auditReads appends the entries of a batch of reads to their
+// workspaces' chains, inside tx: per workspace, one look at the chain's
+// head, the entries in as few statements as the dialect allows, and one
+// move of the head.
+func (db *DB) auditReads(tx *sql.Tx, batch []readAudit) error {
+	ctx := context.Background()
+	rows := make([]auditRow, len(batch))
+	for i, ra := range batch {
+		rows[i] = db.auditEntry(ra.ctx, ra.a, custos.AuditRead, ra.contact, "")
+	}
+	done := make([]bool, len(rows))
+	for i := range rows {
+		if done[i] {
+			continue
+		}
+		ws := rows[i].ws
+		seq, prev, err := db.auditHead(ctx, tx, ws)
+		if err != nil {
+			return err
+		}
+		var values [][]any
+		var last *auditRow
+		insert := db.writeStmt(ctx, tx, db.q(sqlInsertAudit))
+		for j := i; j < len(rows); j++ {
+			if done[j] || rows[j].ws != ws {
+				continue
+			}
+			r := &rows[j]
+			seq++
+			r.seq, r.prev = seq, prev
+			r.hash = r.sum()
+			prev, last, done[j] = r.hash, r, true
+			if db.pg {
+				values = append(values, r.values())
+			} else if _, err := insert.ExecContext(ctx, r.values()...); err != nil {
+				// SQLite runs a prepared statement per entry at the cost of a
+				// function call; PostgreSQL, a round trip per statement.
+				return fmt.Errorf("store: audit: %w", err)
+			}
+		}
+		if err := db.insertRows(ctx, tx, "audit_log", auditColumnList, values); err != nil {
+			return fmt.Errorf("store: audit: %w", err)
+		}
+		if err := db.setAuditHead(ctx, tx, last); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var auditColumnList = strings.Split(strings.ReplaceAll(auditInsertColumns, " ", ""), ",")
+
+// lazyTx runs fn in a write transaction on the data store that commits
+// without waiting for the disk: on SQLite with synchronous=NORMAL (in WAL
+// mode the commit is written to the log, not synced; the next synchronous
+// commit or checkpoint syncs it), on PostgreSQL with synchronous_commit
+// off (the WAL writer flushes it within a few hundred milliseconds). What
+// it commits is visible at once, and in order: a power loss (or, on
+// PostgreSQL, a crash of the server) can lose the last such transactions,
+// never one before a synchronous commit that followed it. Only the audit
+// entries of reads are written so; the writer connection is back to full
+// durability before anything else uses it.
+func (db *DB) lazyTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return mapError(err)
+	}
+	defer conn.Close()
+	if !db.pg {
+		if _, err := conn.ExecContext(ctx, `PRAGMA synchronous=NORMAL`); err != nil {
+			return mapError(err)
+		}
+		defer func() {
+			if _, err := conn.ExecContext(context.Background(), `PRAGMA synchronous=FULL`); err != nil {
+				// Never hand back a connection that would commit changes
+				// without syncing them: the pool drops it.
+				db.log.Error("store: restoring synchronous=FULL", "err", err)
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}()
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return mapError(err)
+	}
+	defer tx.Rollback() // after a panic; a no-op once committed
+	if db.pg {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return mapError(err)
+		}
+	}
+	if err := fn(tx); err != nil {
+		return mapError(err)
+	}
+	return mapError(tx.Commit())
 }
 
 // auditTx records an entry in a transaction of its own: for reads, such

@@ -505,8 +505,9 @@ func (db *DB) dumpPostgres(ctx context.Context, d *sql.DB, dir string, m *Manife
 		}
 		defer tx.Rollback(ctx)
 		// Creation order, which is an order in which foreign keys load.
+		// auth_generation is not data: the restore's rows set it anew.
 		rows, _ := tx.Query(ctx, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-			WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname <> 'schema_migrations' ORDER BY c.oid`)
+			WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname NOT IN ('schema_migrations', 'auth_generation') ORDER BY c.oid`)
 		if m.Tables, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			return fmt.Errorf("store: backup: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -111,20 +112,34 @@ func compactable(known map[int64][]checkpoint) bool {
 	return false
 }
 
-// auditHeads returns every workspace's chain head.
+// auditHeads returns every workspace's chain head, once it is durable:
+// the audit entries of reads are committed without waiting for the disk
+// (lazyTx), and a checkpoint must not name an entry that a power loss
+// could still take back. So the heads are read in a transaction that
+// rewrites them unchanged and commits synchronously, which makes every
+// commit before it durable too.
 func (db *DB) auditHeads(ctx context.Context) ([]checkpoint, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT workspace_id, seq, hash FROM audit_heads ORDER BY workspace_id`)
+	var heads []checkpoint
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE audit_heads SET seq = seq`); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT workspace_id, seq, hash FROM audit_heads ORDER BY workspace_id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c checkpoint
+			if err := rows.Scan(&c.Workspace, &c.Seq, &c.Hash); err != nil {
+				return err
+			}
+			heads = append(heads, c)
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: audit heads: %w", err)
 	}
-	defer rows.Close()
-	var heads []checkpoint
-	for rows.Next() {
-		var c checkpoint
-		if err := rows.Scan(&c.Workspace, &c.Seq, &c.Hash); err != nil {
-			return nil, err
-		}
-		heads = append(heads, c)
-	}
-	return heads, rows.Err()
+	return heads, nil
 }

@@ -79,12 +79,17 @@ type DB struct {
 	write *sql.DB    // the one writer connection on SQLite; the pool on PostgreSQL
 	read  *stmtCache // readers on SQLite; the same pool on PostgreSQL
 	keys  *sql.DB    // the key store's writer
+	// writeStmts are statements prepared on SQLite's writer at Open,
+	// by query (writeStmt).
+	writeStmts map[string]*sql.Stmt
 	// keysRead reads the key store: readers on SQLite, the pool on PostgreSQL.
 	keysRead *stmtCache
 	vault    *vault.Vault
-	search   *searchIndex
-	growth   growth
-	journal  journal
+	// auth caches verified API keys and security settings (authcache.go).
+	auth    authCache
+	search  *searchIndex
+	growth  growth
+	journal journal
 	// Replayed and ReplayedKeys count, at Open, the tombstones written back
 	// from the erasure journal and the keys of forgotten contacts shredded:
 	// non-zero after an older database or key store was restored.
@@ -140,6 +145,10 @@ func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
 		return nil, err
 	}
 	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.prepareWrites(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -308,6 +317,7 @@ func (db *DB) openSQLite(dir string) error {
 	db.keys = open(KeysFile, true, 1)
 	db.read = newStmtCache(open(DataFile, false, 4))
 	db.keysRead = newStmtCache(open(KeysFile, false, 4))
+	db.auth.probeDB = open(DataFile, false, 1)
 	if err != nil {
 		return fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -377,11 +387,67 @@ func schemaRE(s string) bool {
 	return true
 }
 
+// preparedWrites are the statements that every audit entry runs: on
+// SQLite, parsing them would cost more than running them.
+var preparedWrites = []string{sqlAuditHead, sqlSetAuditHead, sqlInsertAudit}
+
+// prepareWrites prepares preparedWrites on SQLite's writer. It runs at
+// Open, before any transaction: the writer is one connection, which a
+// statement prepared inside a transaction would wait for. (pgx prepares
+// and caches statements by itself.)
+func (db *DB) prepareWrites(ctx context.Context) error {
+	if db.pg {
+		return nil
+	}
+	db.writeStmts = map[string]*sql.Stmt{}
+	for _, q := range preparedWrites {
+		st, err := db.write.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("store: prepare: %w", err)
+		}
+		db.writeStmts[q] = st
+	}
+	return nil
+}
+
+// writeStmt returns query as a statement of tx, prepared when it is one
+// of preparedWrites, else parsed when run.
+func (db *DB) writeStmt(ctx context.Context, tx *sql.Tx, query string) txStmt {
+	if st := db.writeStmts[query]; st != nil {
+		return tx.StmtContext(ctx, st)
+	}
+	return unprepared{tx, query}
+}
+
+// txStmt is a statement of a transaction.
+type txStmt interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+}
+
+// unprepared runs its query in tx, parsed each time.
+type unprepared struct {
+	tx    *sql.Tx
+	query string
+}
+
+func (u unprepared) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return u.tx.ExecContext(ctx, u.query, args...)
+}
+
+func (u unprepared) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return u.tx.QueryRowContext(ctx, u.query, args...)
+}
+
 // Close closes the databases.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closing) })
 	db.bg.Wait()
 	var errs []error
+	for _, st := range db.writeStmts {
+		errs = append(errs, st.Close())
+	}
+	errs = append(errs, db.auth.closeProbe())
 	for _, c := range []*stmtCache{db.read, db.keysRead} {
 		if c != nil {
 			errs = append(errs, c.close(!db.pg))

@@ -1062,7 +1062,7 @@ func (db *DB) CheckIP(ctx context.Context, ip netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	s, err := db.securitySettings(ctx, db.read, a.WorkspaceID)
+	s, err := db.cachedSettings(ctx, a.WorkspaceID)
 	if err != nil {
 		return err
 	}

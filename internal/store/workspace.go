@@ -98,34 +98,44 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *custos.APIKey) (string, error
 // records it again: one write a minute per busy key, not one per request.
 const keyTouchEvery = time.Minute
 
-// Authenticate returns the live key of the token, or EUNAUTHORIZED. The
-// same query reads the permissions of a workspace's own role, so that a
-// change of the role counts from the next request.
+// Authenticate returns the live key of the token, or EUNAUTHORIZED. A key
+// verified before is taken from the cache (authcache.go) while no key,
+// role or security setting has changed since; otherwise the same query
+// reads the key and the permissions of a workspace's own role, so that a
+// revocation or a change of the role counts from the next request.
 func (db *DB) Authenticate(ctx context.Context, token string) (*custos.APIKey, error) {
 	unauthorized := custos.Errorf(custos.EUNAUTHORIZED, "invalid or revoked API key")
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 100 {
 		return nil, unauthorized
 	}
-	k := &custos.APIKey{}
-	var created int64
-	var used, revoked sql.NullInt64
-	var role, perms string
-	err := db.read.QueryRowContext(ctx, db.q(`SELECT k.id, k.workspace_id, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at, COALESCE(r.permissions, '')
+	gen, err := db.authGen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hash := sha256.Sum256([]byte(token))
+	k, ok := db.auth.key(gen, hash)
+	if !ok {
+		var created int64
+		var used, revoked sql.NullInt64
+		var role, perms string
+		err := db.read.QueryRowContext(ctx, db.q(`SELECT k.id, k.workspace_id, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at, COALESCE(r.permissions, '')
 		FROM api_keys k LEFT JOIN roles r ON r.workspace_id = k.workspace_id AND r.name = k.role WHERE k.token_hash = ?`),
-		hashToken(token)).Scan(&k.ID, &k.WorkspaceID, &k.Name, &role, &k.Prefix, &created, &used, &revoked, &perms)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, unauthorized
-	} else if err != nil {
-		return nil, fmt.Errorf("store: authenticate: %w", err)
-	}
-	if revoked.Valid {
-		return nil, unauthorized
-	}
-	k.Role, k.CreatedAt, k.LastUsedAt = custos.Role(role), fromMicros(created), nullMicros(used)
-	if !k.Role.Builtin() {
-		if k.Permissions, err = decodePermissions(perms); err != nil {
-			return nil, err
+			hash[:]).Scan(&k.ID, &k.WorkspaceID, &k.Name, &role, &k.Prefix, &created, &used, &revoked, &perms)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, unauthorized
+		} else if err != nil {
+			return nil, fmt.Errorf("store: authenticate: %w", err)
 		}
+		if revoked.Valid {
+			return nil, unauthorized
+		}
+		k.Role, k.CreatedAt, k.LastUsedAt = custos.Role(role), fromMicros(created), nullMicros(used)
+		if !k.Role.Builtin() {
+			if k.Permissions, err = decodePermissions(perms); err != nil {
+				return nil, err
+			}
+		}
+		db.auth.putKey(gen, hash, k)
 	}
 	if now := db.Now(); k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= keyTouchEvery {
 		if err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -135,8 +145,9 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*custos.APIKey, e
 			return nil, err
 		}
 		k.LastUsedAt = &now
+		db.auth.touched(hash, k)
 	}
-	return k, nil
+	return &k, nil
 }
 
 // FindAPIKeys returns the workspace's live keys, by id.

@@ -46,8 +46,8 @@ type Vault struct {
 	prefs    []byte      // keys the MACs of preference-centre links
 	tracking []byte      // keys the MACs of tracking pixel tokens
 	staff    []byte      // derives the keys of staff users' data
-	hmacs    sync.Pool // of HMACs under bidxKey
-	supps    sync.Pool // of HMACs under suppress
+	hmacs    sync.Pool   // of HMACs under bidxKey
+	supps    sync.Pool   // of HMACs under suppress
 }
 
 // New returns a vault for a 32-byte master key.

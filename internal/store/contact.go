@@ -234,8 +234,8 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 			return err
 		}
 	}
-	// Ids first, in a transaction of their own, so that the next chunk can
-	// be encrypted while the database writes this one.
+	// Ids first, in a transaction of their own, so that contacts can be
+	// encrypted while the database writes the ones before.
 	var ids []int64
 	if err := db.tx(ctx, func(tx *sql.Tx) (err error) {
 		ids, err = db.allocIDs(ctx, tx, "contacts", len(cs))
@@ -243,29 +243,12 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 	}); err != nil {
 		return err
 	}
-	sealedChunks := make(chan *chunk, 1)
-	var producer sync.WaitGroup
-	defer producer.Wait() // on an early return, after stop is closed
-	stop := make(chan struct{})
-	defer close(stop)
-	producer.Go(func() {
-		defer close(sealedChunks)
-		for start := 0; start < len(cs); start += chunkSize {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			end := min(start+chunkSize, len(cs))
-			select {
-			case sealedChunks <- db.sealChunk(ws, cs[start:end], ids[start:end], defs):
-			case <-stop:
-				return
-			}
-		}
-	})
-	for ch := range sealedChunks {
-		if err := db.writeChunk(ctx, a, ch, consents, purposes); err != nil {
+	pieces, stop := db.sealPieces(ws, cs, ids, defs)
+	defer stop()
+	reqs := func(int) []custos.ConsentRequest { return consents }
+	for start := 0; start < len(cs); start += chunkSize {
+		end := min(start+chunkSize, len(cs))
+		if err := db.writeChunk(ctx, a, cs[start:end], pieces, reqs, purposes); err != nil {
 			return err
 		}
 	}
@@ -277,8 +260,10 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 	return nil
 }
 
-// chunk is contacts sealed and ready to write.
+// chunk is contacts sealed and ready to write: cs[i] is contact ids[i],
+// and off is the index of cs[0] among the contacts of the request.
 type chunk struct {
+	off     int
 	cs      []*custos.Contact
 	ids     []int64
 	sealed  []sealedContact
@@ -306,6 +291,84 @@ func (db *DB) sealChunk(ws int64, cs []*custos.Contact, ids []int64, defs map[st
 	return ch
 }
 
+// pieceSize is how many contacts are sealed at a time: the writer inserts
+// one piece while the next ones are sealed, on the other cores.
+const pieceSize = 2000
+
+// sealPieces seals cs, contacts ids, in pieces of pieceSize, in order, on
+// a goroutine of its own, a few pieces ahead of the reader of the channel.
+// stop ends it and waits for it; the caller must call it.
+func (db *DB) sealPieces(ws int64, cs []*custos.Contact, ids []int64, defs map[string]*custos.FieldDef) (<-chan *chunk, func()) {
+	out := make(chan *chunk, 2)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(out)
+		for start := 0; start < len(cs); start += pieceSize {
+			end := min(start+pieceSize, len(cs))
+			ch := db.sealChunk(ws, cs[start:end], ids[start:end], defs)
+			ch.off = start
+			select {
+			case out <- ch:
+			case <-done:
+				return
+			}
+		}
+	})
+	var once sync.Once
+	return out, func() { once.Do(func() { close(done); wg.Wait() }) }
+}
+
+// keyWriter writes data keys into the key store in a transaction of its
+// own, on its own goroutine, beside the writer of the data they encrypt.
+type keyWriter struct {
+	in     chan []wrappedKey
+	done   chan error
+	failed bool
+}
+
+func (db *DB) startKeys(ctx context.Context, ws int64) *keyWriter {
+	kw := &keyWriter{in: make(chan []wrappedKey, 4), done: make(chan error, 1)}
+	go func() {
+		now := micros(db.Now())
+		err := db.bulkTx(ctx, db.keys, func(_ *sql.Tx, put rowWriter) error {
+			for keys := range kw.in {
+				rows := make([][]any, len(keys))
+				for i, k := range keys {
+					rows[i] = []any{ws, k.contact, k.wrapped, now}
+				}
+				if err := put(ctx, "contact_keys", []string{"workspace_id", "contact_id", "wrapped", "created_at"}, rows); err != nil {
+					return err
+				}
+			}
+			if kw.failed {
+				return errKeysAbandoned
+			}
+			return nil
+		})
+		for range kw.in {
+		}
+		kw.done <- err
+	}()
+	return kw
+}
+
+var errKeysAbandoned = errors.New("store: keys abandoned")
+
+// add queues keys for the transaction.
+func (kw *keyWriter) add(keys []wrappedKey) { kw.in <- keys }
+
+// finish commits the keys when ok, else rolls them back, and waits.
+func (kw *keyWriter) finish(ok bool) error {
+	kw.failed = !ok
+	close(kw.in)
+	err := <-kw.done
+	if errors.Is(err, errKeysAbandoned) {
+		return nil
+	}
+	return err
+}
+
 func specialRefused(name string) error {
 	return &custos.Error{Code: custos.ECONSENT, Field: "fields." + name,
 		Message: "a special-category value needs the contact's explicit consent for a purpose this field serves"}
@@ -321,17 +384,25 @@ func atIndex(err error, i, n int) error {
 	return err
 }
 
-// writeChunk writes a sealed chunk with its consents in one transaction,
-// after committing its keys to the key store.
-func (db *DB) writeChunk(ctx context.Context, a custos.Actor, ch *chunk, consents []custos.ConsentRequest, purposes map[int64]*custos.Purpose) error {
+// writeChunk writes the contacts cs, sealed in pieces read from pieces,
+// with their consents (reqs of the contact's index in the request) in one
+// transaction, after committing their keys to the key store.
+func (db *DB) writeChunk(ctx context.Context, a custos.Actor, cs []*custos.Contact, pieces <-chan *chunk, reqs func(int) []custos.ConsentRequest,
+	purposes map[int64]*custos.Purpose) error {
 	ws := a.WorkspaceID
-	cs, sealed := ch.cs, ch.sealed
 	err := db.bulkTx(ctx, db.write, func(tx *sql.Tx, put rowWriter) error {
-		return db.insertChunk(ctx, tx, put, a, ch, consents, purposes)
+		if _, err := db.insertPieces(ctx, tx, put, a, cs, pieces, reqs, purposes, nil, false); err != nil {
+			return err
+		}
+		return nil
 	})
 	if isConflict(err) {
 		// The unique index refused an address: name the contact that has it.
-		if err := db.checkEmailsFree(ctx, db.read.d, ws, sealed, len(cs)); err != nil {
+		bidx := make([][]byte, len(cs))
+		for i, c := range cs {
+			bidx[i] = db.vault.BlindIndex(ws, custos.FieldEmail, c.Email)
+		}
+		if err := db.checkEmailsFree(ctx, db.read.d, ws, bidx); err != nil {
 			return err
 		}
 		return custos.Errorf(custos.ECONFLICT, "a contact with this e-mail address was created at the same time")
@@ -343,56 +414,118 @@ func (db *DB) writeChunk(ctx context.Context, a custos.Actor, ch *chunk, consent
 // committing its keys to the key store. A sign-up's confirmation calls it
 // inside its own transaction.
 func (db *DB) insertChunk(ctx context.Context, tx *sql.Tx, put rowWriter, a custos.Actor, ch *chunk, consents []custos.ConsentRequest, purposes map[int64]*custos.Purpose) error {
+	pieces := make(chan *chunk, 1)
+	pieces <- ch
+	close(pieces)
+	_, err := db.insertPieces(ctx, tx, put, a, ch.cs, pieces, func(int) []custos.ConsentRequest { return consents }, purposes, nil, false)
+	return err
+}
+
+// insertPieces writes the contacts cs in tx as their sealed pieces arrive,
+// until len(cs) have, with the consents reqs gives for each (by index in
+// the request; contacts with the same requests share the slice) and
+// information_due at due (nil: none), after checking their addresses are
+// not suppressed (unless the caller has, in tx), writing their keys
+// beside them into the key store, committed before it returns. It returns
+// the ledger events.
+func (db *DB) insertPieces(ctx context.Context, tx *sql.Tx, put rowWriter, a custos.Actor, cs []*custos.Contact, pieces <-chan *chunk,
+	reqs func(int) []custos.ConsentRequest, purposes map[int64]*custos.Purpose, due any, suppressionChecked bool) ([]*custos.ConsentEvent, error) {
 	ws := a.WorkspaceID
-	cs, ids, sealed := ch.cs, ch.ids, ch.sealed
-	now := micros(cs[0].CreatedAt)
-	// Again inside the transaction: someone may have been forgotten
-	// with suppression since the request began.
-	emails := make([]string, len(cs))
-	for i, c := range cs {
-		emails[i] = c.Email
+	if len(cs) == 0 {
+		return nil, nil
 	}
-	if err := db.checkSuppressed(ctx, tx, ws, "email", emails); err != nil {
-		return err
+	now := micros(cs[0].CreatedAt)
+	// Again inside the transaction (unless the caller has): someone may
+	// have been forgotten with suppression since the request began.
+	if !suppressionChecked {
+		emails := make([]string, len(cs))
+		for i, c := range cs {
+			emails[i] = c.Email
+		}
+		if err := db.checkSuppressed(ctx, tx, ws, "email", emails); err != nil {
+			return nil, err
+		}
 	}
 	rev, err := db.bumpRev(ctx, tx, ws)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rows := make([][]any, len(cs))
-	var tagRows [][]any
-	for i, c := range cs {
-		s := sealed[i]
-		rows[i] = []any{ids[i], ws, s.emailBidx, s.phoneBidx, string(c.Status), string(c.Source.Kind), c.Source.Detail, true,
-			encodeJSON(c.Tags), s.sealed, s.clear, s.bidx, rev, now, now, now}
-		for _, t := range c.Tags {
-			tagRows = append(tagRows, []any{ws, t, ids[i]})
+	keys := db.startKeys(ctx, ws)
+	var events []*custos.ConsentEvent
+	write := func(ch *chunk) error {
+		rows := make([][]any, len(ch.cs))
+		var tagRows [][]any
+		for i, c := range ch.cs {
+			s := ch.sealed[i]
+			rows[i] = []any{ch.ids[i], ws, s.emailBidx, s.phoneBidx, string(c.Status), string(c.Source.Kind), c.Source.Detail, true,
+				encodeJSON(c.Tags), s.sealed, s.clear, s.bidx, rev, now, now, now, due}
+			for _, t := range c.Tags {
+				tagRows = append(tagRows, []any{ws, t, ch.ids[i]})
+			}
 		}
-	}
-	if err := put(ctx, "contacts", []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
-		"monitoring", "tags", "sealed", "clear", "bidx", "rev", "created_at", "updated_at", "last_activity_at"}, rows); err != nil {
-		return err
-	}
-	if err := put(ctx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
-		return err
-	}
-	if len(consents) > 0 {
-		if _, err := db.appendEvents(ctx, tx, put, true, a, ids, ch.keys, consents, purposes); err != nil {
+		if err := put(ctx, "contacts", []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
+			"monitoring", "tags", "sealed", "clear", "bidx", "rev", "created_at", "updated_at", "last_activity_at", "info_due_at"}, rows); err != nil {
 			return err
 		}
+		if err := put(ctx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
+			return err
+		}
+		// One ledger call per distinct list of requests (the same slice).
+		groups := map[*custos.ConsentRequest][]int{}
+		var order []*custos.ConsentRequest
+		for i := range ch.cs {
+			rs := reqs(ch.off + i)
+			if len(rs) == 0 {
+				continue
+			}
+			k := &rs[0]
+			if groups[k] == nil {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], i)
+		}
+		for _, k := range order {
+			idx := groups[k]
+			gids := make([]int64, len(idx))
+			gkeys := make([]*vault.ContactKey, len(idx))
+			for j, i := range idx {
+				gids[j], gkeys[j] = ch.ids[i], ch.keys[i]
+			}
+			evs, err := db.appendEvents(ctx, tx, put, true, a, gids, gkeys, reqs(ch.off+idx[0]), purposes)
+			if err != nil {
+				return err
+			}
+			events = append(events, evs...)
+		}
+		keys.add(ch.wrapped)
+		return nil
 	}
-	return db.putKeys(ctx, ws, ch.wrapped)
+	n := 0
+	for n < len(cs) { // pieces do not straddle a chunk: chunkSize is a multiple of pieceSize
+		ch, ok := <-pieces
+		if !ok {
+			keys.finish(false)
+			return nil, errors.New("store: contacts missing from the bulk writer")
+		}
+		if err := write(ch); err != nil {
+			keys.finish(false)
+			return nil, err
+		}
+		n += len(ch.cs)
+	}
+	return events, keys.finish(true)
 }
 
 // checkEmailsFree fails with ECONFLICT naming the existing contact when an
 // address is taken in the workspace.
-func (db *DB) checkEmailsFree(ctx context.Context, q querier, ws int64, sealed []sealedContact, n int) error {
+func (db *DB) checkEmailsFree(ctx context.Context, q querier, ws int64, bidx [][]byte) error {
 	const batch = 500
+	n := len(bidx)
 	for start := 0; start < n; start += batch {
 		end := min(start+batch, n)
 		args := []any{ws}
-		for _, s := range sealed[start:end] {
-			args = append(args, s.emailBidx)
+		for _, b := range bidx[start:end] {
+			args = append(args, b)
 		}
 		var existing int64
 		err := q.QueryRowContext(ctx, db.q(`SELECT id FROM contacts WHERE workspace_id = ? AND email_bidx IN (`+placeholders(end-start)+`) LIMIT 1`), args...).Scan(&existing)

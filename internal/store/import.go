@@ -265,6 +265,7 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 	}
 	var items []item
 	seen := map[string]int64{}
+	reqs := map[string][]custos.ConsentRequest{}
 	for i := range rows {
 		r := &rows[i]
 		c := r.Contact
@@ -298,7 +299,14 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 			continue
 		}
 		seen[b] = r.Line
-		items = append(items, item{row: r, bidx: b, reqs: []custos.ConsentRequest{req}})
+		// Rows with the same request share one slice: the ledger is
+		// written once per distinct request (a whole file without proof
+		// columns is one).
+		k := encodeJSON(req)
+		if reqs[k] == nil {
+			reqs[k] = []custos.ConsentRequest{req}
+		}
+		items = append(items, item{row: r, bidx: b, reqs: reqs[k]})
 	}
 	purposes := map[int64]*custos.Purpose{purpose.ID: purpose}
 	var listAdd []int64
@@ -339,7 +347,8 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 				newItems = append(newItems, it)
 			}
 		}
-		// New contacts: the bulk path's sealing and rows, in this transaction.
+		// New contacts: the bulk path, in this transaction, sealed a piece
+		// ahead of the writes.
 		if len(newItems) > 0 {
 			ids, err := db.allocIDs(ctx, tx, "contacts", len(newItems))
 			if err != nil {
@@ -350,47 +359,17 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 				cs[i] = it.row.Contact
 				cs[i].CreatedAt, cs[i].UpdatedAt, cs[i].Monitoring = now, now, true
 			}
-			ch := db.sealChunk(ws, cs, ids, defs)
-			rev, err := db.bumpRev(ctx, tx, ws)
-			if err != nil {
-				return err
-			}
 			var due any
 			if o.NotFromSubject {
 				due = micros(now.AddDate(0, 1, 0))
 			}
-			crows := make([][]any, len(cs))
-			for i, c := range cs {
-				s := ch.sealed[i]
-				crows[i] = []any{ids[i], ws, s.emailBidx, s.phoneBidx, string(c.Status), string(c.Source.Kind), c.Source.Detail, true,
-					encodeJSON(c.Tags), s.sealed, s.clear, s.bidx, rev, micros(now), micros(now), micros(now), due}
-			}
-			if err := put(ctx, "contacts", []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
-				"monitoring", "tags", "sealed", "clear", "bidx", "rev", "created_at", "updated_at", "last_activity_at", "info_due_at"}, crows); err != nil {
+			pieces, stop := db.sealPieces(ws, cs, ids, defs)
+			_, err = db.insertPieces(ctx, tx, put, ia, cs, pieces, func(i int) []custos.ConsentRequest { return newItems[i].reqs }, purposes, due, true)
+			stop()
+			if err != nil {
 				return err
-			}
-			// One ledger call per distinct request: a whole file without
-			// proof columns is one.
-			groups := map[string][]int{}
-			for i, it := range newItems {
-				k := encodeJSON(it.reqs)
-				groups[k] = append(groups[k], i)
-			}
-			for _, k := range slices.Sorted(maps.Keys(groups)) {
-				idx := groups[k]
-				gids := make([]int64, len(idx))
-				gkeys := make([]*vault.ContactKey, len(idx))
-				for j, i := range idx {
-					gids[j], gkeys[j] = ids[i], ch.keys[i]
-				}
-				if _, err := db.appendEvents(ctx, tx, put, true, ia, gids, gkeys, newItems[idx[0]].reqs, purposes); err != nil {
-					return err
-				}
 			}
 			listAdd = append(listAdd, ids...)
-			if err := db.putKeys(ctx, ws, ch.wrapped); err != nil {
-				return err
-			}
 		}
 		// Existing contacts: restricted ones are skipped; the rest get the
 		// profile policy and, unless they withdrew, the purpose.

@@ -161,7 +161,11 @@ func (db *DB) insertRowsSuffix(ctx context.Context, tx *sql.Tx, table string, co
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	per := max(1, min(500, maxParams/len(cols)))
+	// As many rows per statement as the parameters allow: on SQLite each
+	// statement keeps a journal of the pages it changes (to undo it alone),
+	// one copy per page per statement, and the blind-index pages a
+	// statement changes are random.
+	per := max(1, maxParams/len(cols))
 	build := func(n int) string {
 		one := `(` + placeholders(len(cols)) + `)`
 		b := make([]byte, 0, 64+n*(len(one)+2)+len(suffix))

@@ -46,7 +46,8 @@ type Vault struct {
 	prefs    []byte      // keys the MACs of preference-centre links
 	tracking []byte      // keys the MACs of tracking pixel tokens
 	staff    []byte      // derives the keys of staff users' data
-	hmacs    sync.Pool
+	hmacs    sync.Pool   // of HMACs under bidxKey
+	supps    sync.Pool   // of HMACs under suppress
 }
 
 // New returns a vault for a 32-byte master key.
@@ -70,6 +71,7 @@ func New(master []byte) (*Vault, error) {
 		tracking: derive("tracking-token v1"),
 		staff:    derive("staff v1")}
 	v.hmacs.New = func() any { return hmac.New(sha256.New, v.bidxKey) }
+	v.supps.New = func() any { return hmac.New(sha256.New, v.suppress) }
 	return v, nil
 }
 
@@ -297,7 +299,9 @@ func (v *Vault) BlindIndex(workspace int64, field, value string) []byte {
 // owner's erasure, so that the address is not imported again. It uses a key
 // of its own, so it cannot be matched against blind indexes.
 func (v *Vault) SuppressionHash(workspace int64, email string) []byte {
-	h := hmac.New(sha256.New, v.suppress)
+	h := v.supps.Get().(hash.Hash)
+	defer v.supps.Put(h)
+	h.Reset()
 	h.Write(binding("suppress", workspace, 0, ""))
 	h.Write([]byte(email))
 	return h.Sum(nil)

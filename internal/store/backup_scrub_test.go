@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -289,4 +290,65 @@ func mapsEqual(a, b map[string]int64) bool {
 		}
 	}
 	return true
+}
+
+// TestForgetCrashAtEveryStep stops an erasure at each of its steps, as a
+// kill -9 there would (every step before committed, none after run): the
+// contact is then either whole or without its key; the next start
+// finishes the purge, in the store and in the backups, and forgetting
+// it again answers the certificate.
+func TestForgetCrashAtEveryStep(t *testing.T) {
+	crash := errors.New("crash")
+	for _, step := range []string{"tombstone", "journal", "key", "backups", "rows"} {
+		t.Run(step, func(t *testing.T) {
+			ctx := context.Background()
+			v := storetest.Vault(t)
+			live := storetest.Config(t)
+			db, err := store.Open(ctx, live, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+			c, keep := markedContact(t, db, wctx, "crash"), markedContact(t, db, wctx, "keep")
+			backups := t.TempDir()
+			if _, err := db.Backup(ctx, filepath.Join(backups, "data"), store.BackupData); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Backup(ctx, filepath.Join(backups, "keys"), store.BackupKeys); err != nil {
+				t.Fatal(err)
+			}
+			db.CrashAt(step, crash)
+			if _, err := db.ForgetContact(wctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase, RequestID: "DSR-7"}); !errors.Is(err, crash) {
+				t.Fatalf("forget crashed at %s: %v", step, err)
+			}
+			got, err := db.FindContactByID(wctx, c.ID)
+			intact := err == nil && got.Fields["first_name"] == "Zq9crash"
+			if !intact && code(err) != custos.EGONE && code(err) != custos.ENOTFOUND {
+				t.Errorf("after a crash at %s the contact is neither whole nor without its key: %+v %v", step, got, err)
+			}
+			db.Close()
+
+			db = storetest.OpenConfig(t, live, v)
+			if _, err := db.FindContactByID(wctx, c.ID); code(err) != custos.ENOTFOUND {
+				t.Errorf("after the restart: %v", err)
+			}
+			if got, err := db.FindContactByID(wctx, keep.ID); err != nil || got.Fields["first_name"] != "Zq9keep" {
+				t.Errorf("the contact kept: %+v %v", got, err)
+			}
+			for _, dir := range []string{live.DataDir, backups} {
+				for _, s := range []string{"zq9tagcrash", "zq9srccrash"} {
+					if files := filesHolding(t, dir, s); len(files) > 0 {
+						t.Errorf("%s is still in %v", s, files)
+					}
+				}
+			}
+			if b, err := db.RawBytes(ctx, "SELECT tags, source_detail FROM contacts UNION ALL SELECT tag, '' FROM contact_tags"); err != nil || !bytes.Contains(b, []byte("zq9tagkeep")) || bytes.Contains(b, []byte("crash")) {
+				t.Errorf("clear values after the restart: %q %v", b, err)
+			}
+			ts, err := db.ForgetContact(wctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase})
+			if err != nil || ts.RequestID != "DSR-7" || ts.Removed["contacts"] != 1 || ts.Removed["data_key"] != 1 || ts.Removed["tags"] != 1 {
+				t.Errorf("certificate after the restart: %+v %v", ts, err)
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -350,5 +351,32 @@ func TestForgetCrashAtEveryStep(t *testing.T) {
 				t.Errorf("certificate after the restart: %+v %v", ts, err)
 			}
 		})
+	}
+}
+
+// TestDataBackupScrubLeavesNoBytes forgets contacts one after another
+// from a backup of a tree of several pages, where SQLite moves rows between
+// pages: no byte of a forgotten contact's tag may stay in the file.
+func TestDataBackupScrubLeavesNoBytes(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t)
+	wctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	var cs []*custos.Contact
+	for i := range 60 {
+		cs = append(cs, markedContact(t, db, wctx, fmt.Sprintf("n%03d", i)))
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := db.Backup(ctx, dir, store.BackupData); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		if _, err := db.ForgetContact(wctx, cs[i].ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j <= i; j++ {
+			if f := filesHolding(t, dir, fmt.Sprintf("zq9tagn%03d", j)); len(f) > 0 {
+				t.Errorf("after forgetting %d: %d still there", i, j)
+			}
+		}
 	}
 }

@@ -235,13 +235,74 @@ func (db *DB) scrubDataBackup(ctx context.Context, dir string, m *Manifest, tomb
 	return scrubSQLiteData(ctx, filepath.Join(dir, DataFile), tomb)
 }
 
-// scrubSQLiteData deletes the contacts' rows from a SQLite data backup,
-// in one transaction, with secure_delete on (the old content of every
-// page it changes is overwritten) and the rollback journal in memory (no
-// copy of the old pages in a file), and writes their tombstones into it.
-// The tables are those of the backup's own schema with a contact_id.
+// scrubSQLiteData removes the contacts from a SQLite data backup. Deleted
+// in place, even with secure_delete, a row can leave its bytes behind
+// (SQLite moves cells between pages when it rebalances the tree, and the
+// old place is not always cleared), and a kill -9 in the middle of an
+// in-place change could leave the backup half written. So the backup is
+// copied, the copy scrubbed, copied again with VACUUM INTO (a fresh file
+// holds only live rows), synced, and renamed over the backup; the scratch
+// files left by a crash are removed first. Nothing is done when the backup
+// holds none of the contacts.
 func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) error {
-	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=secure_delete(1)&_pragma=journal_mode(MEMORY)")
+	scratch, clean := path+".scrub", path+".clean"
+	for _, f := range []string{scratch, scratch + "-journal", clean, clean + "-journal"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	d, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	var held []journalEntry
+	for _, t := range tomb {
+		var n int
+		// A contact the backup still holds: its purge had not run when
+		// the backup was made.
+		err := d.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM contacts WHERE workspace_id = ? AND id = ? AND (? = 'erase' OR status <> ? OR sealed IS NOT NULL))
+			+ (SELECT COUNT(*) FROM contact_tags WHERE workspace_id = ? AND contact_id = ?)`,
+			t.Workspace, t.Contact, t.Mode, string(custos.StatusAnonymized), t.Workspace, t.Contact).Scan(&n)
+		if err != nil {
+			d.Close()
+			return err
+		}
+		if n > 0 {
+			held = append(held, t)
+		}
+	}
+	d.Close()
+	if len(held) == 0 {
+		return nil
+	}
+	defer os.Remove(scratch)
+	defer os.Remove(clean) // after a failure; renamed otherwise
+	if err := vacuumInto(ctx, path, scratch); err != nil {
+		return err
+	}
+	if err := deleteSQLiteContacts(ctx, scratch, held); err != nil {
+		return err
+	}
+	if err := vacuumInto(ctx, scratch, clean); err != nil {
+		return err
+	}
+	f, err := os.Open(clean)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	f.Close()
+	if err != nil {
+		return err
+	}
+	return os.Rename(clean, path)
+}
+
+// deleteSQLiteContacts deletes the contacts' rows from the SQLite data
+// file at path, in one transaction, and writes their tombstones into it.
+// The tables are those of the file's own schema with a contact_id.
+func deleteSQLiteContacts(ctx context.Context, path string, tomb []journalEntry) error {
+	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(MEMORY)")
 	if err != nil {
 		return err
 	}
@@ -271,25 +332,7 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	changed := false
 	for _, t := range tomb {
-		// Only a contact the backup still holds: one whose purge had not
-		// run when the backup was made.
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts WHERE workspace_id = ? AND id = ? AND (? = 'erase' OR status <> ? OR sealed IS NOT NULL)`,
-			t.Workspace, t.Contact, t.Mode, string(custos.StatusAnonymized)).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			var tagged int // a tag row left without its contact
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contact_tags WHERE workspace_id = ? AND contact_id = ?`, t.Workspace, t.Contact).Scan(&tagged); err != nil {
-				return err
-			}
-			if tagged == 0 {
-				continue
-			}
-		}
-		changed = true
 		// First the tombstone: the ledger's rows may go only once it exists.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tombstones (workspace_id, contact_id, mode, request_id, erased_at, suppression) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace_id, contact_id) DO NOTHING`, t.Workspace, t.Contact, t.Mode, t.RequestID, t.ErasedAt, t.Suppression); err != nil {
@@ -309,9 +352,6 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 		if err != nil {
 			return fmt.Errorf("contacts: %w", err)
 		}
-	}
-	if !changed {
-		return nil
 	}
 	return tx.Commit()
 }

@@ -40,7 +40,20 @@ func (m *Main) backup(ctx context.Context, args []string) error {
 	if kind == store.BackupData {
 		fmt.Fprintln(m.Stdout, "The key store is not in it: back it up with --keys, and keep the two apart.")
 	}
+	warnPendingScrubs(m)
 	return nil
+}
+
+// warnPendingScrubs says which earlier backups erasures have not reached
+// (removed from them) yet.
+func warnPendingScrubs(m *Main) {
+	pending, err := m.DB.PendingBackupScrubs()
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "Warning: %v\n", err)
+	}
+	for _, dir := range pending {
+		fmt.Fprintf(m.Stderr, "Warning: erasures have not reached the backup in %s yet (it could not be changed); they are retried at every start and erasure, and restoring it replays them.\n", dir)
+	}
 }
 
 // restore restores backups into the data directory (or the PostgreSQL

@@ -34,5 +34,6 @@ func (m *Main) forget(ctx context.Context, args []string) error {
 		return fmt.Errorf("forget contact %d: %s", id, custos.ErrorMessage(err))
 	}
 	fmt.Fprintf(m.Stdout, "Contact %d forgotten (%s) at %s; removed: %v.\n", t.ContactID, t.Mode, t.ErasedAt.Format("2006-01-02 15:04:05 MST"), t.Removed)
+	warnPendingScrubs(m)
 	return nil
 }

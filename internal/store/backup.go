@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -95,20 +94,27 @@ func (db *DB) Backup(ctx context.Context, dir string, kind BackupKind) (*Manifes
 	}
 	body, _ := json.MarshalIndent(m, "", "  ")
 	body = append(body, '\n')
-	if kind == BackupData {
-		return m, writeFile(filepath.Join(dir, ManifestFile), body)
-	}
-	// A key forgotten while the copy was made may be in it, and the
+	// A contact forgotten while the copy was made may be in it, and the
 	// erasure skipped this backup, which had no manifest yet: remove every
-	// forgotten key now, holding the lock that erasures take, and only
-	// then make the backup complete.
-	err = withLock(filepath.Join(dir, "keys"), func() error {
-		k, err := db.forgotten(ctx)
-		if err != nil {
-			return err
-		}
-		if err := scrubKeyBackup(ctx, dir, m, k); err != nil {
-			return err
+	// forgotten contact or key now, holding the lock that erasures take,
+	// and only then make the backup complete.
+	err = withLock(filepath.Join(dir, string(kind)), func() error {
+		if kind == BackupData {
+			t, err := db.tombstoneEntries(ctx, 0, 0)
+			if err != nil {
+				return err
+			}
+			if err := db.scrubDataBackup(ctx, dir, m, t); err != nil {
+				return err
+			}
+		} else {
+			k, err := db.forgotten(ctx)
+			if err != nil {
+				return err
+			}
+			if err := scrubKeyBackup(ctx, dir, m, k); err != nil {
+				return err
+			}
 		}
 		return writeFile(filepath.Join(dir, ManifestFile), body)
 	})
@@ -169,35 +175,6 @@ func (db *DB) backupSites(kind BackupKind) ([]string, error) {
 type forgottenKeys struct {
 	contacts map[contactRef]bool
 	requests map[contactRef]int64 // → erased_at, Unix microseconds
-}
-
-// shredBackupKeys removes the contact's key, and those of its data-subject
-// requests, from every registered key backup still in place.
-func (db *DB) shredBackupKeys(ctx context.Context, ws, id int64, requests []int64) error {
-	sites, err := db.backupSites(BackupKeys)
-	if err != nil {
-		return err
-	}
-	k := forgottenKeys{contacts: map[contactRef]bool{{ws, id}: true}, requests: map[contactRef]int64{}}
-	for _, r := range requests {
-		k.requests[contactRef{ws, r}] = math.MaxInt64
-	}
-	for _, dir := range sites {
-		// One change of a key backup at a time, across processes too.
-		err := withLock(filepath.Join(dir, "keys"), func() error {
-			m, err := ReadManifest(dir)
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // removed, or not complete yet: Backup scrubs it itself
-			} else if err != nil {
-				return err
-			}
-			return scrubKeyBackup(ctx, dir, m, k)
-		})
-		if err != nil {
-			return fmt.Errorf("store: shred key in backup %s: %w", dir, err)
-		}
-	}
-	return nil
 }
 
 // forgotten returns every key that erasures have shredded: the keys of
@@ -273,29 +250,54 @@ func scrubKeyBackup(ctx context.Context, dir string, m *Manifest, k forgottenKey
 }
 
 // dropCopyLines rewrites a COPY file of a key table (workspace_id, id,
-// wrapped, created_at) without the lines drop names, replacing it
-// atomically; it leaves the file alone when there is nothing to drop.
+// wrapped, created_at) without the lines drop names.
 func dropCopyLines(path string, drop func(ref contactRef, created int64) bool) error {
+	return rewriteCopy(path, func(f [][]byte) ([][]byte, bool) {
+		if len(f) != 4 {
+			return f, false
+		}
+		ws, err1 := strconv.ParseInt(string(f[0]), 10, 64)
+		id, err2 := strconv.ParseInt(string(f[1]), 10, 64)
+		created, err3 := strconv.ParseInt(string(f[3]), 10, 64)
+		if err1 == nil && err2 == nil && err3 == nil && drop(contactRef{ws, id}, created) {
+			return nil, true
+		}
+		return f, false
+	})
+}
+
+// rewriteCopy rewrites a COPY file (PostgreSQL's text format) line by
+// line: edit gets the fields of each row and returns them, changed or
+// not, or nil to drop the row, and whether it changed anything. The file
+// is replaced atomically, and left alone when nothing changed. In the
+// text format a tab or a newline inside a value is written escaped (\t,
+// \n), so the raw bytes split rows and fields exactly; the fields are
+// passed, and must be returned, in their escaped form.
+func rewriteCopy(path string, edit func(f [][]byte) ([][]byte, bool)) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	var out bytes.Buffer
-	dropped := false
+	changed := false
 	for line := range bytes.Lines(b) {
-		f := bytes.Split(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\t'})
-		if len(f) == 4 {
-			ws, err1 := strconv.ParseInt(string(f[0]), 10, 64)
-			id, err2 := strconv.ParseInt(string(f[1]), 10, 64)
-			created, err3 := strconv.ParseInt(string(f[3]), 10, 64)
-			if err1 == nil && err2 == nil && err3 == nil && drop(contactRef{ws, id}, created) {
-				dropped = true
-				continue
-			}
+		body, ok := bytes.CutSuffix(line, []byte{'\n'})
+		if !ok || bytes.Equal(body, []byte(`\.`)) {
+			out.Write(line)
+			continue
 		}
-		out.Write(line)
+		f, c := edit(bytes.Split(body, []byte{'\t'}))
+		if !c {
+			out.Write(line)
+			continue
+		}
+		changed = true
+		if f != nil {
+			out.Write(bytes.Join(f, []byte{'\t'}))
+			out.WriteByte('\n')
+		}
 	}
-	if !dropped {
+	if !changed {
 		return nil
 	}
 	return writeFile(path, out.Bytes())

@@ -103,6 +103,9 @@ type DB struct {
 	// (read audits, sign-ups).
 	closing   chan struct{}
 	closeOnce sync.Once
+	// crashAt, set by tests, is called at each step of an erasure and
+	// stops it there when it returns an error (crashPoint).
+	crashAt func(step string) error
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
 	// passwords hashes staff passwords, a bounded number at once; common
@@ -168,6 +171,8 @@ func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	// Backups an erasure could not reach; they never stop the start.
+	db.retryPendingScrubs(ctx)
 	return db, nil
 }
 

@@ -90,3 +90,18 @@ func (db *DB) RawBytes(ctx context.Context, query string) ([]byte, error) {
 	}
 	return out, rows.Err()
 }
+
+// CrashAt makes every erasure stop with err at step (tombstone, journal,
+// key, backups, rows), as a crash there would; an empty step removes it.
+func (db *DB) CrashAt(step string, err error) {
+	if step == "" {
+		db.crashAt = nil
+		return
+	}
+	db.crashAt = func(s string) error {
+		if s == step {
+			return err
+		}
+		return nil
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"hash/crc32"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -397,4 +398,54 @@ func (f *sparseFile) Seek(off int64, whence int) (int64, error) {
 	}
 	f.off = off
 	return off, nil
+}
+
+// TestParseXLSXFuzzSeed: the fuzz target's workbooks read as they should,
+// so the fuzzer starts from files that get past the archive.
+func TestParseXLSXFuzzSeed(t *testing.T) {
+	for _, method := range []uint16{zip.Store, zip.Deflate} {
+		header, rows, err := readAll(t, fuzzBook(t, method))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(header, "|")
+		for _, r := range rows {
+			got += "\n" + strconv.Itoa(r.Line) + ":" + strings.Join(r.Cells, "|")
+		}
+		if want := "email|AnA|d\n3:a@x.eu||2024-01-01T12:00:00|TRUE\n4:2024-01-01|=1|#N/A|1500"; got != want {
+			t.Fatalf("got\n%s\nwant\n%s", got, want)
+		}
+	}
+}
+
+// TestParseXLSXFile: a workbook in a file is read from the file's
+// position, and a CSV file after a failed look still reads from its start.
+func TestParseXLSXFile(t *testing.T) {
+	dir := t.TempDir()
+	data := append([]byte("junk"), book{rows: `<row r="1"><c t="inlineStr"><is><t>email</t></is></c></row><row r="2"><c t="inlineStr"><is><t>a@x.eu</t></is></c></row>`}.bytes(t)...)
+	for _, tt := range []struct{ name, want string }{{"book.xlsx", "email a@x.eu"}, {"people.csv", "email a@x.eu"}} {
+		path := dir + "/" + tt.name
+		body, skip := data, int64(4)
+		if tt.name == "people.csv" {
+			body, skip = []byte("junkemail\na@x.eu\n"), 4
+		}
+		if err := os.WriteFile(path, body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Seek(skip, io.SeekStart)
+		r, err := Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row, err := r.Next()
+		if err != nil || r.Header()[0]+" "+row.Cells[0] != tt.want {
+			t.Fatalf("%s: header %q, row %+v, %v", tt.name, r.Header(), row, err)
+		}
+		r.Close()
+		f.Close()
+	}
 }

@@ -98,7 +98,7 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	if imp.LastLine > 0 {
 		fmt.Fprintf(m.Stderr, "Resuming import %d after line %d.\n", imp.ID, imp.LastLine)
 	}
-	cr := &countingReader{r: f}
+	cr := &countingReader{f: f}
 	var progress func(*custos.Import)
 	tty := isTerminal(m.Stderr)
 	if tty {
@@ -148,17 +148,32 @@ func (m *Main) importSummary(ctx context.Context, imp *custos.Import) error {
 	}
 }
 
-// countingReader counts the bytes read through it, for the progress bar.
+// countingReader counts the bytes read from the file, for the progress
+// bar. It reads at offsets and seeks too, so the importer reads a
+// workbook where it lies instead of into memory.
 type countingReader struct {
-	r io.Reader
+	f *os.File
 	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
+	n, err := c.f.Read(p)
 	c.n.Add(int64(n))
 	return n, err
 }
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.f.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingReader) Seek(off int64, whence int) (int64, error) { return c.f.Seek(off, whence) }
+
+var _ interface {
+	io.ReaderAt
+	io.Seeker
+} = (*countingReader)(nil)
 
 // bar draws a progress bar of done out of total bytes.
 func bar(done, total int64) string {

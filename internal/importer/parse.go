@@ -11,18 +11,15 @@ import (
 	"io"
 	"strconv"
 	"unicode/utf8"
-
-	"github.com/xuri/excelize/v2"
 )
 
 // Limits on what a file may hold. A file beyond them gets an error naming
 // the line, never an unbounded buffer.
 const (
-	MaxColumns   = 1000
-	MaxField     = 1 << 20 // bytes in one cell
-	MaxXLSX      = 64 << 20
-	maxXLSXUnzip = 256 << 20
-	sniffBytes   = 64 << 10
+	MaxColumns = 1000
+	MaxField   = 1 << 20 // bytes in one cell
+	MaxXLSX    = 64 << 20
+	sniffBytes = 64 << 10
 )
 
 // RowError is a problem with one row: its line, the column (by header
@@ -62,8 +59,20 @@ type Reader interface {
 }
 
 // Open recognises the format by its first bytes (an XLSX workbook is a
-// ZIP archive) and returns a reader positioned after the header row.
+// ZIP archive) and returns a reader positioned after the header row. A
+// workbook in a file (an io.ReaderAt that seeks) is read where it lies;
+// from a stream, its packed bytes are held in memory.
 func Open(r io.Reader) (Reader, error) {
+	if f, ok := r.(interface {
+		io.ReaderAt
+		io.Seeker
+	}); ok {
+		if x, err := openXLSXAt(f); err != nil {
+			return nil, err
+		} else if x != nil {
+			return x, nil
+		}
+	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(4)
 	if bytes.Equal(magic, []byte("PK\x03\x04")) {
@@ -279,105 +288,4 @@ func (c *csvReader) columnName(i int) string {
 		return c.header[i]
 	}
 	return "#" + strconv.Itoa(i+1)
-}
-
-// xlsxReader streams the first sheet of a workbook through excelize's row
-// iterator. The workbook is held in memory (at most MaxXLSX compressed,
-// maxXLSXUnzip unpacked) and never spilled to a temporary file, so no
-// plaintext of an upload reaches the disk.
-type xlsxReader struct {
-	f      *excelize.File
-	rows   *excelize.Rows
-	line   int
-	header []string
-}
-
-func openXLSX(br *bufio.Reader) (*xlsxReader, error) {
-	data, err := io.ReadAll(io.LimitReader(br, MaxXLSX+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxXLSX {
-		return nil, fmt.Errorf("the workbook is larger than %d MiB; save it as CSV", MaxXLSX>>20)
-	}
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxXLSXUnzip, UnzipXMLSizeLimit: maxXLSXUnzip})
-	if err != nil {
-		return nil, fmt.Errorf("the workbook cannot be read: %w", err)
-	}
-	x := &xlsxReader{f: f}
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		f.Close()
-		return nil, errors.New("the workbook has no sheet")
-	}
-	if x.rows, err = f.Rows(sheets[0]); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("the workbook cannot be read: %w", err)
-	}
-	for {
-		row, err := x.Next()
-		if err == io.EOF {
-			x.Close()
-			return nil, errors.New("line 1: the sheet is empty; the first row must name the columns")
-		} else if err != nil {
-			x.Close()
-			return nil, err
-		}
-		if row.Err != nil {
-			x.Close()
-			return nil, fmt.Errorf("the header row: %w", row.Err)
-		}
-		x.header = row.Cells
-		return x, nil
-	}
-}
-
-func (x *xlsxReader) Header() []string { return x.header }
-
-func (x *xlsxReader) Close() error {
-	if x.rows != nil {
-		x.rows.Close()
-	}
-	return x.f.Close()
-}
-
-// Next returns the next non-empty row. Cells hold the values the workbook
-// shows (a formula's cached result, never a new evaluation).
-func (x *xlsxReader) Next() (*Row, error) {
-	for x.rows.Next() {
-		x.line++
-		cells, err := x.rows.Columns()
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", x.line, err)
-		}
-		if len(cells) == 0 {
-			continue
-		}
-		row := &Row{Line: x.line}
-		for i, v := range cells {
-			col := "#" + strconv.Itoa(i+1)
-			if i < len(x.header) {
-				col = x.header[i]
-			}
-			switch {
-			case i >= MaxColumns:
-				row.Err = &RowError{Line: x.line, Column: col, Reason: fmt.Sprintf("more than %d columns", MaxColumns)}
-			case len(v) > MaxField:
-				row.Err = &RowError{Line: x.line, Column: col, Reason: fmt.Sprintf("a field is longer than %d bytes", MaxField)}
-			case !utf8.ValidString(v):
-				row.Err = &RowError{Line: x.line, Column: col, Reason: "is not valid UTF-8"}
-			}
-			if row.Err != nil {
-				break
-			}
-		}
-		if row.Err == nil {
-			row.Cells = cells
-		}
-		return row, nil
-	}
-	if err := x.rows.Error(); err != nil {
-		return nil, fmt.Errorf("line %d: %w", x.line+1, err)
-	}
-	return nil, io.EOF
 }

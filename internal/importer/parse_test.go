@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
 	"io"
@@ -178,6 +179,11 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"email,name\na@x.eu,Ann\n", "\xEF\xBB\xBFa;b\r\n\"x;\"\"y\";z\r\n", "a\tb\n1\t2", "a|b\n\"\n", "a\n\xff\n", "\"a\"b,c\nd"} {
 		f.Add([]byte(s))
 	}
+	// Small workbooks: one stored (the XML as it is, for the fuzzer to
+	// change), one deflated.
+	for _, method := range []uint16{zip.Store, zip.Deflate} {
+		f.Add(fuzzBook(f, method))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		header, rows, err := readAll(t, data)
 		if err != nil {
@@ -208,3 +214,32 @@ func FuzzParse(f *testing.F) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\ufffd") == s }
+
+// fuzzBook is a small workbook with shared strings, styles, dates,
+// inline strings and sparse rows, its parts packed with method.
+func fuzzBook(tb testing.TB, method uint16) []byte {
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	for _, p := range []part{
+		{"xl/workbook.xml", `<workbook ` + relNS + `><workbookPr date1904="0"/><sheets><sheet name="A" r:id="rId2"/></sheets></workbook>`},
+		{"xl/_rels/workbook.xml.rels", `<Relationships><Relationship Id="rId2" Target="worksheets/s.xml"/>` +
+			`<Relationship Id="rId3" Type="x/sharedStrings" Target="sharedStrings.xml"/></Relationships>`},
+		{"xl/sharedStrings.xml", `<sst><si><t>email</t></si><si><r><t>A</t></r><r><t>n_x0041_</t></r><rPh><t>x</t></rPh></si></sst>`},
+		{"xl/styles.xml", `<styleSheet><numFmts><numFmt numFmtId="164" formatCode="d/m/yyyy h:mm"/></numFmts>` +
+			`<cellXfs><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="164"/></cellXfs></styleSheet>`},
+		{"xl/worksheets/s.xml", `<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>` +
+			`<c r="C1" t="inlineStr"><is><t>d</t></is></c></row><row r="3"><c r="A3" t="inlineStr"><is><t>a@x.eu</t></is></c>` +
+			`<c r="C3" s="2"><v>45292.5</v></c><c t="b"><v>1</v></c></row><row><c s="1"><v>45292</v></c><c t="str"><f>1</f><v>=1</v></c>` +
+			`<c t="e"><v>#N/A</v></c><c><v>1.5E3</v></c></row></sheetData></worksheet>`},
+	} {
+		w, err := z.CreateHeader(&zip.FileHeader{Name: p.name, Method: method})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		io.WriteString(w, p.body)
+	}
+	if err := z.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}

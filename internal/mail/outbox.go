@@ -61,6 +61,74 @@ func (o *outbox) write(ctx context.Context, ref string, raw []byte) (err error) 
 	return syncDir(o.dir)
 }
 
+// writeAll stores many messages, raws[i] about refs[i], at the cost of
+// about one: each file is written, then all are synced, renamed, and the
+// directory synced once. Syncing files written together lets the file
+// system commit them in one journal transaction, where a write, a sync and
+// a directory sync each would commit one by one. It returns each one's
+// error; a message whose error is nil is durable.
+func (o *outbox) writeAll(ctx context.Context, refs []string, raws [][]byte) []error {
+	errs := make([]error, len(raws))
+	type pending struct {
+		i         int
+		f         *os.File
+		tmp, name string
+	}
+	var ps []pending
+	fail := func(p pending, err error) {
+		if p.f != nil {
+			p.f.Close()
+		}
+		os.Remove(p.tmp)
+		errs[p.i] = err
+	}
+	for i, raw := range raws {
+		if err := ctx.Err(); err != nil {
+			errs[i] = fmt.Errorf("mail: outbox: %w", err)
+			continue
+		}
+		name := refs[i] + "-" + strconv.FormatInt(time.Now().UnixNano(), 10) + "-" + randomHex(8) + ".eml"
+		p := pending{i: i, tmp: filepath.Join(o.dir, "."+name+".tmp"), name: filepath.Join(o.dir, name)}
+		f, err := os.OpenFile(p.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			errs[i] = fmt.Errorf("mail: outbox: %w", err)
+			continue
+		}
+		p.f = f
+		if _, err := f.Write(raw); err != nil {
+			fail(p, fmt.Errorf("mail: outbox: write: %w", err))
+			continue
+		}
+		ps = append(ps, p)
+	}
+	renamed := 0
+	for _, p := range ps {
+		if err := p.f.Sync(); err != nil {
+			fail(p, fmt.Errorf("mail: outbox: write: %w", err))
+			continue
+		}
+		err := p.f.Close()
+		p.f = nil
+		if err != nil {
+			fail(p, fmt.Errorf("mail: outbox: write: %w", err))
+		} else if err := os.Rename(p.tmp, p.name); err != nil {
+			fail(p, fmt.Errorf("mail: outbox: %w", err))
+		} else {
+			renamed++
+		}
+	}
+	if renamed > 0 {
+		if err := syncDir(o.dir); err != nil {
+			for _, p := range ps {
+				if errs[p.i] == nil {
+					errs[p.i] = err
+				}
+			}
+		}
+	}
+	return errs
+}
+
 // purge removes every file about ref, finished or not, and returns how
 // many it removed.
 func (o *outbox) purge(ref string) (int, error) {

@@ -275,6 +275,14 @@ func (db *DB) mailKeys(ctx context.Context, rows []claimedMail) (map[mailSubject
 			for id, k := range keys {
 				out[mailSubject{g.ws, g.kind, id}] = k
 			}
+		case mailSubjectStaff:
+			keys, err := db.mailKeysFor(ctx, g.ws, list)
+			if err != nil {
+				return nil, err
+			}
+			for id, k := range keys {
+				out[mailSubject{g.ws, g.kind, id}] = k
+			}
 		default:
 			return nil, fmt.Errorf("store: queued mail of unknown subject %q", g.kind)
 		}
@@ -326,10 +334,15 @@ const keepSealed = `CASE WHEN subject_kind = '` + mailSubjectContact + `' THEN s
 
 // MailSent records that messages were delivered, dropping the content of
 // those not to a contact, in one transaction: the sign-up writer's next
-// (writeJob).
+// (writeJob). The keys of those to staff are shredded then.
 func (db *DB) MailSent(ctx context.Context, ids ...int64) error {
 	now := micros(db.Now())
-	return db.writeJob(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	var shred map[int64][]int64
+	err := db.writeJob(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		if shred, err = db.mailKeysOf(ctx, tx, ids); err != nil {
+			return fmt.Errorf("store: mail sent: %w", err)
+		}
 		for start := 0; start < len(ids); start += 500 {
 			batch := ids[start:min(start+500, len(ids))]
 			args := []any{custos.MailSent, now}
@@ -342,6 +355,10 @@ func (db *DB) MailSent(ctx context.Context, ids ...int64) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return db.shredMailKeys(ctx, shred)
 }
 
 // MailFailed records that a message was refused for good, with a reason
@@ -353,14 +370,19 @@ func (db *DB) MailFailed(ctx context.Context, id int64, reason string) error {
 
 func (db *DB) finishMail(ctx context.Context, id int64, status, reason string) error {
 	now := micros(db.Now())
+	var shred map[int64][]int64
 	err := db.writeJob(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, sealed = `+keepSealed+`, last_error = ?, done_at = ? WHERE id = ?`), status, reason, now, id)
+		var err error
+		if shred, err = db.mailKeysOf(ctx, tx, []int64{id}); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, sealed = `+keepSealed+`, last_error = ?, done_at = ? WHERE id = ?`), status, reason, now, id)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: mail %s: %w", status, mapError(err))
 	}
-	return nil
+	return db.shredMailKeys(ctx, shred)
 }
 
 // MailRetry queues a message again for at, with the reason the last

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custos/custos/internal/custos"
@@ -101,17 +102,39 @@ func (o *outbox) writeAll(ctx context.Context, refs []string, raws [][]byte) []e
 		}
 		ps = append(ps, p)
 	}
+	// Synced side by side: the file system commits their blocks together,
+	// where syncing one after another would commit (and flush the disk)
+	// once a file.
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(syncers, len(ps)) {
+		wg.Go(func() {
+			for j := range next {
+				p := &ps[j]
+				if err := p.f.Sync(); err != nil {
+					fail(*p, fmt.Errorf("mail: outbox: write: %w", err))
+					p.f = nil
+					continue
+				}
+				err := p.f.Close()
+				p.f = nil
+				if err != nil {
+					fail(*p, fmt.Errorf("mail: outbox: write: %w", err))
+				}
+			}
+		})
+	}
+	for j := range ps {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
 	renamed := 0
 	for _, p := range ps {
-		if err := p.f.Sync(); err != nil {
-			fail(p, fmt.Errorf("mail: outbox: write: %w", err))
+		if errs[p.i] != nil {
 			continue
 		}
-		err := p.f.Close()
-		p.f = nil
-		if err != nil {
-			fail(p, fmt.Errorf("mail: outbox: write: %w", err))
-		} else if err := os.Rename(p.tmp, p.name); err != nil {
+		if err := os.Rename(p.tmp, p.name); err != nil {
 			fail(p, fmt.Errorf("mail: outbox: %w", err))
 		} else {
 			renamed++
@@ -128,6 +151,9 @@ func (o *outbox) writeAll(ctx context.Context, refs []string, raws [][]byte) []e
 	}
 	return errs
 }
+
+// syncers is how many files of a batch are synced at once.
+const syncers = 16
 
 // purge removes every file about ref, finished or not, and returns how
 // many it removed.

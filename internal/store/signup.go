@@ -333,15 +333,19 @@ func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
 	}
 }
 
-// writeJob runs fn in the next transaction of a sign-up writer, after the
-// sign-ups it writes, and returns once that commits. The mail worker's
-// bookkeeping (claiming a batch, recording it sent) goes this way: on
-// SQLite, whose one writer connection it would otherwise hold between
-// the sign-ups' commits, a submission never waits behind it, and under
-// load it costs no commit (no fsync) of its own. fn failing rolls back
-// only its own writes (a savepoint); fn may run again only if the whole
-// transaction failed, which it reports.
+// writeJob runs fn in a write transaction and returns once it commits. On
+// SQLite that is the sign-up writer's next transaction, after the sign-ups
+// it writes: the mail worker's bookkeeping (claiming a batch, recording it
+// sent) would otherwise hold SQLite's one writer connection between the
+// sign-ups' commits; this way a submission never waits behind it, and
+// under load it costs no commit (no fsync) of its own. fn failing rolls
+// back only its own writes (a savepoint). PostgreSQL writes side by side,
+// so there a job is a transaction of its own: riding in a sign-up writer's
+// would only add its work to that writer's sign-ups.
 func (db *DB) writeJob(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if db.pg {
+		return db.tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+	}
 	return db.writeSignup(ctx, &signupWrite{job: fn, done: make(chan error, 1)})
 }
 

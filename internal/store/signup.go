@@ -391,15 +391,7 @@ func (db *DB) writeSignups(ctx context.Context, all []*signupWrite) []error {
 	}
 	errs := make([]error, len(batch))
 	jobErrs := make([]error, len(jobs))
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		for i := range errs {
-			errs[i] = nil
-		}
-		if len(batch) > 0 {
-			if err := db.insertSignups(ctx, tx, batch, errs); err != nil {
-				return err
-			}
-		}
+	runJobs := func(tx *sql.Tx) error {
 		for i, j := range jobs {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT job`); err != nil {
 				return err
@@ -414,23 +406,40 @@ func (db *DB) writeSignups(ctx context.Context, all []*signupWrite) []error {
 			}
 		}
 		return nil
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		for i := range errs {
+			errs[i] = nil
+		}
+		if len(batch) > 0 {
+			if err := db.insertSignups(ctx, tx, batch, errs); err != nil {
+				return err
+			}
+		}
+		return runJobs(tx)
 	})
+	jobsErr := err
+	if err != nil && len(batch) > 0 && len(jobs) > 0 {
+		// The sign-ups failed the transaction: the jobs are not theirs to
+		// fail with, and run again alone.
+		jobsErr = db.tx(ctx, runJobs)
+	}
 	out := make([]error, 0, len(all))
 	bi, ji := 0, 0
 	for _, w := range all {
+		switch {
+		case w.job != nil && jobsErr != nil:
+			out = append(out, jobsErr)
+		case w.job != nil:
+			out = append(out, jobErrs[ji])
+		case err != nil:
+			out = append(out, err)
+		default:
+			out = append(out, errs[bi])
+		}
 		if w.job != nil {
-			if err != nil {
-				out = append(out, err)
-			} else {
-				out = append(out, jobErrs[ji])
-			}
 			ji++
 		} else {
-			if err != nil {
-				out = append(out, err)
-			} else {
-				out = append(out, errs[bi])
-			}
 			bi++
 		}
 	}

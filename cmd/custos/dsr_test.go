@@ -13,9 +13,24 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custos/custos/internal/store/storetest"
 )
+
+// waitOutbox waits, up to half a minute, for files matching pattern to
+// appear, and returns them.
+func waitOutbox(t *testing.T, pattern string) []string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mails, _ := filepath.Glob(pattern)
+		if len(mails) > 0 || time.Now().After(deadline) {
+			return mails
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 // TestDSREndToEnd runs the register through the real program: a request
 // over HTTP, its verification link written to the outbox and followed as
@@ -33,7 +48,8 @@ func TestDSREndToEnd(t *testing.T) {
 	}
 	tm.call(t, key, "POST", fmt.Sprintf("/api/v1/dsr-requests/%d/verification", access), nil, 200)
 
-	mails, _ := filepath.Glob(filepath.Join(cfg.DataDir, "outbox", fmt.Sprintf("dsr-%d-*.eml", access)))
+	// The link is queued; serve's mail worker writes it to the outbox.
+	mails := waitOutbox(t, filepath.Join(cfg.DataDir, "outbox", fmt.Sprintf("dsr-%d-*.eml", access)))
 	if len(mails) != 1 {
 		t.Fatalf("outbox holds %v", mails)
 	}

@@ -210,8 +210,9 @@ func (m *Main) warmSearch(ctx context.Context) {
 // past their expiry.
 const signupSweep = time.Minute
 
-// sweepSignups runs SweepSignups at start and every signupSweep until ctx
-// ends, then closes done.
+// sweepSignups runs SweepSignups and SweepMailKeys (the keys of mail to
+// staff whose link or code has expired) at start and every signupSweep
+// until ctx ends, then closes done.
 func (m *Main) sweepSignups(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(signupSweep)
@@ -221,6 +222,9 @@ func (m *Main) sweepSignups(ctx context.Context, done chan<- struct{}) {
 			m.Log.Error("sweeping expired sign-ups", "err", err)
 		} else if n > 0 {
 			m.Log.Info("deleted expired sign-ups", "count", n)
+		}
+		if _, err := m.DB.SweepMailKeys(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Error("sweeping expired mail keys", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -65,11 +65,13 @@ func (m *Main) user(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("invite user: %s", custos.ErrorMessage(err))
 		}
-		if err := m.Mail.Send(ctx, web.InvitationMessage(pr, baseURL)); err != nil {
-			return fmt.Errorf("created user %d, but the invitation was not mailed (%s); try again with POST /api/v1/users/%d/invitation",
+		// Queued: serve's mail worker sends it, retrying while the mail
+		// server is unreachable.
+		if err := m.DB.QueueStaffMail(actx, web.InvitationMessage(pr, baseURL), pr.ExpiresAt); err != nil {
+			return fmt.Errorf("created user %d, but the invitation was not queued (%s); try again with POST /api/v1/users/%d/invitation",
 				u.ID, strings.ReplaceAll(err.Error(), pr.Email, "<user>"), u.ID)
 		}
-		fmt.Fprintf(m.Stdout, "Created user %d (%s) in workspace %s and mailed an invitation (valid 72 hours).\n", u.ID, u.Role, *workspace)
+		fmt.Fprintf(m.Stdout, "Created user %d (%s) in workspace %s and queued an invitation (valid 72 hours), which serve mails.\n", u.ID, u.Role, *workspace)
 		return nil
 	}
 	fmt.Fprintf(m.Stdout, "Created user %d (%s) in workspace %s.\n", u.ID, u.Role, *workspace)

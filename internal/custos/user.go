@@ -451,9 +451,18 @@ type UserService interface {
 	SetEmail2FA(ctx context.Context, password string, on bool) error
 
 	// RequestPasswordReset makes a reset link's token for the active user
-	// of the address. ENOTFOUND, never shown to the caller, when there is
-	// no such user or too many links were asked for.
-	RequestPasswordReset(ctx context.Context, workspace, email string, ip netip.Addr) (*PasswordReset, error)
+	// of the address and, when mail is not nil, queues the message it
+	// makes of the token in the same transaction (QueueStaffMail's
+	// sealing). ENOTFOUND, never shown to the caller, when there is no
+	// such user or too many links were asked for; the work done is the
+	// same as for a user found, so that its time tells nothing either.
+	RequestPasswordReset(ctx context.Context, workspace, email string, ip netip.Addr, mail func(*PasswordReset) *Message) (*PasswordReset, error)
+	// QueueStaffMail queues a message to a member of staff of the actor's
+	// workspace, or to the subject of one of its requests, on the
+	// persisted mail queue, sealed under a key of its own that is
+	// shredded once it is sent or fails, or when expires passes (its link
+	// or code then no longer works, and it is not sent any more).
+	QueueStaffMail(ctx context.Context, m *Message, expires time.Time) error
 	// CheckPasswordReset reports whether the token can still reset a
 	// password: ENOTFOUND when unknown or used, EGONE when expired.
 	CheckPasswordReset(ctx context.Context, token string) error

@@ -27,6 +27,14 @@ type MailQueue interface {
 	MailFailed(ctx context.Context, id int64, reason string) error
 }
 
+// BatchMailer is a custos.Mailer that can deliver many messages at the
+// cost of about one (mail.Sender into its outbox). SendBatch reports each
+// message's error, or false when it sent nothing because batching would
+// not help (SMTP): the worker then sends each, Concurrency at once.
+type BatchMailer interface {
+	SendBatch(ctx context.Context, ms []*custos.Message) ([]error, bool)
+}
+
 // Backoff of a message that could not be sent: BaseBackoff after the first
 // attempt, doubling each time, at most MaxBackoff; after MaxAttempts the
 // message is marked failed.
@@ -111,22 +119,37 @@ func (w *MailWorker) RunOnce(ctx context.Context) (int, error) {
 		if len(batch) == 0 {
 			return total, nil
 		}
-		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var errs []error
 		var sent []int64
+		record := func(q *custos.QueuedMail, err error) {
+			ok, err := w.outcome(ctx, q, err)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+			} else if ok {
+				sent = append(sent, q.ID)
+			}
+		}
+		var wg sync.WaitGroup
+		if bm, ok := w.Mailer.(BatchMailer); ok {
+			ms := make([]*custos.Message, len(batch))
+			for i, q := range batch {
+				ms[i] = &q.Message
+			}
+			if results, ok := bm.SendBatch(ctx, ms); ok {
+				for i, q := range batch {
+					record(q, results[i])
+				}
+				batch, total = batch[:0], total+len(batch)
+			}
+		}
 		next := make(chan *custos.QueuedMail)
-		for range conc {
+		for range min(conc, len(batch)) {
 			wg.Go(func() {
 				for q := range next {
-					ok, err := w.deliver(ctx, q)
-					mu.Lock()
-					if err != nil {
-						errs = append(errs, err)
-					} else if ok {
-						sent = append(sent, q.ID)
-					}
-					mu.Unlock()
+					record(q, w.Mailer.Send(ctx, &q.Message))
 				}
 			})
 		}
@@ -147,10 +170,9 @@ func (w *MailWorker) RunOnce(ctx context.Context) (int, error) {
 	}
 }
 
-// deliver sends one message and records a failure; it reports whether the
+// outcome records a failed attempt to send q; it reports whether the
 // message was sent, which the caller records for the batch.
-func (w *MailWorker) deliver(ctx context.Context, q *custos.QueuedMail) (bool, error) {
-	err := w.Mailer.Send(ctx, &q.Message)
+func (w *MailWorker) outcome(ctx context.Context, q *custos.QueuedMail, err error) (bool, error) {
 	if err == nil {
 		return true, nil
 	}

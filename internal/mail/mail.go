@@ -118,6 +118,42 @@ func (s *Sender) Send(ctx context.Context, m *custos.Message) error {
 	return s.outbox.write(ctx, ref, raw)
 }
 
+// SendBatch delivers many messages, reporting each one's error, when that
+// costs less than sending them one by one: into the outbox, whose files it
+// syncs together (and the directory once). With SMTP it sends nothing and
+// reports false; the caller sends each with Send.
+func (s *Sender) SendBatch(ctx context.Context, ms []*custos.Message) ([]error, bool) {
+	if s.smtp != nil {
+		return nil, false
+	}
+	errs := make([]error, len(ms))
+	var idx []int
+	var refs []string
+	var raws [][]byte
+	now := time.Now()
+	for i, m := range ms {
+		if m == nil {
+			errs[i] = errors.New("mail: send: no message")
+			continue
+		}
+		ref, err := checkRef(m.Ref, "none")
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		_, raw, err := s.compose(m, now)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		idx, refs, raws = append(idx, i), append(refs, ref), append(raws, raw)
+	}
+	for j, err := range s.outbox.writeAll(ctx, refs, raws) {
+		errs[idx[j]] = err
+	}
+	return errs, true
+}
+
 // Purge deletes every message about ref from the outbox, including the
 // remains of an interrupted write, and returns how many files it removed.
 // It is called when a contact is forgotten. Mail handed to an SMTP server

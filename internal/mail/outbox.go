@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custos/custos/internal/custos"
@@ -60,6 +61,99 @@ func (o *outbox) write(ctx context.Context, ref string, raw []byte) (err error) 
 	}
 	return syncDir(o.dir)
 }
+
+// writeAll stores many messages, raws[i] about refs[i], at the cost of
+// about one: each file is written, then all are synced, renamed, and the
+// directory synced once. Syncing files written together lets the file
+// system commit them in one journal transaction, where a write, a sync and
+// a directory sync each would commit one by one. It returns each one's
+// error; a message whose error is nil is durable.
+func (o *outbox) writeAll(ctx context.Context, refs []string, raws [][]byte) []error {
+	errs := make([]error, len(raws))
+	type pending struct {
+		i         int
+		f         *os.File
+		tmp, name string
+	}
+	var ps []pending
+	fail := func(p pending, err error) {
+		if p.f != nil {
+			p.f.Close()
+		}
+		os.Remove(p.tmp)
+		errs[p.i] = err
+	}
+	for i, raw := range raws {
+		if err := ctx.Err(); err != nil {
+			errs[i] = fmt.Errorf("mail: outbox: %w", err)
+			continue
+		}
+		name := refs[i] + "-" + strconv.FormatInt(time.Now().UnixNano(), 10) + "-" + randomHex(8) + ".eml"
+		p := pending{i: i, tmp: filepath.Join(o.dir, "."+name+".tmp"), name: filepath.Join(o.dir, name)}
+		f, err := os.OpenFile(p.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			errs[i] = fmt.Errorf("mail: outbox: %w", err)
+			continue
+		}
+		p.f = f
+		if _, err := f.Write(raw); err != nil {
+			fail(p, fmt.Errorf("mail: outbox: write: %w", err))
+			continue
+		}
+		ps = append(ps, p)
+	}
+	// Synced side by side: the file system commits their blocks together,
+	// where syncing one after another would commit (and flush the disk)
+	// once a file.
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(syncers, len(ps)) {
+		wg.Go(func() {
+			for j := range next {
+				p := &ps[j]
+				if err := p.f.Sync(); err != nil {
+					fail(*p, fmt.Errorf("mail: outbox: write: %w", err))
+					p.f = nil
+					continue
+				}
+				err := p.f.Close()
+				p.f = nil
+				if err != nil {
+					fail(*p, fmt.Errorf("mail: outbox: write: %w", err))
+				}
+			}
+		})
+	}
+	for j := range ps {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	renamed := 0
+	for _, p := range ps {
+		if errs[p.i] != nil {
+			continue
+		}
+		if err := os.Rename(p.tmp, p.name); err != nil {
+			fail(p, fmt.Errorf("mail: outbox: %w", err))
+		} else {
+			renamed++
+		}
+	}
+	if renamed > 0 {
+		if err := syncDir(o.dir); err != nil {
+			for _, p := range ps {
+				if errs[p.i] == nil {
+					errs[p.i] = err
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// syncers is how many files of a batch are synced at once.
+const syncers = 16
 
 // purge removes every file about ref, finished or not, and returns how
 // many it removed.

@@ -264,3 +264,43 @@ func TestPurgeAll(t *testing.T) {
 		t.Fatalf("a bad ref: %v", err)
 	}
 }
+
+// TestOutboxSendBatch: a batch writes one file per fit message, each whole
+// and named after its ref, leaves no temporary file, and reports the unfit
+// one alone; with SMTP it sends nothing and says so.
+func TestOutboxSendBatch(t *testing.T) {
+	s, dir := outboxSender(t)
+	ms := []*custos.Message{
+		{To: "a@example.org", Subject: "One", Text: "first", Ref: "signup-1"},
+		{To: "b@example.org\r\nBcc: x@example.org", Subject: "Bad", Text: "x", Ref: "signup-2"},
+		{To: "c@example.org", Subject: "Three", Text: "third", Ref: "signup-3"},
+	}
+	errs, ok := s.SendBatch(context.Background(), ms)
+	if !ok || len(errs) != 3 || errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("SendBatch = %v, %v", errs, ok)
+	}
+	names := outboxFiles(t, dir)
+	if len(names) != 2 {
+		t.Fatalf("outbox holds %v, want 2 files", names)
+	}
+	for i, want := range []string{"signup-1", "signup-3"} {
+		m := outboxName.FindStringSubmatch(names[i])
+		if m == nil || m[1] != want {
+			t.Fatalf("file %q, want one about %s", names[i], want)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, names[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), []string{"first", "third"}[i]) {
+			t.Errorf("file %s lacks its body", names[i])
+		}
+	}
+	smtpSender, err := New(Config{URL: "smtp://127.0.0.1:1", From: testFrom})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs, ok := smtpSender.SendBatch(context.Background(), ms); ok || errs != nil {
+		t.Fatalf("SendBatch over SMTP = %v, %v; want nothing sent", errs, ok)
+	}
+}

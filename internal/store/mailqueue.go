@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -151,20 +153,16 @@ func (db *DB) RequeueSending(ctx context.Context) (int64, error) {
 
 // ClaimMail marks up to limit messages that are due as sending and returns
 // them, opened. A message whose subject's key is gone (the person was
-// forgotten meanwhile) is deleted instead.
+// forgotten meanwhile) is deleted instead. The claim rides in the sign-up
+// writer's transaction (writeJob), so that it never holds up a sign-up.
 func (db *DB) ClaimMail(ctx context.Context, limit int) ([]*custos.QueuedMail, error) {
 	lock := ""
 	if db.pg {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	type claimed struct {
-		id, ws, subject int64
-		kind            string
-		attempts        int
-		sealed          []byte
-	}
-	var rows []claimed
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	var rows []claimedMail
+	err := db.writeJob(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		rows = rows[:0]
 		r, err := tx.QueryContext(ctx, db.q(`UPDATE mail_queue SET status = ?, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM mail_queue WHERE status = ? AND next_at <= ? ORDER BY next_at, id LIMIT ?`+lock+`)
 			RETURNING id, workspace_id, subject_kind, subject_id, attempts, sealed`),
@@ -174,7 +172,7 @@ func (db *DB) ClaimMail(ctx context.Context, limit int) ([]*custos.QueuedMail, e
 		}
 		defer r.Close()
 		for r.Next() {
-			var c claimed
+			var c claimedMail
 			if err := r.Scan(&c.id, &c.ws, &c.kind, &c.subject, &c.attempts, &c.sealed); err != nil {
 				return err
 			}
@@ -185,17 +183,30 @@ func (db *DB) ClaimMail(ctx context.Context, limit int) ([]*custos.QueuedMail, e
 	if err != nil {
 		return nil, fmt.Errorf("store: claim mail: %w", err)
 	}
-	out := make([]*custos.QueuedMail, 0, len(rows))
-	for _, c := range rows {
-		body, err := db.openMail(ctx, c.ws, c.kind, c.subject, c.sealed)
-		if custos.ErrorCode(err) == custos.EGONE {
-			if _, err := db.write.ExecContext(ctx, db.q(`DELETE FROM mail_queue WHERE id = ?`), c.id); err != nil {
-				return nil, fmt.Errorf("store: drop mail of a forgotten subject: %w", mapError(err))
+	// RETURNING promises no order.
+	slices.SortFunc(rows, func(a, b claimedMail) int { return cmp.Compare(a.id, b.id) })
+	keys, err := db.mailKeys(ctx, rows)
+	if err != nil {
+		// The key store cannot be read just now: the batch waits a minute.
+		db.log.Warn("queued mail not opened", "err", err.Error())
+		for _, c := range rows {
+			if err := db.MailRetry(ctx, c.id, db.Now().Add(time.Minute), "not opened"); err != nil {
+				return nil, err
 			}
+		}
+		return nil, nil
+	}
+	out := make([]*custos.QueuedMail, 0, len(rows))
+	var gone []int64
+	for _, c := range rows {
+		k := keys[mailSubject{c.ws, c.kind, c.subject}]
+		if k == nil || c.sealed == nil {
+			gone = append(gone, c.id)
 			continue
-		} else if err != nil {
-			// Perhaps the key store cannot be read just now: this one
-			// waits a minute; the others of the batch go on.
+		}
+		body, err := k.Open(mailName, c.sealed)
+		if err != nil {
+			// This one waits a minute; the others of the batch go on.
 			db.log.Warn("queued mail not opened", "id", c.id, "err", err.Error())
 			if err := db.MailRetry(ctx, c.id, db.Now().Add(time.Minute), "not opened"); err != nil {
 				return nil, err
@@ -212,7 +223,90 @@ func (db *DB) ClaimMail(ctx context.Context, limit int) ([]*custos.QueuedMail, e
 		}
 		out = append(out, q)
 	}
+	if len(gone) > 0 {
+		if err := db.dropMail(ctx, gone); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// claimedMail is a row of the queue as claimed.
+type claimedMail struct {
+	id, ws, subject int64
+	kind            string
+	attempts        int
+	sealed          []byte
+}
+
+// mailSubject names the key a message is sealed under.
+type mailSubject struct {
+	ws   int64
+	kind string
+	id   int64
+}
+
+// mailKeys reads the keys of the claimed messages' subjects, one query per
+// workspace and kind; a subject whose key is gone is missing.
+func (db *DB) mailKeys(ctx context.Context, rows []claimedMail) (map[mailSubject]opener, error) {
+	ids := map[mailSubject][]int64{} // id 0: the group's ids
+	for _, c := range rows {
+		g := mailSubject{c.ws, c.kind, 0}
+		ids[g] = append(ids[g], c.subject)
+	}
+	out := map[mailSubject]opener{}
+	for g, list := range ids {
+		slices.Sort(list)
+		list = slices.Compact(list)
+		switch g.kind {
+		case mailSubjectContact:
+			keys, err := db.contactKeys(ctx, g.ws, list)
+			if err != nil {
+				return nil, err
+			}
+			for id, k := range keys {
+				out[mailSubject{g.ws, g.kind, id}] = k
+			}
+		case mailSubjectSignup:
+			keys, err := db.signupKeys(ctx, g.ws, list)
+			if err != nil {
+				return nil, err
+			}
+			for id, k := range keys {
+				out[mailSubject{g.ws, g.kind, id}] = k
+			}
+		case mailSubjectStaff:
+			keys, err := db.mailKeysFor(ctx, g.ws, list)
+			if err != nil {
+				return nil, err
+			}
+			for id, k := range keys {
+				out[mailSubject{g.ws, g.kind, id}] = k
+			}
+		default:
+			return nil, fmt.Errorf("store: queued mail of unknown subject %q", g.kind)
+		}
+	}
+	return out, nil
+}
+
+// opener opens what a subject's key sealed.
+type opener interface {
+	Open(name string, sealed []byte) ([]byte, error)
+}
+
+// dropMail deletes messages whose subject was forgotten.
+func (db *DB) dropMail(ctx context.Context, ids []int64) error {
+	return db.writeJob(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM mail_queue WHERE id IN (`+placeholders(len(ids))+`)`), args...); err != nil {
+			return fmt.Errorf("store: drop mail of a forgotten subject: %w", err)
+		}
+		return nil
+	})
 }
 
 // openMail opens a queued message under its subject's key; EGONE when the
@@ -222,25 +316,15 @@ func (db *DB) openMail(ctx context.Context, ws int64, kind string, subject int64
 	if sealed == nil {
 		return nil, gone
 	}
-	switch kind {
-	case mailSubjectContact:
-		k, err := db.contactKey(ctx, ws, subject)
-		if err != nil {
-			return nil, err
-		}
-		return k.Open(mailName, sealed)
-	case mailSubjectSignup:
-		keys, err := db.signupKeys(ctx, ws, []int64{subject})
-		if err != nil {
-			return nil, err
-		}
-		k, ok := keys[subject]
-		if !ok {
-			return nil, gone
-		}
-		return k.Open(mailName, sealed)
+	keys, err := db.mailKeys(ctx, []claimedMail{{ws: ws, kind: kind, subject: subject}})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("store: queued mail of unknown subject %q", kind)
+	k := keys[mailSubject{ws, kind, subject}]
+	if k == nil {
+		return nil, gone
+	}
+	return k.Open(mailName, sealed)
 }
 
 // keepSealed is the sealed content a finished message keeps: a message to
@@ -249,10 +333,16 @@ func (db *DB) openMail(ctx context.Context, ws int64, kind string, subject int64
 const keepSealed = `CASE WHEN subject_kind = '` + mailSubjectContact + `' THEN sealed ELSE NULL END`
 
 // MailSent records that messages were delivered, dropping the content of
-// those not to a contact, in one transaction.
+// those not to a contact, in one transaction: the sign-up writer's next
+// (writeJob). The keys of those to staff are shredded then.
 func (db *DB) MailSent(ctx context.Context, ids ...int64) error {
 	now := micros(db.Now())
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	var shred map[int64][]int64
+	err := db.writeJob(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		if shred, err = db.mailKeysOf(ctx, tx, ids); err != nil {
+			return fmt.Errorf("store: mail sent: %w", err)
+		}
 		for start := 0; start < len(ids); start += 500 {
 			batch := ids[start:min(start+500, len(ids))]
 			args := []any{custos.MailSent, now}
@@ -265,6 +355,10 @@ func (db *DB) MailSent(ctx context.Context, ids ...int64) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return db.shredMailKeys(ctx, shred)
 }
 
 // MailFailed records that a message was refused for good, with a reason
@@ -276,18 +370,29 @@ func (db *DB) MailFailed(ctx context.Context, id int64, reason string) error {
 
 func (db *DB) finishMail(ctx context.Context, id int64, status, reason string) error {
 	now := micros(db.Now())
-	_, err := db.write.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, sealed = `+keepSealed+`, last_error = ?, done_at = ? WHERE id = ?`), status, reason, now, id)
+	var shred map[int64][]int64
+	err := db.writeJob(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		if shred, err = db.mailKeysOf(ctx, tx, []int64{id}); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, sealed = `+keepSealed+`, last_error = ?, done_at = ? WHERE id = ?`), status, reason, now, id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: mail %s: %w", status, mapError(err))
 	}
-	return nil
+	return db.shredMailKeys(ctx, shred)
 }
 
 // MailRetry queues a message again for at, with the reason the last
 // attempt failed (no personal data).
 func (db *DB) MailRetry(ctx context.Context, id int64, at time.Time, reason string) error {
-	_, err := db.write.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, next_at = ?, last_error = ? WHERE id = ? AND status = ?`),
-		custos.MailQueued, micros(at), reason, id, custos.MailSending)
+	err := db.writeJob(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.q(`UPDATE mail_queue SET status = ?, next_at = ?, last_error = ? WHERE id = ? AND status = ?`),
+			custos.MailQueued, micros(at), reason, id, custos.MailSending)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: retry mail: %w", mapError(err))
 	}

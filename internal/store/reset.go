@@ -26,9 +26,13 @@ const (
 )
 
 // RequestPasswordReset makes a reset token for the active user of the
-// address, or answers ENOTFOUND, which the caller must not show: the
-// answer to the person asking is the same either way.
-func (db *DB) RequestPasswordReset(ctx context.Context, workspace, email string, ip netip.Addr) (*custos.PasswordReset, error) {
+// address, and queues the message mail makes of it (when not nil) in the
+// same transaction, or answers ENOTFOUND, which the caller must not show:
+// the answer to the person asking is the same either way. So is the work
+// done, found or not: the throttle's rows and a message key are committed
+// in both cases (the key of an unknown address seals nothing and is
+// shredded when it expires), so that the time taken tells nothing either.
+func (db *DB) RequestPasswordReset(ctx context.Context, workspace, email string, ip netip.Addr, mail func(*custos.PasswordReset) *custos.Message) (*custos.PasswordReset, error) {
 	notFound := custos.NotFound("user")
 	now := db.Now()
 	if workspace == "" {
@@ -52,36 +56,58 @@ func (db *DB) RequestPasswordReset(ctx context.Context, workspace, email string,
 			return nil, notFound
 		}
 	}
-	// Every request counts, found or not, so that the throttle behaves the
-	// same for every address.
-	if err := db.tx(ctx, func(tx *sql.Tx) error {
-		if err := db.throttleFail(ctx, tx, w.ID, acct, now, resetFree, resetLock); err != nil {
-			return err
-		}
-		return db.throttleFail(ctx, tx, w.ID, ipKey, now, resetIP, resetIP)
-	}); err != nil {
-		return nil, err
-	}
 	u, err := db.scanUser(db.read.QueryRowContext(ctx, db.q(`SELECT `+userColumns+` FROM users WHERE workspace_id = ? AND email_index = ?`), w.ID, db.emailIndex(w.ID, email)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound
-	} else if err != nil {
+	found := err == nil && u.Status == custos.UserActive
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: password reset: %w", err)
-	}
-	if u.Status != custos.UserActive {
-		return nil, notFound
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	pr := &custos.PasswordReset{UserID: u.ID, Email: u.Email, Token: resetPrefix + base64.RawURLEncoding.EncodeToString(secret),
-		ExpiresAt: now.Add(custos.PasswordResetLifetime)}
+	pr := &custos.PasswordReset{Token: resetPrefix + base64.RawURLEncoding.EncodeToString(secret), ExpiresAt: now.Add(custos.PasswordResetLifetime)}
+	ref := "user-0"
+	if found {
+		pr.UserID, pr.Email = u.ID, u.Email
+		ref = "user-" + strconv.FormatInt(u.ID, 10)
+	}
+	var m *custos.Message
+	if mail != nil {
+		m = mail(pr)
+	}
+	var k *mailKey
+	if m != nil {
+		if k, err = db.newMailKey(ctx, w.ID, ref, pr.ExpiresAt); err != nil {
+			return nil, err
+		}
+	}
+	// Every request counts, found or not, so that the throttle behaves the
+	// same for every address.
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO password_resets (workspace_id, user_id, token_hash, password_version, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
-			w.ID, u.ID, hashToken(pr.Token), u.PasswordVersion, micros(now), micros(pr.ExpiresAt))
-		return err
+		if err := db.throttleFail(ctx, tx, w.ID, acct, now, resetFree, resetLock); err != nil {
+			return err
+		}
+		if err := db.throttleFail(ctx, tx, w.ID, ipKey, now, resetIP, resetIP); err != nil {
+			return err
+		}
+		if !found {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO password_resets (workspace_id, user_id, token_hash, password_version, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
+			w.ID, u.ID, hashToken(pr.Token), u.PasswordVersion, micros(now), micros(pr.ExpiresAt)); err != nil {
+			return err
+		}
+		if k == nil {
+			return nil
+		}
+		return db.queueStaffMail(ctx, tx, k, m)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: password reset: %w", err)
+	}
+	if !found {
+		return nil, notFound
+	}
+	if k != nil {
+		db.wakeMail()
 	}
 	return pr, nil
 }

@@ -18,17 +18,17 @@ func TestPasswordReset(t *testing.T) {
 	u := mustUser(t, db, ctx, "a@example.com", custos.RoleManager)
 	bg := context.Background()
 
-	if _, err := db.RequestPasswordReset(bg, "shop", "nobody@example.com", clientIP); custos.ErrorCode(err) != custos.ENOTFOUND {
+	if _, err := db.RequestPasswordReset(bg, "shop", "nobody@example.com", clientIP, nil); custos.ErrorCode(err) != custos.ENOTFOUND {
 		t.Fatalf("unknown: %v", err)
 	}
-	if _, err := db.RequestPasswordReset(bg, "nowhere", u.Email, clientIP); custos.ErrorCode(err) != custos.ENOTFOUND {
+	if _, err := db.RequestPasswordReset(bg, "nowhere", u.Email, clientIP, nil); custos.ErrorCode(err) != custos.ENOTFOUND {
 		t.Fatalf("unknown workspace: %v", err)
 	}
-	first, err := db.RequestPasswordReset(bg, "shop", "A@Example.com", clientIP)
+	first, err := db.RequestPasswordReset(bg, "shop", "A@Example.com", clientIP, nil)
 	if err != nil || first.UserID != u.ID || first.Email != u.Email || !first.ExpiresAt.Equal(clk.now.Add(10*time.Minute)) {
 		t.Fatalf("request %+v %v", first, err)
 	}
-	second, err := db.RequestPasswordReset(bg, "shop", u.Email, clientIP)
+	second, err := db.RequestPasswordReset(bg, "shop", u.Email, clientIP, nil)
 	if err != nil || second.Token == first.Token {
 		t.Fatalf("second %+v %v", second, err)
 	}
@@ -56,7 +56,7 @@ func TestPasswordReset(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	third, err := db.RequestPasswordReset(bg, "shop", u.Email, clientIP)
+	third, err := db.RequestPasswordReset(bg, "shop", u.Email, clientIP, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestPasswordReset(t *testing.T) {
 		t.Fatalf("expired: %v", err)
 	}
 	// Bound to the password version: a change by other means kills it.
-	fourth, err := db.RequestPasswordReset(bg, "shop", u.Email, clientIP)
+	fourth, err := db.RequestPasswordReset(bg, "shop", u.Email, clientIP, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,11 @@ func TestPasswordReset(t *testing.T) {
 		t.Fatalf("after a change: %v", err)
 	}
 	// Four links within the hour: the next waits.
-	if _, err := db.RequestPasswordReset(bg, "shop", u.Email, clientIP); custos.ErrorCode(err) != custos.ENOTFOUND {
+	if _, err := db.RequestPasswordReset(bg, "shop", u.Email, clientIP, nil); custos.ErrorCode(err) != custos.ENOTFOUND {
 		t.Fatalf("fifth request: %v", err)
 	}
 	clk.add(time.Hour)
-	if _, err := db.RequestPasswordReset(bg, "shop", u.Email, clientIP); err != nil {
+	if _, err := db.RequestPasswordReset(bg, "shop", u.Email, clientIP, nil); err != nil {
 		t.Fatalf("after the hour: %v", err)
 	}
 	entries, _, err := db.FindAudit(ctx, custos.AuditFilter{Action: ptr(custos.AuditPasswordReset)})

@@ -255,7 +255,8 @@ func (db *DB) SubmitForm(ctx context.Context, formID int64, s custos.Submission,
 	return nil
 }
 
-// signupWrite is a checked submission waiting for the writer.
+// signupWrite is a checked submission waiting for the writer, or a job:
+// another small write that rides in the writer's next transaction.
 type signupWrite struct {
 	ws        int64
 	form      *custos.Form
@@ -264,19 +265,15 @@ type signupWrite struct {
 	tokenHash []byte
 	mail      *custos.Message
 	notice    *custos.Notice
+	job       func(ctx context.Context, tx *sql.Tx) error
 	done      chan error
 }
 
 // maxSignupBatch is the most sign-ups one transaction writes.
 const maxSignupBatch = 500
 
-// writeSignup hands w to a sign-up writer and waits for its commit.
-// Sign-ups arriving together share one transaction (group commit): with
-// synchronous=FULL, a commit costs an fsync, which one sign-up each would
-// not afford at a thousand a second. SQLite has one writer; PostgreSQL,
-// which commits transactions side by side, has several, and an address
-// always goes to the same one, so that its limit is counted exactly.
-func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
+// startSignupWriters starts the sign-up writers once.
+func (db *DB) startSignupWriters() {
 	db.signupOnce.Do(func() {
 		n := 1
 		if db.pg {
@@ -298,7 +295,20 @@ func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
 			close(db.signupDone)
 		})
 	})
-	q := db.signupQ[int(w.bidx[0])%len(db.signupQ)]
+}
+
+// writeSignup hands w to a sign-up writer and waits for its commit.
+// Sign-ups arriving together share one transaction (group commit): with
+// synchronous=FULL, a commit costs an fsync, which one sign-up each would
+// not afford at a thousand a second. SQLite has one writer; PostgreSQL,
+// which commits transactions side by side, has several, and an address
+// always goes to the same one, so that its limit is counted exactly.
+func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
+	db.startSignupWriters()
+	q := db.signupQ[0]
+	if w.job == nil {
+		q = db.signupQ[int(w.bidx[0])%len(db.signupQ)]
+	}
 	select {
 	case q <- w:
 	case <-db.closing:
@@ -321,6 +331,22 @@ func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
 			return custos.Errorf(custos.EUNAVAILABLE, "the server is shutting down")
 		}
 	}
+}
+
+// writeJob runs fn in a write transaction and returns once it commits. On
+// SQLite that is the sign-up writer's next transaction, after the sign-ups
+// it writes: the mail worker's bookkeeping (claiming a batch, recording it
+// sent) would otherwise hold SQLite's one writer connection between the
+// sign-ups' commits; this way a submission never waits behind it, and
+// under load it costs no commit (no fsync) of its own. fn failing rolls
+// back only its own writes (a savepoint). PostgreSQL writes side by side,
+// so there a job is a transaction of its own: riding in a sign-up writer's
+// would only add its work to that writer's sign-ups.
+func (db *DB) writeJob(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if db.pg {
+		return db.tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+	}
+	return db.writeSignup(ctx, &signupWrite{job: fn, done: make(chan error, 1)})
 }
 
 // signupWriter writes the sign-ups of q in batches until the store closes.
@@ -351,108 +377,166 @@ func (db *DB) signupWriter(q <-chan *signupWrite) {
 
 // writeSignups writes a batch of sign-ups, each with its rate-limit row
 // and its confirmation mail, in one transaction, after committing their
-// keys. It returns each one's outcome: a sign-up over the per-address
-// limit fails alone.
-func (db *DB) writeSignups(ctx context.Context, batch []*signupWrite) []error {
+// keys, and then runs the batch's jobs in it, each in a savepoint. It
+// returns each one's outcome: a sign-up over the per-address limit, or a
+// job that fails, fails alone.
+func (db *DB) writeSignups(ctx context.Context, all []*signupWrite) []error {
+	var batch, jobs []*signupWrite
+	for _, w := range all {
+		if w.job != nil {
+			jobs = append(jobs, w)
+		} else {
+			batch = append(batch, w)
+		}
+	}
 	errs := make([]error, len(batch))
-	limits := db.signupLimits()
-	now := db.Now()
+	jobErrs := make([]error, len(jobs))
+	runJobs := func(tx *sql.Tx) error {
+		for i, j := range jobs {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT job`); err != nil {
+				return err
+			}
+			jobErrs[i] = j.job(ctx, tx)
+			end := `RELEASE SAVEPOINT job`
+			if jobErrs[i] != nil {
+				end = `ROLLBACK TO SAVEPOINT job`
+			}
+			if _, err := tx.ExecContext(ctx, end); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		for i := range errs {
 			errs[i] = nil
 		}
-		ids, err := db.allocIDs(ctx, tx, "signups", len(batch))
+		if len(batch) > 0 {
+			if err := db.insertSignups(ctx, tx, batch, errs); err != nil {
+				return err
+			}
+		}
+		return runJobs(tx)
+	})
+	jobsErr := err
+	if err != nil && len(batch) > 0 && len(jobs) > 0 {
+		// The sign-ups failed the transaction: the jobs are not theirs to
+		// fail with, and run again alone.
+		jobsErr = db.tx(ctx, runJobs)
+	}
+	out := make([]error, 0, len(all))
+	bi, ji := 0, 0
+	for _, w := range all {
+		switch {
+		case w.job != nil && jobsErr != nil:
+			out = append(out, jobsErr)
+		case w.job != nil:
+			out = append(out, jobErrs[ji])
+		case err != nil:
+			out = append(out, err)
+		default:
+			out = append(out, errs[bi])
+		}
+		if w.job != nil {
+			ji++
+		} else {
+			bi++
+		}
+	}
+	return out
+}
+
+// insertSignups writes, in tx, a batch of sign-ups with their rate-limit
+// rows and confirmation mails, after committing their keys; errs receives
+// the outcome of each sign-up refused alone.
+func (db *DB) insertSignups(ctx context.Context, tx *sql.Tx, batch []*signupWrite, errs []error) error {
+	limits := db.signupLimits()
+	now := db.Now()
+	ids, err := db.allocIDs(ctx, tx, "signups", len(batch))
+	if err != nil {
+		return err
+	}
+	type addr struct {
+		ws   int64
+		bidx string
+	}
+	// The mails each address had lately: one query per workspace.
+	sent := map[addr]int{}
+	byWS := map[int64][]any{}
+	for _, w := range batch {
+		byWS[w.ws] = append(byWS[w.ws], w.bidx)
+	}
+	for ws, bidxs := range byWS {
+		args := append([]any{ws, micros(now.Add(-limits.AddressWindow))}, bidxs...)
+		rows, err := tx.QueryContext(ctx, db.q(`SELECT email_bidx, COUNT(*) FROM signup_mails WHERE workspace_id = ? AND sent_at > ?
+			AND email_bidx IN (`+placeholders(len(bidxs))+`) GROUP BY email_bidx`), args...)
 		if err != nil {
 			return err
 		}
-		type addr struct {
-			ws   int64
-			bidx string
-		}
-		// The mails each address had lately: one query per workspace.
-		sent := map[addr]int{}
-		byWS := map[int64][]any{}
-		for _, w := range batch {
-			byWS[w.ws] = append(byWS[w.ws], w.bidx)
-		}
-		for ws, bidxs := range byWS {
-			args := append([]any{ws, micros(now.Add(-limits.AddressWindow))}, bidxs...)
-			rows, err := tx.QueryContext(ctx, db.q(`SELECT email_bidx, COUNT(*) FROM signup_mails WHERE workspace_id = ? AND sent_at > ?
-				AND email_bidx IN (`+placeholders(len(bidxs))+`) GROUP BY email_bidx`), args...)
-			if err != nil {
+		for rows.Next() {
+			var b []byte
+			var n int
+			if err := rows.Scan(&b, &n); err != nil {
+				rows.Close()
 				return err
 			}
-			for rows.Next() {
-				var b []byte
-				var n int
-				if err := rows.Scan(&b, &n); err != nil {
-					rows.Close()
-					return err
-				}
-				sent[addr{ws, string(b)}] = n
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
+			sent[addr{ws, string(b)}] = n
 		}
-		notices := map[addr]bool{}
-		var signups, mails, queue, keys [][]any
-		for i, w := range batch {
-			a := addr{w.ws, string(w.bidx)}
-			if sent[a] >= limits.MailsPerAddress {
-				errs[i] = custos.Errorf(custos.ERATELIMIT, "Too many confirmation mails were sent to this address lately; try again later.")
-				continue
-			}
-			sent[a]++
-			if n := (addr{w.ws, w.notice.Hash}); !notices[n] {
-				if err := db.ensureNotice(ctx, tx, w.ws, w.notice); err != nil {
-					return err
-				}
-				notices[n] = true
-			}
-			id := ids[i]
-			k, wrapped := db.vault.NewSignupKey(w.ws, id)
-			w.mail.Ref = "signup-" + strconv.FormatInt(id, 10)
-			body, err := json.Marshal(w.mail)
-			if err != nil {
-				return err
-			}
-			signups = append(signups, []any{id, w.ws, w.form.ID, w.form.Version, w.bidx, w.tokenHash,
-				k.Seal(signupName, []byte(encodeJSON(w.data))), micros(now), micros(now.Add(db.signupTTL()))})
-			mails = append(mails, []any{w.ws, w.bidx, micros(now)})
-			queue = append(queue, []any{w.ws, mailSubjectSignup, id, custos.MailQueued, 0, micros(now), k.Seal(mailName, body), micros(now)})
-			keys = append(keys, []any{w.ws, id, wrapped, micros(now)})
-		}
-		// The keys commit first: a crash between leaves keys without
-		// data, which the sweep removes, never data without its key. Their
-		// commit runs while the data's rows are written, and the data
-		// commits only after it.
-		keysDone := make(chan error, 1)
-		go func() {
-			keysDone <- db.txOn(ctx, db.keys, func(ktx *sql.Tx) error {
-				return db.insertRows(ctx, ktx, "signup_keys", []string{"workspace_id", "signup_id", "wrapped", "created_at"}, keys)
-			})
-		}()
-		put := db.inserter(tx)
-		err = put(ctx, "signups", []string{"id", "workspace_id", "form_id", "form_version", "email_bidx", "token_hash", "sealed", "created_at", "expires_at"}, signups)
-		if err == nil {
-			err = put(ctx, "signup_mails", []string{"workspace_id", "email_bidx", "sent_at"}, mails)
-		}
-		if err == nil {
-			err = put(ctx, "mail_queue", []string{"workspace_id", "subject_kind", "subject_id", "status", "attempts", "next_at", "sealed", "created_at"}, queue)
-		}
-		if kerr := <-keysDone; err == nil {
-			err = kerr
-		}
-		return err
-	})
-	if err != nil {
-		for i := range errs {
-			errs[i] = err
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
 		}
 	}
-	return errs
+	notices := map[addr]bool{}
+	var signups, mails, queue, keys [][]any
+	for i, w := range batch {
+		a := addr{w.ws, string(w.bidx)}
+		if sent[a] >= limits.MailsPerAddress {
+			errs[i] = custos.Errorf(custos.ERATELIMIT, "Too many confirmation mails were sent to this address lately; try again later.")
+			continue
+		}
+		sent[a]++
+		if n := (addr{w.ws, w.notice.Hash}); !notices[n] {
+			if err := db.ensureNotice(ctx, tx, w.ws, w.notice); err != nil {
+				return err
+			}
+			notices[n] = true
+		}
+		id := ids[i]
+		k, wrapped := db.vault.NewSignupKey(w.ws, id)
+		w.mail.Ref = "signup-" + strconv.FormatInt(id, 10)
+		body, err := json.Marshal(w.mail)
+		if err != nil {
+			return err
+		}
+		signups = append(signups, []any{id, w.ws, w.form.ID, w.form.Version, w.bidx, w.tokenHash,
+			k.Seal(signupName, []byte(encodeJSON(w.data))), micros(now), micros(now.Add(db.signupTTL()))})
+		mails = append(mails, []any{w.ws, w.bidx, micros(now)})
+		queue = append(queue, []any{w.ws, mailSubjectSignup, id, custos.MailQueued, 0, micros(now), k.Seal(mailName, body), micros(now)})
+		keys = append(keys, []any{w.ws, id, wrapped, micros(now)})
+	}
+	// The keys commit first: a crash between leaves keys without
+	// data, which the sweep removes, never data without its key. Their
+	// commit runs while the data's rows are written, and the data
+	// commits only after it.
+	keysDone := make(chan error, 1)
+	go func() {
+		keysDone <- db.txOn(ctx, db.keys, func(ktx *sql.Tx) error {
+			return db.insertRows(ctx, ktx, "signup_keys", []string{"workspace_id", "signup_id", "wrapped", "created_at"}, keys)
+		})
+	}()
+	put := db.inserter(tx)
+	err = put(ctx, "signups", []string{"id", "workspace_id", "form_id", "form_version", "email_bidx", "token_hash", "sealed", "created_at", "expires_at"}, signups)
+	if err == nil {
+		err = put(ctx, "signup_mails", []string{"workspace_id", "email_bidx", "sent_at"}, mails)
+	}
+	if err == nil {
+		err = put(ctx, "mail_queue", []string{"workspace_id", "subject_kind", "subject_id", "status", "attempts", "next_at", "sealed", "created_at"}, queue)
+	}
+	if kerr := <-keysDone; err == nil {
+		err = kerr
+	}
+	return err
 }
 
 // signupRow is a pending sign-up as stored.

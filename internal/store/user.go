@@ -313,7 +313,7 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 	if a.Kind == custos.ActorUser && a.ID == id {
 		return custos.Errorf(custos.ECONFLICT, "You cannot delete your own account; ask another administrator.")
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx *sql.Tx) error {
 		u, err := db.findUser(ctx, tx, a.WorkspaceID, id)
 		if err != nil {
 			return err
@@ -350,6 +350,12 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 		}
 		return db.audit(ctx, tx, a, custos.AuditUserDelete, 0, userDetail(id, "personal_data_removed", "sessions_ended"))
 	})
+	if err == nil {
+		// The mail still queued to them (a reset link, a code) can no
+		// longer be opened: the worker drops it.
+		err = db.shredUserMail(ctx, a.WorkspaceID, id)
+	}
+	return err
 }
 
 // endSessions deletes the user's sessions but keep (0: none).

@@ -33,7 +33,7 @@ func TestDeleteUserRemovesPersonalData(t *testing.T) {
 	if _, err := db.write.Exec(`INSERT INTO recovery_codes (workspace_id, user_id, code_hash) VALUES (?, ?, ?)`, a.WorkspaceID, u.ID, []byte("hash")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.RequestPasswordReset(context.Background(), "t", u.Email, ip); err != nil {
+	if _, err := db.RequestPasswordReset(context.Background(), "t", u.Email, ip, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -466,3 +466,26 @@ func (k *FileKey) Seal(name string, plaintext []byte) []byte {
 func (k *FileKey) Open(name string, sealed []byte) ([]byte, error) {
 	return open(k.aead, sealed, binding("fval", 0, 0, name))
 }
+
+// MailKey encrypts one queued message to a member of staff or to the
+// subject of a request (a reset link, a sign-in code, an invitation, a
+// verification link): such a message is no contact's, and holds a secret
+// that must not stay readable once it is sent or no longer works, so it
+// has a key of its own, shredded then.
+type MailKey struct{ objectKey }
+
+// NewMailKey makes a new random data key for a queued message and returns
+// it with its wrapped form, which is what the key store keeps.
+func (v *Vault) NewMailKey(workspace, id int64) (*MailKey, []byte) {
+	k, wrapped := v.newObjectKey("mdek", "mval", workspace, id)
+	return &MailKey{k}, wrapped
+}
+
+// UnwrapMailKey opens a wrapped data key of a queued message.
+func (v *Vault) UnwrapMailKey(workspace, id int64, wrapped []byte) (*MailKey, error) {
+	k, err := v.unwrapObjectKey("mdek", "mval", "mail", workspace, id, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	return &MailKey{k}, nil
+}

@@ -449,8 +449,8 @@ func TestPasswordResetWeb(t *testing.T) {
 	if unknown.status != http.StatusOK || known.status != unknown.status || !bytes.Equal(known.body, unknown.body) {
 		t.Fatalf("answers differ: %d / %d", known.status, unknown.status)
 	}
-	if len(e.mail.sent) != 1 {
-		t.Fatalf("%d mails", len(e.mail.sent))
+	if n := e.mail.count(t); n != 1 {
+		t.Fatalf("%d mails", n)
 	}
 	m := e.mail.last(t)
 	i := strings.Index(m.Text, testBaseURL+"/login/reset/")

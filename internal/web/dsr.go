@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/custos/custos/internal/custos"
 	"github.com/custos/custos/internal/i18n"
@@ -409,13 +410,15 @@ func (s *server) sendDSRVerification(w http.ResponseWriter, r *http.Request) {
 			Subject: i18n.T(i18n.Default, "dsr.mail.subject"),
 			Text:    verificationText(d, s.baseURL+"/dsr/verify/"+token),
 			Ref:     fmt.Sprintf("dsr-%d", id),
+			// The subject asked for it (their request): it goes even while
+			// their processing is restricted.
+			Transactional: true,
 		}
-		if err := s.mailer.Send(ctx, m); err != nil {
-			// A mail server's message may quote the address; the log
-			// must not.
-			s.log.WarnContext(ctx, "verification mail not sent", slog.Int64("request", id),
+		// The persisted queue delivers it, retried, surviving a crash.
+		if err := s.svc.QueueStaffMail(ctx, m, time.Now().Add(custos.DSRTokenTTL)); err != nil {
+			s.log.WarnContext(ctx, "verification mail not queued", slog.Int64("request", id),
 				slog.String("error", strings.ReplaceAll(err.Error(), to, "<subject>")))
-			return custos.Errorf(custos.EUNAVAILABLE, "The verification mail could not be sent; try again later.")
+			return custos.Errorf(custos.EUNAVAILABLE, "The verification mail could not be queued; try again later.")
 		}
 		return nil
 	})

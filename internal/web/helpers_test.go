@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/jobs"
 	"github.com/custos/custos/internal/store"
 	"github.com/custos/custos/internal/store/storetest"
 )
@@ -35,16 +37,47 @@ const testBaseURL = "https://crm.example.test"
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
 	db := storetest.Open(t)
-	mail := &recordingMailer{}
+	mail := newRecordingMailer(db, nil)
 	return &testEnv{t: t, db: db, mail: mail, srv: newServer(db, nil, WithMailer(mail), WithBaseURL(testBaseURL+"/"))}
 }
 
 // recordingMailer keeps the messages sent, in order; while fail is set,
-// sending fails with it.
+// sending fails with it. The server queues its mail (the persisted
+// queue); last and count first run the mail worker over the queue, as
+// serve's would, with this mailer.
 type recordingMailer struct {
-	mu   sync.Mutex
-	sent []*custos.Message
-	fail error
+	mu     sync.Mutex
+	sent   []*custos.Message
+	fail   error
+	worker *jobs.MailWorker
+}
+
+// newRecordingMailer returns a recordingMailer whose worker sends the mail
+// queued in db, logging into log (nil: nowhere).
+func newRecordingMailer(db *store.DB, log *slog.Logger) *recordingMailer {
+	m := &recordingMailer{}
+	m.worker = &jobs.MailWorker{Queue: db, Mailer: m, Log: log, Concurrency: 1}
+	return m
+}
+
+// deliver runs the worker over the mail due now.
+func (m *recordingMailer) deliver(t *testing.T) {
+	t.Helper()
+	if m.worker == nil {
+		return
+	}
+	if _, err := m.worker.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// count delivers the mail due, then returns how many messages were sent.
+func (m *recordingMailer) count(t *testing.T) int {
+	t.Helper()
+	m.deliver(t)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sent)
 }
 
 // Send records m, or fails.
@@ -62,6 +95,7 @@ func (m *recordingMailer) Send(_ context.Context, msg *custos.Message) error {
 // last returns the last message sent, failing the test when none was.
 func (m *recordingMailer) last(t *testing.T) *custos.Message {
 	t.Helper()
+	m.deliver(t)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.sent) == 0 {

@@ -277,8 +277,8 @@ func checkUntouched(t *testing.T, e *testEnv, w *workspace) {
 	if r.Status != custos.DSRReceived || r.Email != w.email || r.Extension != nil || r.Answer != nil || len(r.Notes) != 1 || len(r.History) != 2 {
 		t.Errorf("request of %s changed: %+v", w.name, r)
 	}
-	if len(e.mail.sent) != 0 {
-		t.Errorf("%d messages were sent", len(e.mail.sent))
+	if n := e.mail.count(t); n != 0 {
+		t.Errorf("%d messages were sent", n)
 	}
 	acts, _, err := e.db.ContactActivities(w.ctx, w.contact, 0, 10)
 	must(t, err)

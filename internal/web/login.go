@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"html/template"
 	"log/slog"
@@ -209,25 +208,23 @@ func (s *server) loginCode(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// mailCode mails the sign-in code of a pending sign-in, in the
-// background like every mail of the sign-in pages.
+// mailCode queues the sign-in code of a pending sign-in for the mail
+// worker, sealed under a key of its own that is shredded once it is sent
+// or the code has expired.
 func (s *server) mailCode(r *http.Request, res *custos.LoginResult) {
+	u, code := res.User, res.EmailCode
 	if s.mailer == nil {
-		s.log.WarnContext(r.Context(), "no mailer for a sign-in code", slog.Int64("user", res.User.ID))
+		s.log.WarnContext(r.Context(), "no mailer for a sign-in code", slog.Int64("user", u.ID))
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
-	u, code := res.User, res.EmailCode
-	s.mails.Go(func() {
-		defer cancel()
-		m := &custos.Message{To: u.Email, Subject: "Your Custos sign-in code", Ref: "user-" + strconv.FormatInt(u.ID, 10),
-			Text: "Your sign-in code is " + code + ". It works once, for ten minutes.\n\n" +
-				"If you did not just sign in, someone knows your password: change it.\n"}
-		if err := s.mailer.Send(ctx, m); err != nil {
-			s.log.WarnContext(ctx, "sign-in code not sent", slog.Int64("user", u.ID),
-				slog.String("error", strings.ReplaceAll(err.Error(), u.Email, "<user>")))
-		}
-	})
+	ctx := custos.WithActor(r.Context(), custos.Actor{WorkspaceID: u.WorkspaceID, Kind: custos.ActorSystem})
+	m := &custos.Message{To: u.Email, Subject: "Your Custos sign-in code", Ref: "user-" + strconv.FormatInt(u.ID, 10), Transactional: true,
+		Text: "Your sign-in code is " + code + ". It works once, for ten minutes.\n\n" +
+			"If you did not just sign in, someone knows your password: change it.\n"}
+	if err := s.svc.QueueStaffMail(ctx, m, time.Now().Add(custos.EmailCodeLifetime)); err != nil {
+		s.log.WarnContext(ctx, "sign-in code not queued", slog.Int64("user", u.ID),
+			slog.String("error", strings.ReplaceAll(err.Error(), u.Email, "<user>")))
+	}
 }
 
 // logout ends the browser's session and removes its cookies.

@@ -1,12 +1,9 @@
 package web
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/custos/custos/internal/custos"
 )
@@ -16,9 +13,10 @@ func (s *server) resetRequestPage(w http.ResponseWriter, r *http.Request) {
 	s.writeLogin(w, r, http.StatusOK, loginView{Kind: "reset-request"})
 }
 
-// resetRequest mails a reset link when the address belongs to an active
-// user. The answer is the same either way, and the mail leaves in the
-// background, so neither the page nor its timing tells whether it did.
+// resetRequest queues a reset link for the mail worker when the address
+// belongs to an active user. The answer is the same either way, and so is
+// the work behind it (RequestPasswordReset), so that neither the page nor
+// its timing tells whether it did.
 func (s *server) resetRequest(w http.ResponseWriter, r *http.Request) {
 	if !s.readForm(w, r) {
 		return
@@ -28,27 +26,22 @@ func (s *server) resetRequest(w http.ResponseWriter, r *http.Request) {
 			Error: loginText(r, "login.error.no_mail")})
 		return
 	}
-	pr, err := s.svc.RequestPasswordReset(r.Context(), strings.TrimSpace(r.PostForm.Get("workspace")), r.PostForm.Get("email"), s.clientIP(r))
+	_, err := s.svc.RequestPasswordReset(r.Context(), strings.TrimSpace(r.PostForm.Get("workspace")), r.PostForm.Get("email"), s.clientIP(r), s.resetMessage)
 	switch custos.ErrorCode(err) {
-	case "":
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
-		s.mails.Go(func() {
-			defer cancel()
-			m := &custos.Message{To: pr.Email, Subject: "Reset your Custos password", Ref: fmt.Sprintf("user-%d", pr.UserID),
-				Text: "Someone, we hope you, asked to reset the password of your Custos account.\n\n" +
-					"Open this link within ten minutes to choose a new one; it works once:\n\n" +
-					s.baseURL + "/login/reset/" + pr.Token + "\n\nIf it was not you, ignore this mail: your password stays as it is.\n"}
-			if err := s.mailer.Send(ctx, m); err != nil {
-				s.log.WarnContext(ctx, "reset mail not sent", slog.Int64("user", pr.UserID),
-					slog.String("error", strings.ReplaceAll(err.Error(), pr.Email, "<user>")))
-			}
-		})
-	case custos.ENOTFOUND:
+	case "", custos.ENOTFOUND:
 	default:
 		s.loginError(w, r, err, loginView{Kind: "reset-request"})
 		return
 	}
 	s.writeLogin(w, r, http.StatusOK, loginView{Kind: "reset-sent"})
+}
+
+// resetMessage is the mail holding a reset link.
+func (s *server) resetMessage(pr *custos.PasswordReset) *custos.Message {
+	return &custos.Message{To: pr.Email, Subject: "Reset your Custos password", Ref: fmt.Sprintf("user-%d", pr.UserID), Transactional: true,
+		Text: "Someone, we hope you, asked to reset the password of your Custos account.\n\n" +
+			"Open this link within ten minutes to choose a new one; it works once:\n\n" +
+			s.baseURL + "/login/reset/" + pr.Token + "\n\nIf it was not you, ignore this mail: your password stays as it is.\n"}
 }
 
 // resetError renders the page for a reset link that does not work.

@@ -68,10 +68,7 @@ func (b *browser) fetchStatus(expr string) int {
 func (e *testEnv) waitMail(t *testing.T, n int) *custos.Message {
 	t.Helper()
 	for range 100 {
-		e.mail.mu.Lock()
-		k := len(e.mail.sent)
-		e.mail.mu.Unlock()
-		if k >= n {
+		if e.mail.count(t) >= n {
 			return e.mail.last(t)
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -225,23 +225,24 @@ func (s *server) inviteUser(w http.ResponseWriter, r *http.Request) {
 	writeNoContent(w)
 }
 
-// invite makes an invitation link for the user and mails it.
+// invite makes an invitation link for the user and queues it for the mail
+// worker.
 func (s *server) invite(r *http.Request, id int64) error {
 	pr, err := s.svc.InviteUser(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if err := s.mailer.Send(r.Context(), InvitationMessage(pr, s.baseURL)); err != nil {
-		s.log.WarnContext(r.Context(), "invitation not sent", slog.Int64("user", id),
+	if err := s.svc.QueueStaffMail(r.Context(), InvitationMessage(pr, s.baseURL), pr.ExpiresAt); err != nil {
+		s.log.WarnContext(r.Context(), "invitation not queued", slog.Int64("user", id),
 			slog.String("error", strings.ReplaceAll(err.Error(), pr.Email, "<user>")))
-		return custos.Errorf(custos.EUNAVAILABLE, "The invitation could not be mailed; send it again with POST /api/v1/users/%d/invitation.", id)
+		return custos.Errorf(custos.EUNAVAILABLE, "The invitation could not be queued; send it again with POST /api/v1/users/%d/invitation.", id)
 	}
 	return nil
 }
 
 // InvitationMessage is the mail that invites a user to set a password.
 func InvitationMessage(pr *custos.PasswordReset, baseURL string) *custos.Message {
-	return &custos.Message{To: pr.Email, Subject: "You are invited to Custos", Ref: "user-" + strconv.FormatInt(pr.UserID, 10),
+	return &custos.Message{To: pr.Email, Subject: "You are invited to Custos", Ref: "user-" + strconv.FormatInt(pr.UserID, 10), Transactional: true,
 		Text: "An account on Custos was made for you.\n\nOpen this link within 72 hours to choose your password; it works once:\n\n" +
 			strings.TrimRight(baseURL, "/") + "/login/reset/" + pr.Token + "\n\nThen sign in at " + strings.TrimRight(baseURL, "/") + "/login\n"}
 }

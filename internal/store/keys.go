@@ -18,20 +18,6 @@ type wrappedKey struct {
 	wrapped []byte
 }
 
-// putKeys stores wrapped data keys in the key store and commits them. The
-// caller commits the rows those keys encrypt only afterwards, so a crash in
-// between leaves a key without data, never data without its key.
-func (db *DB) putKeys(ctx context.Context, ws int64, keys []wrappedKey) error {
-	now := micros(db.Now())
-	return db.bulkTx(ctx, db.keys, func(_ *sql.Tx, put rowWriter) error {
-		rows := make([][]any, len(keys))
-		for i, k := range keys {
-			rows[i] = []any{ws, k.contact, k.wrapped, now}
-		}
-		return put(ctx, "contact_keys", []string{"workspace_id", "contact_id", "wrapped", "created_at"}, rows)
-	})
-}
-
 // contactKeys returns the unwrapped data keys of the contacts. A contact
 // whose key is gone (shredded) is missing from the map.
 func (db *DB) contactKeys(ctx context.Context, ws int64, ids []int64) (map[int64]*vault.ContactKey, error) {

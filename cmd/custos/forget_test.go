@@ -15,7 +15,6 @@ import (
 	"github.com/custos/custos/internal/custos"
 	"github.com/custos/custos/internal/store"
 	"github.com/custos/custos/internal/store/storetest"
-	"github.com/custos/custos/internal/vault"
 )
 
 // TestForgetSurvivesKill9 forgets contacts through a real serve in a child
@@ -85,15 +84,7 @@ func TestForgetSurvivesKill9(t *testing.T) {
 		}
 	}
 
-	key32, err := vault.LoadMasterKey("", filepath.Join(cfg.DataDir, vault.MasterKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(key32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := storetest.OpenConfig(t, cfg, v)
+	db := openDataDir(t, cfg)
 	w, err := db.FindWorkspaceByName(context.Background(), custos.DefaultWorkspace)
 	if err != nil {
 		t.Fatal(err)

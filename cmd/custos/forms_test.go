@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/custos/custos/internal/custos"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custos/custos/internal/custos"
 	"github.com/custos/custos/internal/store"
 	"github.com/custos/custos/internal/store/storetest"
 	"github.com/custos/custos/internal/vault"
@@ -282,15 +282,7 @@ func TestSubmissionsSurviveKill9(t *testing.T) {
 	close(stop)
 	res := <-done
 
-	key32, err := vault.LoadMasterKey("", filepath.Join(cfg.DataDir, vault.MasterKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(key32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := storetest.OpenConfig(t, cfg, v)
+	db := openDataDir(t, cfg)
 	ctx := context.Background()
 	signups, err := db.PendingSignups(ctx)
 	if err != nil {
@@ -478,4 +470,19 @@ func TestServeSignupFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openDataDir opens the store of the data directory cfg names, with its
+// master key, as a command does.
+func openDataDir(t *testing.T, cfg store.Config) *store.DB {
+	t.Helper()
+	key, err := vault.LoadMasterKey("", filepath.Join(cfg.DataDir, vault.MasterKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return storetest.OpenConfig(t, cfg, v)
 }

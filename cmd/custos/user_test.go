@@ -11,7 +11,6 @@ import (
 	"github.com/custos/custos/internal/jobs"
 	"github.com/custos/custos/internal/mail"
 	"github.com/custos/custos/internal/store/storetest"
-	"github.com/custos/custos/internal/vault"
 )
 
 // TestUserCreateCommand creates a staff user with the password from
@@ -67,15 +66,7 @@ func TestUserCreateCommand(t *testing.T) {
 		t.Fatalf("invite: %q %v", out2.String(), err)
 	}
 
-	key, err := vault.LoadMasterKey("", filepath.Join(cfg.DataDir, vault.MasterKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := storetest.OpenConfig(t, cfg, v)
+	db := openDataDir(t, cfg)
 	sender, err := mail.New(mail.Config{From: "Custos <custos@localhost>", OutboxDir: filepath.Join(cfg.DataDir, OutboxDir)})
 	if err != nil {
 		t.Fatal(err)

@@ -112,24 +112,11 @@ func TestParseHostile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, rows, err := readAll(t, []byte(tt.in))
-			if tt.fatal != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.fatal) {
-					t.Fatalf("error %v, want one containing %q", err, tt.fatal)
-				}
+			bad := firstRowError(t, []byte(tt.in), tt.fatal)
+			if bad == nil {
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var bad *RowError
-			for _, r := range rows {
-				if r.Err != nil {
-					bad = r.Err
-					break
-				}
-			}
-			if bad == nil || bad.Line != tt.line || bad.Column != tt.col || !strings.Contains(bad.Reason, tt.want) {
+			if bad.Line != tt.line || bad.Column != tt.col || !strings.Contains(bad.Reason, tt.want) {
 				t.Fatalf("row error %+v, want line %d column %q reason %q", bad, tt.line, tt.col, tt.want)
 			}
 			if strings.Contains(bad.Error(), "\xff") || strings.Contains(bad.Error(), "xxxx") {
@@ -242,4 +229,28 @@ func fuzzBook(tb testing.TB, method uint16) []byte {
 		tb.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// firstRowError reads data and, when fatal is set, checks that the file
+// is refused with an error containing it and answers nil; otherwise it
+// answers the first row's error, failing when there is none.
+func firstRowError(t *testing.T, data []byte, fatal string) *RowError {
+	t.Helper()
+	_, rows, err := readAll(t, data)
+	if fatal != "" {
+		if err == nil || !strings.Contains(err.Error(), fatal) {
+			t.Fatalf("error %v, want one containing %q", err, fatal)
+		}
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	t.Fatal("no row error")
+	return nil
 }

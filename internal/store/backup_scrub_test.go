@@ -57,7 +57,6 @@ func filesHolding(t *testing.T, dir, s string) []string {
 // of either (tag, source detail) remains in any file of the backups, the
 // value of a contact kept is still there, and the backups still restore.
 func TestForgetScrubsDataBackups(t *testing.T) {
-	ctx := context.Background()
 	v := storetest.Vault(t)
 	db := storetest.OpenConfig(t, storetest.Config(t), v)
 	wctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
@@ -65,14 +64,7 @@ func TestForgetScrubsDataBackups(t *testing.T) {
 	// Rows in the tables that refer to the contact, so that a restore
 	// checks their foreign keys.
 	c, _, _ := forgettable(t, db, wctx)
-	backups := t.TempDir()
-	data, keys := filepath.Join(backups, "data"), filepath.Join(backups, "keys")
-	if _, err := db.Backup(ctx, data, store.BackupData); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Backup(ctx, keys, store.BackupKeys); err != nil {
-		t.Fatal(err)
-	}
+	data, keys := backUp(t, db)
 	for _, s := range []string{"zq9tagerased", "zq9srcerased", "zq9taganon", "zq9srcanon"} {
 		if len(filesHolding(t, data, s)) == 0 {
 			t.Fatalf("the data backup does not hold %s before the erasure: the search is wrong", s)
@@ -87,7 +79,7 @@ func TestForgetScrubsDataBackups(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"zq9tagerased", "zq9srcerased", "zq9taganon", "zq9srcanon", "forget.me", "vip"} {
-		if got := filesHolding(t, backups, s); len(got) > 0 {
+		if got := filesHolding(t, filepath.Dir(data), s); len(got) > 0 {
 			t.Errorf("%s is still in the backups: %v", s, got)
 		}
 	}

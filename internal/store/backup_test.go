@@ -261,7 +261,6 @@ func TestJournalIsAuthenticated(t *testing.T) {
 // Custos forget the key backup), then forgets contacts many at a time:
 // every key must be gone from the key backup.
 func TestKeyBackupsReachedAfterRestoreAndUnderLoad(t *testing.T) {
-	ctx := context.Background()
 	v := storetest.Vault(t)
 	live := storetest.Config(t)
 	db := storetest.OpenConfig(t, live, v)
@@ -270,14 +269,7 @@ func TestKeyBackupsReachedAfterRestoreAndUnderLoad(t *testing.T) {
 	for i := range 12 {
 		cs = append(cs, mustContact(t, db, wctx, "p"+strconv.Itoa(i)+"@example.com", map[string]any{"first_name": "Zapomniana"}))
 	}
-	backups := t.TempDir()
-	data, keys := filepath.Join(backups, "data"), filepath.Join(backups, "keys")
-	if _, err := db.Backup(ctx, data, store.BackupData); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Backup(ctx, keys, store.BackupKeys); err != nil {
-		t.Fatal(err)
-	}
+	data, keys := backUp(t, db)
 	old := t.TempDir() // out of Custos's reach
 	if err := os.CopyFS(old, os.DirFS(data)); err != nil {
 		t.Fatal(err)
@@ -369,7 +361,6 @@ func TestKeyBackupLeavesOutForgottenKeys(t *testing.T) {
 // copies with the live journal must erase the request too, and new
 // requests must get ids of their own.
 func TestRestoreReplaysRequestsErasedWithTheirSubject(t *testing.T) {
-	ctx := context.Background()
 	v := storetest.Vault(t)
 	live := storetest.Config(t)
 	db := storetest.OpenConfig(t, live, v)
@@ -378,16 +369,7 @@ func TestRestoreReplaysRequestsErasedWithTheirSubject(t *testing.T) {
 	if err := db.CreateDSRRequest(wctx, req); err != nil {
 		t.Fatal(err)
 	}
-	backups := t.TempDir()
-	data, keys := filepath.Join(backups, "data"), filepath.Join(backups, "keys")
-	for _, b := range []struct {
-		dir  string
-		kind store.BackupKind
-	}{{data, store.BackupData}, {keys, store.BackupKeys}} {
-		if _, err := db.Backup(ctx, b.dir, b.kind); err != nil {
-			t.Fatal(err)
-		}
-	}
+	data, keys := backUp(t, db)
 	offsite := t.TempDir()
 	for _, d := range []string{data, keys} {
 		if err := os.CopyFS(filepath.Join(offsite, filepath.Base(d)), os.DirFS(d)); err != nil {
@@ -463,4 +445,19 @@ func TestRestoreResetsAuditCheckpoints(t *testing.T) {
 	if rep, err := db.VerifyAudit(actingIn(t, db, "shop")); err != nil || !rep.OK || rep.Entries != 2 || rep.Checkpoints != 1 {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}
+}
+
+// backUp backs up db's data and key store into two new directories, and
+// answers them.
+func backUp(t *testing.T, db *store.DB) (data, keys string) {
+	t.Helper()
+	backups := t.TempDir()
+	data, keys = filepath.Join(backups, "data"), filepath.Join(backups, "keys")
+	if _, err := db.Backup(context.Background(), data, store.BackupData); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Backup(context.Background(), keys, store.BackupKeys); err != nil {
+		t.Fatal(err)
+	}
+	return data, keys
 }

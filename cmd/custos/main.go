@@ -229,7 +229,8 @@ func (m *Main) vault() (*vault.Vault, error) {
 }
 
 func (m *Main) storeConfig() store.Config {
-	return store.Config{DataDir: m.Config.DataDir, DatabaseURL: m.Config.DatabaseURL, Schema: m.Config.Schema}
+	return store.Config{DataDir: m.Config.DataDir, DatabaseURL: m.Config.DatabaseURL, Schema: m.Config.Schema,
+		AuthRecheck: store.DefaultAuthRecheck}
 }
 
 // actAs returns a context acting for the command line in the named

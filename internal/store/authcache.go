@@ -5,29 +5,45 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/custos/custos/internal/custos"
 )
 
-// authCache holds the API keys verified and the workspaces' security
-// settings read, so that a request with a known key costs no look-up of
-// either. Its entries hold only while the auth generation they were read
-// at (auth_generation, which triggers change with every change of keys,
-// roles and security settings, in whichever process) is still the
-// current one: the first request after a change reads them anew. A key
-// revoked, by this server or by `custos apikey` beside it, is refused at
-// once.
+// authCache holds the API keys verified, the workspaces' security
+// settings and their field definitions, so that a request with a known
+// key costs no look-up of any of them. Its entries hold only while the
+// generation they were read at is still the current one: the first
+// request after a change reads them anew. The generation is two counts:
+// auth_generation in the database, which triggers change with every
+// change of keys, roles, security settings and field definitions, in
+// whichever process; and this process's own count of such changes, moved
+// as each commits. A key revoked by this server is refused at once; one
+// revoked by `custos apikey` beside it, at once too unless Config.
+// AuthRecheck lets the server trust the database's count it read for a
+// moment (see authGen).
 type authCache struct {
 	mu       sync.Mutex
-	gen      int64 // the generation the entries were read at
+	gen      generation // the generation the entries were read at
 	keys     map[[sha256.Size]byte]custos.APIKey
 	settings map[int64]*custos.SecuritySettings
+	fields   map[int64][]custos.FieldDef
+
+	// local counts this process's committed changes of what the
+	// generation covers (changed).
+	local atomic.Int64
+	// recheck is Config.AuthRecheck; last, the database's generation as
+	// last read, with when that read began.
+	recheck time.Duration
+	last    atomic.Pointer[probed]
 
 	// The probe watches for commits on SQLite: a connection of its own,
 	// whose PRAGMA data_version changes when any other connection
 	// commits, so that the generation is read only after a commit (on
-	// PostgreSQL, with every request).
+	// PostgreSQL, with every probe).
 	probeMu sync.Mutex
 	probeDB *sql.DB
 	probe   *sql.Conn
@@ -37,12 +53,76 @@ type authCache struct {
 	lastGen                int64
 }
 
+// generation is what the cache's entries are valid at: auth_generation
+// as read from the database, and this process's count of its changes.
+type generation struct{ db, local int64 }
+
+// probed is a read of auth_generation and the moment it began.
+type probed struct {
+	at  time.Time
+	gen int64
+}
+
+// changed counts a change of keys, roles, security settings or fields
+// this process committed: every request that begins afterwards reads them
+// anew. Called after the commit (or its failure): called before, a
+// request could cache what the transaction is about to change under the
+// new count.
+func (c *authCache) changed() { c.local.Add(1) }
+
+// authTx is tx for a change of what the auth generation covers.
+func (db *DB) authTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	defer db.auth.changed()
+	return db.tx(ctx, fn)
+}
+
 // maxCachedKeys bounds the cache; beyond it keys are looked up each time.
 const maxCachedKeys = 10000
 
-// authGen returns the current auth generation, as of a moment after the
-// call began.
-func (db *DB) authGen(ctx context.Context) (int64, error) {
+// authGen returns the current generation, as of a moment after the call
+// began; with Config.AuthRecheck, its database part as of a moment no
+// more than AuthRecheck before the call began, read once per interval
+// for all requests (this process's changes count at once all the same).
+func (db *DB) authGen(ctx context.Context) (generation, error) {
+	c := &db.auth
+	// The local count first: a change committed after it was loaded
+	// moves it again, for the next request.
+	local := c.local.Load()
+	if c.recheck <= 0 {
+		gen, err := db.probeAuthGen(ctx)
+		return generation{gen, local}, err
+	}
+	start := time.Now()
+	if p := c.last.Load(); p != nil && start.Sub(p.at) < c.recheck {
+		return generation{p.gen, local}, nil
+	}
+	c.probeMu.Lock()
+	defer c.probeMu.Unlock()
+	// Another request may have read it while this one waited.
+	if p := c.last.Load(); p != nil && !p.at.Before(start) {
+		return generation{p.gen, local}, nil
+	}
+	at := time.Now()
+	gen, err := db.probeLocked(ctx)
+	if err != nil {
+		return generation{}, err
+	}
+	c.last.Store(&probed{at: at, gen: gen})
+	return generation{gen, local}, nil
+}
+
+// probeAuthGen reads auth_generation.
+func (db *DB) probeAuthGen(ctx context.Context) (int64, error) {
+	if db.pg {
+		return db.probeLocked(ctx)
+	}
+	db.auth.probeMu.Lock()
+	defer db.auth.probeMu.Unlock()
+	return db.probeLocked(ctx)
+}
+
+// probeLocked reads auth_generation; on SQLite the caller holds probeMu.
+func (db *DB) probeLocked(ctx context.Context) (int64, error) {
 	// On PostgreSQL the row is made by the first change (0 before).
 	const q = `SELECT COALESCE((SELECT gen FROM auth_generation WHERE id = 1), 0)`
 	if db.pg {
@@ -53,8 +133,6 @@ func (db *DB) authGen(ctx context.Context) (int64, error) {
 		return gen, nil
 	}
 	c := &db.auth
-	c.probeMu.Lock()
-	defer c.probeMu.Unlock()
 	gen, err := func() (int64, error) {
 		if c.probe == nil {
 			conn, err := c.probeDB.Conn(ctx)
@@ -96,14 +174,14 @@ func (db *DB) authGen(ctx context.Context) (int64, error) {
 
 // at empties the cache when gen is not the generation of its entries.
 // The caller holds mu.
-func (c *authCache) at(gen int64) {
+func (c *authCache) at(gen generation) {
 	if c.gen != gen || c.keys == nil {
-		c.gen, c.keys, c.settings = gen, map[[sha256.Size]byte]custos.APIKey{}, map[int64]*custos.SecuritySettings{}
+		c.gen, c.keys, c.settings, c.fields = gen, map[[sha256.Size]byte]custos.APIKey{}, map[int64]*custos.SecuritySettings{}, map[int64][]custos.FieldDef{}
 	}
 }
 
 // key returns the cached key of hash at generation gen.
-func (c *authCache) key(gen int64, hash [sha256.Size]byte) (custos.APIKey, bool) {
+func (c *authCache) key(gen generation, hash [sha256.Size]byte) (custos.APIKey, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.at(gen)
@@ -113,7 +191,7 @@ func (c *authCache) key(gen int64, hash [sha256.Size]byte) (custos.APIKey, bool)
 
 // putKey caches a live key read at generation gen or later: when the
 // generation moved on meanwhile, the next look-up empties the cache.
-func (c *authCache) putKey(gen int64, hash [sha256.Size]byte, k custos.APIKey) {
+func (c *authCache) putKey(gen generation, hash [sha256.Size]byte, k custos.APIKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.keys != nil && c.gen != gen {
@@ -158,6 +236,45 @@ func (db *DB) cachedSettings(ctx context.Context, ws int64) (*custos.SecuritySet
 	}
 	c.mu.Unlock()
 	return s, nil
+}
+
+// cachedFields returns the workspace's field definitions, built-ins
+// first, from the cache while the generation has not moved: copies the
+// caller may change.
+func (db *DB) cachedFields(ctx context.Context, ws int64) ([]*custos.FieldDef, error) {
+	gen, err := db.authGen(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &db.auth
+	c.mu.Lock()
+	c.at(gen)
+	fs, ok := c.fields[ws]
+	c.mu.Unlock()
+	if ok {
+		out := make([]*custos.FieldDef, len(fs))
+		for i := range fs {
+			f := fs[i]
+			f.Choices, f.PurposeIDs = slices.Clone(f.Choices), slices.Clone(f.PurposeIDs)
+			out[i] = &f
+		}
+		return out, nil
+	}
+	out, err := db.fields(ctx, db.read, ws)
+	if err != nil {
+		return nil, err
+	}
+	fs = make([]custos.FieldDef, len(out))
+	for i, f := range out {
+		fs[i] = *f
+		fs[i].Choices, fs[i].PurposeIDs = slices.Clone(f.Choices), slices.Clone(f.PurposeIDs)
+	}
+	c.mu.Lock()
+	if c.gen == gen && len(c.fields) < maxCachedKeys {
+		c.fields[ws] = fs
+	}
+	c.mu.Unlock()
+	return out, nil
 }
 
 // closeProbe closes the probe's connection.

@@ -61,7 +61,18 @@ type Config struct {
 	// Schema is the PostgreSQL schema of the data; the key store is the
 	// schema of the same name with "_keys" appended. Default "custos".
 	Schema string
+	// AuthRecheck is how long the store trusts the auth generation it
+	// read from the database (authcache.go) for changes another process
+	// made, such as `custos apikey revoke` beside the server: one read
+	// per interval then serves every request, and such a change counts
+	// for every request that begins AuthRecheck after its commit. Zero:
+	// every request reads it. This process's own changes count at once
+	// either way. The server runs with DefaultAuthRecheck.
+	AuthRecheck time.Duration
 }
+
+// DefaultAuthRecheck is the AuthRecheck the server runs with.
+const DefaultAuthRecheck = 10 * time.Millisecond
 
 func (cfg Config) postgres() bool {
 	return strings.HasPrefix(cfg.DatabaseURL, "postgres://") || strings.HasPrefix(cfg.DatabaseURL, "postgresql://")
@@ -138,7 +149,7 @@ var _ custos.Service = (*DB)(nil)
 // store, with v holding the keys.
 func Open(ctx context.Context, cfg Config, v *vault.Vault) (*DB, error) {
 	db := newDB(v)
-	db.dir, db.outbox = cfg.DataDir, cfg.Outbox
+	db.dir, db.outbox, db.auth.recheck = cfg.DataDir, cfg.Outbox, cfg.AuthRecheck
 	if cfg.Log != nil {
 		db.log = cfg.Log
 	}

@@ -78,7 +78,7 @@ func (db *DB) CreateField(ctx context.Context, f *custos.FieldDef) error {
 		return err
 	}
 	f.BuiltIn = false
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.authTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM fields WHERE workspace_id = ?`), a.WorkspaceID).Scan(&n); err != nil {
 			return err
@@ -113,13 +113,15 @@ func (db *DB) findField(ctx context.Context, q querier, ws int64, key string) (*
 	return f, nil
 }
 
-// FindFields returns every field definition, built-ins first.
+// FindFields returns every field definition, built-ins first: from memory
+// while no field has changed since they were read (authcache.go), as a
+// read of a contact's masked values needs them each time.
 func (db *DB) FindFields(ctx context.Context) ([]*custos.FieldDef, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return db.fields(ctx, db.read, a.WorkspaceID)
+	return db.cachedFields(ctx, a.WorkspaceID)
 }
 
 func (db *DB) fields(ctx context.Context, q querier, ws int64) ([]*custos.FieldDef, error) {
@@ -159,7 +161,7 @@ func (db *DB) UpdateField(ctx context.Context, key string, u custos.FieldUpdate)
 		return nil, err
 	}
 	var f *custos.FieldDef
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.authTx(ctx, func(tx *sql.Tx) error {
 		if f, err = db.findField(ctx, tx, a.WorkspaceID, key); err != nil {
 			return err
 		}
@@ -187,7 +189,7 @@ func (db *DB) DeleteField(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.authTx(ctx, func(tx *sql.Tx) error {
 		f, err := db.findField(ctx, tx, a.WorkspaceID, key)
 		if err != nil {
 			return err

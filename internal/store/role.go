@@ -178,7 +178,7 @@ func (db *DB) CreateRole(ctx context.Context, d *custos.RoleDef) error {
 	if err := checkGrant(a, d.Permissions, "permissions"); err != nil {
 		return err
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.authTx(ctx, func(tx *sql.Tx) error {
 		now := db.Now()
 		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO roles (workspace_id, name, permissions, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`),
 			a.WorkspaceID, string(d.Name), encodeJSON(d.Permissions), micros(now), micros(now))
@@ -211,7 +211,7 @@ func (db *DB) UpdateRole(ctx context.Context, name custos.Role, perms []custos.P
 		return nil, err
 	}
 	var out *custos.RoleDef
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.authTx(ctx, func(tx *sql.Tx) error {
 		d, err := db.findRole(ctx, tx, a.WorkspaceID, name)
 		if err != nil {
 			return err
@@ -240,7 +240,7 @@ func (db *DB) DeleteRole(ctx context.Context, name custos.Role) error {
 	if name.Builtin() {
 		return custos.Errorf(custos.EINVALID, "The built-in role %s cannot be deleted.", name)
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.authTx(ctx, func(tx *sql.Tx) error {
 		// Delete first, then count: on PostgreSQL the delete waits for any
 		// transaction that is giving the role to someone (rolePermissions
 		// locks the row), and the count then sees what it committed.

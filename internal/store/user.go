@@ -1049,7 +1049,7 @@ func (db *DB) UpdateSecuritySettings(ctx context.Context, s *custos.SecuritySett
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.authTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.q(`INSERT INTO workspace_security (workspace_id, idle_timeout_minutes, require_2fa, allowed_ips, password_max_age_days, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (workspace_id) DO UPDATE SET idle_timeout_minutes = excluded.idle_timeout_minutes, require_2fa = excluded.require_2fa,
 			allowed_ips = excluded.allowed_ips, password_max_age_days = excluded.password_max_age_days, updated_at = excluded.updated_at`),

@@ -20,7 +20,7 @@ func (db *DB) CreateWorkspace(ctx context.Context, w *custos.Workspace) error {
 	if err := w.Validate(); err != nil {
 		return err
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.authTx(ctx, func(tx *sql.Tx) error {
 		w.CreatedAt = db.Now()
 		err := tx.QueryRowContext(ctx, db.q(`INSERT INTO workspaces (name, created_at) VALUES (?, ?) RETURNING id`),
 			w.Name, micros(w.CreatedAt)).Scan(&w.ID)
@@ -77,7 +77,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *custos.APIKey) (string, error
 	rand.Read(secret)
 	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(secret)
 	k.WorkspaceID, k.Prefix, k.CreatedAt = a.WorkspaceID, token[:len(tokenPrefix)+6], db.Now()
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.authTx(ctx, func(tx *sql.Tx) error {
 		if err := db.grantable(ctx, tx, a, k.Role, "role"); err != nil {
 			return err
 		}
@@ -104,9 +104,10 @@ const keyTouchEvery = time.Minute
 // reads the key and the permissions of a workspace's own role, so that a
 // revocation or a change of the role counts from the next request.
 func (db *DB) Authenticate(ctx context.Context, token string) (*custos.APIKey, error) {
-	unauthorized := custos.Errorf(custos.EUNAUTHORIZED, "invalid or revoked API key")
+	// Made when refused: a known key costs no error.
+	unauthorized := func() error { return custos.Errorf(custos.EUNAUTHORIZED, "invalid or revoked API key") }
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 100 {
-		return nil, unauthorized
+		return nil, unauthorized()
 	}
 	gen, err := db.authGen(ctx)
 	if err != nil {
@@ -122,12 +123,12 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*custos.APIKey, e
 		FROM api_keys k LEFT JOIN roles r ON r.workspace_id = k.workspace_id AND r.name = k.role WHERE k.token_hash = ?`),
 			hash[:]).Scan(&k.ID, &k.WorkspaceID, &k.Name, &role, &k.Prefix, &created, &used, &revoked, &perms)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, unauthorized
+			return nil, unauthorized()
 		} else if err != nil {
 			return nil, fmt.Errorf("store: authenticate: %w", err)
 		}
 		if revoked.Valid {
-			return nil, unauthorized
+			return nil, unauthorized()
 		}
 		k.Role, k.CreatedAt, k.LastUsedAt = custos.Role(role), fromMicros(created), nullMicros(used)
 		if !k.Role.Builtin() {
@@ -183,7 +184,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.authTx(ctx, func(tx *sql.Tx) error {
 		var role string
 		err := tx.QueryRowContext(ctx, db.q(`SELECT role FROM api_keys WHERE workspace_id = ? AND id = ? AND revoked_at IS NULL`), a.WorkspaceID, id).Scan(&role)
 		if errors.Is(err, sql.ErrNoRows) {

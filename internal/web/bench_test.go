@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/store"
 	"github.com/custos/custos/internal/store/storetest"
 )
 
@@ -40,7 +41,10 @@ func BenchmarkContactReadLoopback(b *testing.B) {
 }
 
 func benchContactRead(b *testing.B, loopback bool) {
-	db := storetest.Open(b)
+	// The store as the server opens it.
+	cfg := storetest.Config(b)
+	cfg.AuthRecheck = store.DefaultAuthRecheck
+	db := storetest.OpenConfig(b, cfg, storetest.Vault(b))
 	srv := newServer(db, nil)
 	bg := context.Background()
 	ws := &custos.Workspace{Name: "bench"}

@@ -297,6 +297,10 @@ type ContactService interface {
 	CreateContacts(ctx context.Context, cs []*Contact, consents []ConsentRequest) error
 	// FindContactByID returns the contact, or ENOTFOUND.
 	FindContactByID(ctx context.Context, id int64) (*Contact, error)
+	// FindContactClear returns the contact without its personal values:
+	// no e-mail, only the values of fields classified none, read without
+	// opening the rest. ENOTFOUND when there is none.
+	FindContactClear(ctx context.Context, id int64) (*Contact, error)
 	// FindContacts returns a page of contacts matching f, newest first, and
 	// the cursor of the next page (0 when there is none).
 	FindContacts(ctx context.Context, f ContactFilter) ([]*Contact, int64, error)

@@ -67,6 +67,22 @@ func openPersonal(k *vault.ContactKey, sealed []byte) (personal, error) {
 
 // open decrypts the row with the contact's key into a Contact.
 func (r *contactRow) open(k *vault.ContactKey) (*custos.Contact, error) {
+	c, err := r.openClear()
+	if err != nil {
+		return nil, err
+	}
+	p, err := openPersonal(k, r.sealed)
+	if err != nil {
+		return nil, fmt.Errorf("contact %d: %w", r.id, err)
+	}
+	c.Email = p.Email
+	maps.Copy(c.Fields, p.Fields)
+	return c, nil
+}
+
+// openClear returns the row as a Contact without its sealed values: no
+// e-mail, and only the fields kept in clear.
+func (r *contactRow) openClear() (*custos.Contact, error) {
 	c := &custos.Contact{
 		ID: r.id, Status: custos.ContactStatus(r.status), Monitoring: r.monitoring,
 		Source:    custos.Source{Kind: custos.SourceKind(r.sourceKind), Detail: r.sourceDtl},
@@ -79,12 +95,6 @@ func (r *contactRow) open(k *vault.ContactKey) (*custos.Contact, error) {
 	if err := json.Unmarshal([]byte(r.clear), &c.Fields); err != nil {
 		return nil, fmt.Errorf("contact %d clear fields: %w", r.id, err)
 	}
-	p, err := openPersonal(k, r.sealed)
-	if err != nil {
-		return nil, fmt.Errorf("contact %d: %w", r.id, err)
-	}
-	c.Email = p.Email
-	maps.Copy(c.Fields, p.Fields)
 	return c, nil
 }
 
@@ -554,6 +564,22 @@ func (db *DB) FindContactByID(ctx context.Context, id int64) (*custos.Contact, e
 		return nil, err
 	}
 	return db.openRow(ctx, a.WorkspaceID, r)
+}
+
+// FindContactClear returns the contact without its sealed values (no
+// e-mail, only the fields classified none), or ENOTFOUND: what a caller
+// who may not read personal data is shown, read without the contact's key
+// and without opening anything.
+func (db *DB) FindContactClear(ctx context.Context, id int64) (*custos.Contact, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := db.findContactRow(ctx, db.read, a.WorkspaceID, id)
+	if err != nil {
+		return nil, err
+	}
+	return r.openClear()
 }
 
 func (db *DB) openRow(ctx context.Context, ws int64, r *contactRow) (*custos.Contact, error) {

@@ -162,12 +162,22 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.svc.FindContactByID(r.Context(), id)
+	c, err := s.findContact(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	s.writeContact(w, r, http.StatusOK, c)
+}
+
+// findContact returns the contact to show the actor: without the
+// personal values, not even opened, when the actor may not read them
+// (redactContacts still applies).
+func (s *server) findContact(ctx context.Context, id int64) (*custos.Contact, error) {
+	if a, _ := custos.ActorFrom(ctx); !a.Can(custos.PermPersonalDataRead) {
+		return s.svc.FindContactClear(ctx, id)
+	}
+	return s.svc.FindContactByID(ctx, id)
 }
 
 // updateContact changes what the body names; a field given as null is

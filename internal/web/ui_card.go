@@ -210,7 +210,7 @@ func (s *server) loadCard(r *http.Request) (*cardView, error) {
 	}
 	a, _ := custos.ActorFrom(ctx)
 	v.Personal = a.Can(custos.PermPersonalDataRead)
-	if v.Contact, err = s.svc.FindContactByID(ctx, id); err != nil {
+	if v.Contact, err = s.findContact(ctx, id); err != nil {
 		return nil, err
 	}
 	if err := s.redactContacts(ctx, v.Contact); err != nil {

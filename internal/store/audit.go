@@ -41,42 +41,39 @@ type auditRow struct {
 // sum returns the entry's hash: SHA-256 over the previous hash and every
 // field, each length-prefixed, so that no two entries encode alike.
 func (r *auditRow) sum() []byte {
-	h := sha256.New()
-	h.Write(r.prev)
-	var n [8]byte
-	num := func(v int64) {
-		binary.BigEndian.PutUint64(n[:], uint64(v))
-		h.Write(n[:])
-	}
-	str := func(s string) {
-		num(int64(len(s)))
-		h.Write([]byte(s))
-	}
-	num(r.ws)
-	num(r.seq)
-	num(r.at)
-	str(r.actor)
-	str(r.action)
+	// The bytes hashed, in one buffer: a hash function written to field
+	// by field costs an allocation per string.
+	b := make([]byte, 0, len(r.prev)+12*8+len(r.actor)+len(r.action)+len(r.detail)+len(r.route)+len(r.ip)+len(r.diff))
+	b = append(b, r.prev...)
+	num := func(b []byte, v int64) []byte { return binary.BigEndian.AppendUint64(b, uint64(v)) }
+	str := func(b []byte, s string) []byte { return append(num(b, int64(len(s))), s...) }
+	b = num(b, r.ws)
+	b = num(b, r.seq)
+	b = num(b, r.at)
+	b = str(b, r.actor)
+	b = str(b, r.action)
 	if r.contact.Valid {
-		num(1)
-		num(r.contact.Int64)
+		b = num(b, 1)
+		b = num(b, r.contact.Int64)
 	} else {
-		num(0)
+		b = num(b, 0)
 	}
-	str(r.detail)
+	b = str(b, r.detail)
 	// Entries made before requests were recorded, and those made outside
 	// one, end here, so their hashes are as they were.
 	if r.route != "" || r.ip != "" || r.diff != nil {
-		str(r.route)
-		str(r.ip)
+		b = str(b, r.route)
+		b = str(b, r.ip)
 	}
 	// Likewise for entries without a sealed diff. The hash covers the
 	// ciphertext, which outlives the contact's key: a forgotten contact's
 	// entries still verify.
 	if r.diff != nil {
-		str(string(r.diff))
+		b = num(b, int64(len(r.diff)))
+		b = append(b, r.diff...)
 	}
-	return h.Sum(nil)
+	sum := sha256.Sum256(b)
+	return sum[:]
 }
 
 // audit appends an entry for the actor to its workspace's chain, inside
@@ -169,6 +166,20 @@ const (
 	sqlSetAuditHead = `UPDATE audit_heads SET seq = ?, hash = ? WHERE workspace_id = ?`
 	sqlInsertAudit  = `INSERT INTO audit_log (` + auditInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
+
+// maxAuditRows is how many entries of a batch of reads one statement
+// inserts on SQLite, through statements prepared for each count up to it.
+const maxAuditRows = 8
+
+// sqlInsertAuditRows holds, at n, the INSERT of n entries.
+var sqlInsertAuditRows = func() (qs [maxAuditRows + 1]string) {
+	one := `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qs[1] = sqlInsertAudit
+	for n := 2; n <= maxAuditRows; n++ {
+		qs[n] = `INSERT INTO audit_log (` + auditInsertColumns + `) VALUES ` + strings.Repeat(one+`, `, n-1) + one
+	}
+	return qs
+}()
 
 // auditInsertColumns are the columns of audit_log, in the order of
 // auditRow.values.
@@ -306,7 +317,6 @@ func (db *DB) auditReads(tx *sql.Tx, batch []readAudit) error {
 		}
 		var values [][]any
 		var last *auditRow
-		insert := db.writeStmt(ctx, tx, db.q(sqlInsertAudit))
 		for j := i; j < len(rows); j++ {
 			if done[j] || rows[j].ws != ws {
 				continue
@@ -316,16 +326,26 @@ func (db *DB) auditReads(tx *sql.Tx, batch []readAudit) error {
 			r.seq, r.prev = seq, prev
 			r.hash = r.sum()
 			prev, last, done[j] = r.hash, r, true
-			if db.pg {
-				values = append(values, r.values())
-			} else if _, err := insert.ExecContext(ctx, r.values()...); err != nil {
-				// SQLite runs a prepared statement per entry at the cost of a
-				// function call; PostgreSQL, a round trip per statement.
+			values = append(values, r.values())
+		}
+		if db.pg {
+			if err := db.insertRows(ctx, tx, "audit_log", auditColumnList, values); err != nil {
 				return fmt.Errorf("store: audit: %w", err)
 			}
-		}
-		if err := db.insertRows(ctx, tx, "audit_log", auditColumnList, values); err != nil {
-			return fmt.Errorf("store: audit: %w", err)
+		} else {
+			// SQLite runs statements prepared for each number of rows;
+			// PostgreSQL, a round trip per statement.
+			for len(values) > 0 {
+				n := min(len(values), maxAuditRows)
+				args := make([]any, 0, n*len(auditColumnList))
+				for _, v := range values[:n] {
+					args = append(args, v...)
+				}
+				if _, err := db.writeStmt(ctx, tx, sqlInsertAuditRows[n]).ExecContext(ctx, args...); err != nil {
+					return fmt.Errorf("store: audit: %w", err)
+				}
+				values = values[n:]
+			}
 		}
 		if err := db.setAuditHead(ctx, tx, last); err != nil {
 			return err

@@ -416,7 +416,10 @@ func schemaRE(s string) bool {
 
 // preparedWrites are the statements that every audit entry runs: on
 // SQLite, parsing them would cost more than running them.
-var preparedWrites = []string{sqlAuditHead, sqlSetAuditHead, sqlInsertAudit}
+var preparedWrites = func() []string {
+	qs := []string{sqlAuditHead, sqlSetAuditHead}
+	return append(qs, sqlInsertAuditRows[1:]...)
+}()
 
 // prepareWrites prepares preparedWrites on SQLite's writer. It runs at
 // Open, before any transaction: the writer is one connection, which a

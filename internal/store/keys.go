@@ -173,7 +173,9 @@ func (db *DB) insertRowsSuffix(ctx context.Context, tx *sql.Tx, table string, co
 		}
 		defer full.Close()
 	}
-	args := make([]any, 0, per*len(cols))
+	// Sized for the rows there are: a few rows' call (a batch of read
+	// audit entries) would otherwise allocate room for 30,000 arguments.
+	args := make([]any, 0, min(per, len(rows))*len(cols))
 	for len(rows) > 0 {
 		n := min(per, len(rows))
 		args = args[:0]

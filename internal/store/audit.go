@@ -328,27 +328,33 @@ func (db *DB) auditReads(tx *sql.Tx, batch []readAudit) error {
 			prev, last, done[j] = r.hash, r, true
 			values = append(values, r.values())
 		}
-		if db.pg {
-			if err := db.insertRows(ctx, tx, "audit_log", auditColumnList, values); err != nil {
+		// Statements of up to maxAuditRows entries, prepared once on
+		// SQLite (by pgx on PostgreSQL, where the last one also moves the
+		// chain's head: a round trip less).
+		for len(values) > 0 {
+			n := min(len(values), maxAuditRows)
+			args := make([]any, 0, n*len(auditColumnList)+3)
+			for _, v := range values[:n] {
+				args = append(args, v...)
+			}
+			query := sqlInsertAuditRows[n]
+			moved := db.pg && n == len(values)
+			if moved {
+				query = `WITH entries AS (` + query + `) ` + sqlSetAuditHead
+				args = append(args, last.seq, last.hash, last.ws)
+			}
+			if _, err := db.writeStmt(ctx, tx, db.q(query)).ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("store: audit: %w", err)
 			}
-		} else {
-			// SQLite runs statements prepared for each number of rows;
-			// PostgreSQL, a round trip per statement.
-			for len(values) > 0 {
-				n := min(len(values), maxAuditRows)
-				args := make([]any, 0, n*len(auditColumnList))
-				for _, v := range values[:n] {
-					args = append(args, v...)
-				}
-				if _, err := db.writeStmt(ctx, tx, sqlInsertAuditRows[n]).ExecContext(ctx, args...); err != nil {
-					return fmt.Errorf("store: audit: %w", err)
-				}
-				values = values[n:]
+			values = values[n:]
+			if moved {
+				break
 			}
 		}
-		if err := db.setAuditHead(ctx, tx, last); err != nil {
-			return err
+		if !db.pg {
+			if err := db.setAuditHead(ctx, tx, last); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -421,3 +422,30 @@ func TestShreddedKeyHidesOnlyThatContact(t *testing.T) {
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// FindContactClear gives what may be shown without personal_data:read:
+// the values kept in clear, and neither the e-mail nor any sealed value.
+func TestFindContactClear(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
+	if err := db.CreateField(ctx, &custos.FieldDef{Key: "plan", Type: custos.FieldText, Classification: custos.ClassNone}); err != nil {
+		t.Fatal(err)
+	}
+	c := &custos.Contact{Email: "anna@example.com", Tags: []string{"vip"}, Fields: map[string]any{"first_name": "Anna", "phone": "+48600700800", "plan": "pro"}}
+	if err := db.CreateContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.FindContactClear(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Email != "" || len(got.Fields) != 1 || got.Fields["plan"] != "pro" {
+		t.Fatalf("clear read: e-mail %q, fields %v", got.Email, got.Fields)
+	}
+	if got.ID != c.ID || got.Status != c.Status || !slices.Equal(got.Tags, c.Tags) {
+		t.Fatalf("clear read: %+v, want the contact %+v without personal values", got, c)
+	}
+	if _, err := db.FindContactClear(ctx, c.ID+1000); code(err) != custos.ENOTFOUND {
+		t.Fatalf("no such contact: err %v", err)
+	}
+}

@@ -173,7 +173,7 @@ func (db *DB) insertRowsSuffix(ctx context.Context, tx *sql.Tx, table string, co
 		}
 		defer full.Close()
 	}
-	args := make([]any, 0, per*len(cols))
+	args := make([]any, 0, min(per, len(rows))*len(cols))
 	for len(rows) > 0 {
 		n := min(per, len(rows))
 		args = args[:0]

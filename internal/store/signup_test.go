@@ -347,6 +347,44 @@ func TestSignupAddressLimit(t *testing.T) {
 	}
 }
 
+// A person erased with suppression who signs up again is answered as
+// anyone else, and nothing is kept or mailed; the sign-ups submitted with
+// theirs, in the same transaction, are.
+func TestSignupSuppressedAddress(t *testing.T) {
+	db := storetest.Open(t)
+	fx := newFormFixture(t, db)
+	gone := mustContact(t, db, fx.ctx, "gone@example.com", nil)
+	if _, err := db.ForgetContact(fx.ctx, gone.ID, custos.ForgetRequest{Mode: custos.ForgetErase, Suppress: true}); err != nil {
+		t.Fatal(err)
+	}
+	addrs := []string{"ala@example.com", "Gone@example.com", "ola@example.com", "gone@example.com"}
+	errs := make(chan error, len(addrs))
+	for _, a := range addrs {
+		go func() { errs <- fx.submit(db, a, fx.main.ID) }()
+	}
+	for range addrs {
+		if err := <-errs; err != nil {
+			t.Fatalf("a sign-up was refused: %v", err)
+		}
+	}
+	signups, err := db.PendingSignups(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mails, err := db.ClaimMail(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(signups) != 2 || len(mails) != 2 {
+		t.Fatalf("%d sign-ups and %d mails kept, want 2 of each (not the suppressed address's)", len(signups), len(mails))
+	}
+	for _, m := range mails {
+		if m.Message.To != "ala@example.com" && m.Message.To != "ola@example.com" {
+			t.Errorf("mail to %s", m.Message.To)
+		}
+	}
+}
+
 // TestSignupForgetLeavesNoBytes: forgetting a contact removes the pending
 // sign-ups with its address, their queued mail and their copies in the
 // outbox, and no file of the data directory holds the address after.

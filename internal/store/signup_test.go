@@ -359,8 +359,14 @@ func TestSignupSuppressedAddress(t *testing.T) {
 	}
 	addrs := []string{"ala@example.com", "Gone@example.com", "ola@example.com", "gone@example.com"}
 	errs := make(chan error, len(addrs))
+	mailer := func(to, token, lang string) (*custos.Message, string) {
+		return &custos.Message{To: to, Subject: "Confirm", Text: "Open https://crm.example/confirm/" + token}, "Confirm\n\nOpen {link}"
+	}
 	for _, a := range addrs {
-		go func() { errs <- fx.submit(db, a, fx.main.ID) }()
+		go func() {
+			errs <- db.SubmitForm(context.Background(), fx.form.ID, custos.Submission{
+				Fields: map[string]string{"email": a, "first_name": "Ala"}, Purposes: []int64{fx.main.ID}}, mailer)
+		}()
 	}
 	for range addrs {
 		if err := <-errs; err != nil {

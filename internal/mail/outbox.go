@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/custos/custos/internal/custos"
@@ -63,11 +62,9 @@ func (o *outbox) write(ctx context.Context, ref string, raw []byte) (err error) 
 }
 
 // writeAll stores many messages, raws[i] about refs[i], at the cost of
-// about one: each file is written, then all are synced, renamed, and the
-// directory synced once. Syncing files written together lets the file
-// system commit them in one journal transaction, where a write, a sync and
-// a directory sync each would commit one by one. It returns each one's
-// error; a message whose error is nil is durable.
+// about one: each file is written, then all are synced (syncFiles),
+// renamed, and the directory synced once. It returns each one's error; a
+// message whose error is nil is durable.
 func (o *outbox) writeAll(ctx context.Context, refs []string, raws [][]byte) []error {
 	errs := make([]error, len(raws))
 	type pending struct {
@@ -102,33 +99,20 @@ func (o *outbox) writeAll(ctx context.Context, refs []string, raws [][]byte) []e
 		}
 		ps = append(ps, p)
 	}
-	// Synced side by side: the file system commits their blocks together,
-	// where syncing one after another would commit (and flush the disk)
-	// once a file.
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(syncers, len(ps)) {
-		wg.Go(func() {
-			for j := range next {
-				p := &ps[j]
-				if err := p.f.Sync(); err != nil {
-					fail(*p, fmt.Errorf("mail: outbox: write: %w", err))
-					p.f = nil
-					continue
-				}
-				err := p.f.Close()
-				p.f = nil
-				if err != nil {
-					fail(*p, fmt.Errorf("mail: outbox: write: %w", err))
-				}
-			}
-		})
+	files := make([]*os.File, len(ps))
+	for j, p := range ps {
+		files[j] = p.f
 	}
-	for j := range ps {
-		next <- j
+	for j, err := range syncFiles(files) {
+		p := &ps[j]
+		if cerr := p.f.Close(); err == nil {
+			err = cerr
+		}
+		p.f = nil
+		if err != nil {
+			fail(*p, fmt.Errorf("mail: outbox: write: %w", err))
+		}
 	}
-	close(next)
-	wg.Wait()
 	renamed := 0
 	for _, p := range ps {
 		if errs[p.i] != nil {
@@ -151,9 +135,6 @@ func (o *outbox) writeAll(ctx context.Context, refs []string, raws [][]byte) []e
 	}
 	return errs
 }
-
-// syncers is how many files of a batch are synced at once.
-const syncers = 16
 
 // purge removes every file about ref, finished or not, and returns how
 // many it removed.

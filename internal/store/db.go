@@ -106,6 +106,9 @@ type DB struct {
 	// non-zero after an older database or key store was restored.
 	Replayed, ReplayedKeys int64
 	bg                     sync.WaitGroup // background work, waited for by Close
+	// checkpointers are SQLite connections of their own that copy the
+	// write-ahead logs into the files (checkpointWAL).
+	checkpointers []*sql.DB
 	// readAudits are reads of personal data waiting for their audit
 	// entries, which one writer commits in batches (AuditRead).
 	readAudits chan readAudit
@@ -316,6 +319,8 @@ func sqliteDSN(path string, writer bool) string {
 		// in a temporary file, where writing it cost a tenth of the bulk
 		// path and left copies of pages on disk.
 		q.Add("_pragma", "temp_store(MEMORY)")
+		// The checkpointer copies the log into the file (checkpointWAL).
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Add("_pragma", "query_only(1)")
@@ -345,6 +350,7 @@ func (db *DB) openSQLite(dir string) error {
 	db.read = newStmtCache(open(DataFile, false, 4))
 	db.keysRead = newStmtCache(open(KeysFile, false, 4))
 	db.auth.probeDB = open(DataFile, false, 1)
+	db.checkpointers = []*sql.DB{open(DataFile, false, 1), open(KeysFile, false, 1)}
 	if err != nil {
 		return fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -357,6 +363,9 @@ func (db *DB) openSQLite(dir string) error {
 	}
 	for _, f := range []string{DataFile, KeysFile} {
 		_ = os.Chmod(filepath.Join(dir, f), 0o600)
+	}
+	for _, d := range db.checkpointers {
+		db.bg.Go(func() { db.checkpointWAL(d) })
 	}
 	return nil
 }
@@ -483,7 +492,7 @@ func (db *DB) Close() error {
 			errs = append(errs, c.close(!db.pg))
 		}
 	}
-	for _, d := range []*sql.DB{db.write, db.keys} {
+	for _, d := range append([]*sql.DB{db.write, db.keys}, db.checkpointers...) {
 		if d != nil {
 			errs = append(errs, d.Close())
 		}

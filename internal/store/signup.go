@@ -232,11 +232,6 @@ func (db *DB) SubmitForm(ctx context.Context, formID int64, s custos.Submission,
 	if err != nil {
 		return err
 	}
-	if err := db.checkSuppressed(ctx, db.read, ws, "email", []string{d.Email}); custos.ErrorCode(err) == custos.ECONFLICT {
-		return nil
-	} else if err != nil {
-		return err
-	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	token := base64.RawURLEncoding.EncodeToString(secret)
@@ -248,12 +243,19 @@ func (db *DB) SubmitForm(ctx context.Context, formID int64, s custos.Submission,
 	d.Mail = mailNotice.Hash
 	w := &signupWrite{ws: ws, form: f, bidx: db.vault.BlindIndex(ws, custos.FieldEmail, d.Email), data: d,
 		tokenHash: hashSignupToken(token), mail: m, notice: mailNotice, done: make(chan error, 1)}
-	if err := db.writeSignup(ctx, w); err != nil {
+	if err := db.writeSignup(ctx, w); errors.Is(err, errSuppressed) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	db.wakeMail()
 	return nil
 }
+
+// errSuppressed is the outcome of a sign-up whose address belongs to a
+// person erased with suppression: nothing is stored or sent, and the
+// submission is answered as any other.
+var errSuppressed = errors.New("store: the address is suppressed")
 
 // signupWrite is a checked submission waiting for the writer, or a job:
 // another small write that rides in the writer's next transaction.
@@ -466,6 +468,20 @@ func (db *DB) insertSignups(ctx context.Context, tx *sql.Tx, batch []*signupWrit
 	for _, w := range batch {
 		byWS[w.ws] = append(byWS[w.ws], w.bidx)
 	}
+	// The addresses erased with suppression, checked in the transaction
+	// that would store them, so that an erasure committed a moment before
+	// is never undone: one query per workspace.
+	suppressed := map[int64]map[string]bool{}
+	emails := map[int64][]string{}
+	for _, w := range batch {
+		emails[w.ws] = append(emails[w.ws], w.data.Email)
+	}
+	for ws, es := range emails {
+		var err error
+		if suppressed[ws], err = db.suppressedSet(ctx, tx, ws, es); err != nil {
+			return err
+		}
+	}
 	for ws, bidxs := range byWS {
 		args := append([]any{ws, micros(now.Add(-limits.AddressWindow))}, bidxs...)
 		rows, err := tx.QueryContext(ctx, db.q(`SELECT email_bidx, COUNT(*) FROM signup_mails WHERE workspace_id = ? AND sent_at > ?
@@ -491,6 +507,10 @@ func (db *DB) insertSignups(ctx context.Context, tx *sql.Tx, batch []*signupWrit
 	var signups, mails, queue, keys [][]any
 	for i, w := range batch {
 		a := addr{w.ws, string(w.bidx)}
+		if suppressed[w.ws][w.data.Email] {
+			errs[i] = errSuppressed
+			continue
+		}
 		if sent[a] >= limits.MailsPerAddress {
 			errs[i] = custos.Errorf(custos.ERATELIMIT, "Too many confirmation mails were sent to this address lately; try again later.")
 			continue

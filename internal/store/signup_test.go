@@ -347,6 +347,50 @@ func TestSignupAddressLimit(t *testing.T) {
 	}
 }
 
+// A person erased with suppression who signs up again is answered as
+// anyone else, and nothing is kept or mailed; the sign-ups submitted with
+// theirs, in the same transaction, are.
+func TestSignupSuppressedAddress(t *testing.T) {
+	db := storetest.Open(t)
+	fx := newFormFixture(t, db)
+	gone := mustContact(t, db, fx.ctx, "gone@example.com", nil)
+	if _, err := db.ForgetContact(fx.ctx, gone.ID, custos.ForgetRequest{Mode: custos.ForgetErase, Suppress: true}); err != nil {
+		t.Fatal(err)
+	}
+	addrs := []string{"ala@example.com", "Gone@example.com", "ola@example.com", "gone@example.com"}
+	errs := make(chan error, len(addrs))
+	mailer := func(to, token, lang string) (*custos.Message, string) {
+		return &custos.Message{To: to, Subject: "Confirm", Text: "Open https://crm.example/confirm/" + token}, "Confirm\n\nOpen {link}"
+	}
+	for _, a := range addrs {
+		go func() {
+			errs <- db.SubmitForm(context.Background(), fx.form.ID, custos.Submission{
+				Fields: map[string]string{"email": a, "first_name": "Ala"}, Purposes: []int64{fx.main.ID}}, mailer)
+		}()
+	}
+	for range addrs {
+		if err := <-errs; err != nil {
+			t.Fatalf("a sign-up was refused: %v", err)
+		}
+	}
+	signups, err := db.PendingSignups(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mails, err := db.ClaimMail(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(signups) != 2 || len(mails) != 2 {
+		t.Fatalf("%d sign-ups and %d mails kept, want 2 of each (not the suppressed address's)", len(signups), len(mails))
+	}
+	for _, m := range mails {
+		if m.Message.To != "ala@example.com" && m.Message.To != "ola@example.com" {
+			t.Errorf("mail to %s", m.Message.To)
+		}
+	}
+}
+
 // TestSignupForgetLeavesNoBytes: forgetting a contact removes the pending
 // sign-ups with its address, their queued mail and their copies in the
 // outbox, and no file of the data directory holds the address after.

@@ -109,6 +109,9 @@ type DB struct {
 	// checkpointers are SQLite connections of their own that copy the
 	// write-ahead logs into the files (checkpointWAL).
 	checkpointers []*sql.DB
+	// walMu keeps the checkpointer and an emptying of a log (truncateWAL)
+	// from running at once: SQLite would give the second up.
+	walMu sync.Mutex
 	// readAudits are reads of personal data waiting for their audit
 	// entries, which one writer commits in batches (AuditRead).
 	readAudits chan readAudit

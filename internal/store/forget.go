@@ -249,8 +249,8 @@ func (db *DB) purge(ctx context.Context, ws, id int64, mode custos.ForgetMode) e
 		// Old page images in the WAL still hold the key and the rows;
 		// secure_delete has zeroed them in the database files.
 		for _, d := range []*sql.DB{db.keys, db.write} {
-			if _, err := d.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-				return fmt.Errorf("store: checkpoint after purge: %w", err)
+			if err := db.truncateWAL(ctx, d); err != nil {
+				return fmt.Errorf("store: after purge: %w", err)
 			}
 		}
 	}

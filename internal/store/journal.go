@@ -294,8 +294,8 @@ func (db *DB) replayErasures(ctx context.Context, dataDir string) (restored, shr
 	}
 	shredded += n
 	if shredded > 0 && !db.pg {
-		if _, err := db.keys.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-			return 0, 0, fmt.Errorf("store: checkpoint after replay: %w", err)
+		if err := db.truncateWAL(ctx, db.keys); err != nil {
+			return 0, 0, fmt.Errorf("store: after replay: %w", err)
 		}
 	}
 	var maxKey, maxRequestKey sql.NullInt64

@@ -133,20 +133,13 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh
 			events = append(events, e)
 		}
 	}
-	if err := put(ctx, "consent_events", []string{"workspace_id", "id", "contact_id", "purpose_id", "purpose_version",
-		"action", "method", "notice_hash", "effective_from", "meta", "actor", "created_at"}, evRows); err != nil {
+	if err := put(ctx, "consent_events", eventCols, evRows); err != nil {
 		return nil, err
 	}
-	stCols := []string{"workspace_id", "contact_id", "purpose_id", "purpose_version", "action", "event_id", "since"}
 	if fresh {
-		return events, put(ctx, "consent_state", stCols, stRows)
+		return events, put(ctx, "consent_state", stateCols, stRows)
 	}
-	// The same rule as custos.ConsentState.Supersedes: the event that took
-	// effect last decides, ties by ledger order.
-	if _, err := db.insertRowsSuffix(ctx, tx, "consent_state", stCols, stRows,
-		` ON CONFLICT (workspace_id, contact_id, purpose_id) DO UPDATE SET purpose_version = excluded.purpose_version, action = excluded.action,
-		event_id = excluded.event_id, since = excluded.since
-		WHERE excluded.since > consent_state.since OR (excluded.since = consent_state.since AND excluded.event_id > consent_state.event_id)`); err != nil {
+	if _, err := db.insertRowsSuffix(ctx, tx, "consent_state", stateCols, stRows, stateUpsert); err != nil {
 		return nil, err
 	}
 	return events, nil

@@ -337,7 +337,7 @@ func (db *DB) startKeys(ctx context.Context, ws int64) *keyWriter {
 				for i, k := range keys {
 					rows[i] = []any{ws, k.contact, k.wrapped, now}
 				}
-				if err := put(ctx, "contact_keys", []string{"workspace_id", "contact_id", "wrapped", "created_at"}, rows); err != nil {
+				if err := put(ctx, "contact_keys", contactKeyCols, rows); err != nil {
 					return err
 				}
 			}
@@ -463,11 +463,10 @@ func (db *DB) insertPieces(ctx context.Context, tx *sql.Tx, put rowWriter, a cus
 				tagRows = append(tagRows, []any{ws, t, ch.ids[i]})
 			}
 		}
-		if err := put(ctx, "contacts", []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
-			"monitoring", "tags", "sealed", "clear", "bidx", "rev", "created_at", "updated_at", "last_activity_at", "info_due_at"}, rows); err != nil {
+		if err := put(ctx, "contacts", contactCols, rows); err != nil {
 			return err
 		}
-		if err := put(ctx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
+		if err := put(ctx, "contact_tags", tagCols, tagRows); err != nil {
 			return err
 		}
 		// One ledger call per distinct list of requests (the same slice).
@@ -722,7 +721,7 @@ func (db *DB) updateContactWith(ctx context.Context, id int64, u custos.ContactU
 			for i, t := range c.Tags {
 				tagRows[i] = []any{ws, t, id}
 			}
-			if err := db.insertRows(ctx, tx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
+			if err := db.insertRows(ctx, tx, "contact_tags", tagCols, tagRows); err != nil {
 				return err
 			}
 		}

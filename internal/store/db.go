@@ -82,6 +82,9 @@ type DB struct {
 	// writeStmts are statements prepared on SQLite's writer at Open,
 	// by query (writeStmt).
 	writeStmts map[string]*sql.Stmt
+	// bulkStmts are the INSERTs of bulkShapes prepared on SQLite's data
+	// and key store writers at Open, by bulkKey.
+	bulkStmts map[string]*sql.Stmt
 	// keysRead reads the key store: readers on SQLite, the pool on PostgreSQL.
 	keysRead *stmtCache
 	vault    *vault.Vault
@@ -423,7 +426,7 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 		}
 		db.writeStmts[q] = st
 	}
-	return nil
+	return db.prepareBulk(ctx)
 }
 
 // writeStmt returns query as a statement of tx, prepared when it is one
@@ -461,6 +464,9 @@ func (db *DB) Close() error {
 	db.bg.Wait()
 	var errs []error
 	for _, st := range db.writeStmts {
+		errs = append(errs, st.Close())
+	}
+	for _, st := range db.bulkStmts {
 		errs = append(errs, st.Close())
 	}
 	errs = append(errs, db.auth.closeProbe())

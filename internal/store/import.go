@@ -421,8 +421,7 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 			for i, cid := range listAdd {
 				mrows[i] = []any{ws, o.ListID, cid, micros(now)}
 			}
-			if _, err := db.insertRowsSuffix(ctx, tx, "list_members", []string{"workspace_id", "list_id", "contact_id", "created_at"}, mrows,
-				` ON CONFLICT (workspace_id, list_id, contact_id) DO NOTHING`); err != nil {
+			if _, err := db.insertRowsSuffix(ctx, tx, "list_members", memberCols, mrows, memberIgnore); err != nil {
 				return err
 			}
 		}

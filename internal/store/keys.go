@@ -134,6 +134,90 @@ func (db *DB) bulkTx(ctx context.Context, d *sql.DB, fn func(tx *sql.Tx, put row
 // bound parameters.
 const maxParams = 30000
 
+// bulkRows is how many rows a prepared bulk INSERT (bulkShapes) writes on
+// SQLite. Parsing a statement costs about as much as running it, so the
+// shapes the bulk paths write are prepared once, at Open, and reused; a
+// statement of 100 rows spreads its own cost over many rows, while one of
+// thousands, prepared, gains nothing more.
+const bulkRows = 100
+
+// The columns of the tables the bulk paths write many rows into, and the
+// clauses after their values.
+var (
+	contactCols = []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
+		"monitoring", "tags", "sealed", "clear", "bidx", "rev", "created_at", "updated_at", "last_activity_at", "info_due_at"}
+	tagCols   = []string{"workspace_id", "tag", "contact_id"}
+	eventCols = []string{"workspace_id", "id", "contact_id", "purpose_id", "purpose_version",
+		"action", "method", "notice_hash", "effective_from", "meta", "actor", "created_at"}
+	stateCols      = []string{"workspace_id", "contact_id", "purpose_id", "purpose_version", "action", "event_id", "since"}
+	memberCols     = []string{"workspace_id", "list_id", "contact_id", "created_at"}
+	contactKeyCols = []string{"workspace_id", "contact_id", "wrapped", "created_at"}
+)
+
+const (
+	// The same rule as custos.ConsentState.Supersedes: the event that took
+	// effect last decides, ties by ledger order.
+	stateUpsert = ` ON CONFLICT (workspace_id, contact_id, purpose_id) DO UPDATE SET purpose_version = excluded.purpose_version, action = excluded.action,
+		event_id = excluded.event_id, since = excluded.since
+		WHERE excluded.since > consent_state.since OR (excluded.since = consent_state.since AND excluded.event_id > consent_state.event_id)`
+	memberIgnore = ` ON CONFLICT (workspace_id, list_id, contact_id) DO NOTHING`
+)
+
+// bulkShape is a multi-row INSERT the bulk paths run often: into table's
+// cols, followed by suffix, in the key store when keys is set.
+type bulkShape struct {
+	keys   bool
+	table  string
+	cols   []string
+	suffix string
+}
+
+var bulkShapes = []bulkShape{
+	{table: "contacts", cols: contactCols},
+	{table: "contact_tags", cols: tagCols},
+	{table: "consent_events", cols: eventCols},
+	{table: "consent_state", cols: stateCols},
+	{table: "consent_state", cols: stateCols, suffix: stateUpsert},
+	{table: "list_members", cols: memberCols, suffix: memberIgnore},
+	{keys: true, table: "contact_keys", cols: contactKeyCols},
+}
+
+// bulkKey names the shape of an INSERT, whatever its number of rows.
+func bulkKey(table string, cols []string, suffix string) string {
+	return table + " (" + strings.Join(cols, ", ") + ")" + suffix
+}
+
+// insertSQL returns the INSERT of n rows into table's cols, then suffix.
+func (db *DB) insertSQL(table string, cols []string, n int, suffix string) string {
+	one := `(` + placeholders(len(cols)) + `)`
+	b := make([]byte, 0, 64+n*(len(one)+2)+len(suffix))
+	b = append(b, `INSERT INTO `+table+` (`+strings.Join(cols, ", ")+`) VALUES `...)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, one...)
+	}
+	return db.q(string(append(b, suffix...)))
+}
+
+// prepareBulk prepares bulkShapes on SQLite's writers (see prepareWrites).
+func (db *DB) prepareBulk(ctx context.Context) error {
+	db.bulkStmts = map[string]*sql.Stmt{}
+	for _, s := range bulkShapes {
+		d := db.write
+		if s.keys {
+			d = db.keys
+		}
+		st, err := d.PrepareContext(ctx, db.insertSQL(s.table, s.cols, bulkRows, s.suffix))
+		if err != nil {
+			return fmt.Errorf("store: prepare insert into %s: %w", s.table, err)
+		}
+		db.bulkStmts[bulkKey(s.table, s.cols, s.suffix)] = st
+	}
+	return nil
+}
+
 // insertRows inserts rows into table with multi-row INSERT statements.
 func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
 	_, err := db.insertRowsSuffix(ctx, tx, table, cols, rows, "")
@@ -147,30 +231,23 @@ func (db *DB) insertRowsSuffix(ctx context.Context, tx *sql.Tx, table string, co
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	// As many rows per statement as the parameters allow: on SQLite each
-	// statement keeps a journal of the pages it changes (to undo it alone),
-	// one copy per page per statement, and the blind-index pages a
-	// statement changes are random.
-	per := max(1, maxParams/len(cols))
-	build := func(n int) string {
-		one := `(` + placeholders(len(cols)) + `)`
-		b := make([]byte, 0, 64+n*(len(one)+2)+len(suffix))
-		b = append(b, `INSERT INTO `+table+` (`+strings.Join(cols, ", ")+`) VALUES `...)
-		for i := range n {
-			if i > 0 {
-				b = append(b, ", "...)
+	// A shape of bulkShapes goes bulkRows rows a statement, prepared at
+	// Open. Any other, as many rows a statement as the parameters allow,
+	// prepared here for the full ones.
+	full := db.bulkStmts[bulkKey(table, cols, suffix)]
+	per := bulkRows
+	if full != nil {
+		full = tx.StmtContext(ctx, full)
+	} else {
+		per = max(1, maxParams/len(cols))
+		if len(rows) >= per {
+			var err error
+			if full, err = tx.PrepareContext(ctx, db.insertSQL(table, cols, per, suffix)); err != nil {
+				return 0, fmt.Errorf("insert into %s: %w", table, err)
 			}
-			b = append(b, one...)
 		}
-		return db.q(string(append(b, suffix...)))
 	}
-	// Full batches share one prepared statement, parsed once.
-	var full *sql.Stmt
-	if len(rows) >= per {
-		var err error
-		if full, err = tx.PrepareContext(ctx, build(per)); err != nil {
-			return 0, fmt.Errorf("insert into %s: %w", table, err)
-		}
+	if full != nil {
 		defer full.Close()
 	}
 	args := make([]any, 0, per*len(cols))
@@ -185,7 +262,7 @@ func (db *DB) insertRowsSuffix(ctx context.Context, tx *sql.Tx, table string, co
 		if n == per {
 			res, err = full.ExecContext(ctx, args...)
 		} else {
-			res, err = tx.ExecContext(ctx, build(n), args...)
+			res, err = tx.ExecContext(ctx, db.insertSQL(table, cols, n, suffix), args...)
 		}
 		if err != nil {
 			return written, fmt.Errorf("insert into %s: %w", table, err)

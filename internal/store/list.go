@@ -336,8 +336,7 @@ func (db *DB) changeMembers(ctx context.Context, listID int64, add bool, ids []i
 				for i, id := range live {
 					rows[i] = []any{ws, listID, id, now}
 				}
-				n, err := db.insertRowsSuffix(ctx, tx, "list_members", []string{"workspace_id", "list_id", "contact_id", "created_at"}, rows,
-					` ON CONFLICT (workspace_id, list_id, contact_id) DO NOTHING`)
+				n, err := db.insertRowsSuffix(ctx, tx, "list_members", memberCols, rows, memberIgnore)
 				if err != nil {
 					return err
 				}

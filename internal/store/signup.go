@@ -725,8 +725,7 @@ func (db *DB) confirmSignup(ctx context.Context, token, ip, userAgent string) (*
 				}
 				rows = append(rows, []any{ws, l, out.ContactID, micros(now)})
 			}
-			if _, err := db.insertRowsSuffix(ctx, tx, "list_members", []string{"workspace_id", "list_id", "contact_id", "created_at"}, rows,
-				` ON CONFLICT (workspace_id, list_id, contact_id) DO NOTHING`); err != nil {
+			if _, err := db.insertRowsSuffix(ctx, tx, "list_members", memberCols, rows, memberIgnore); err != nil {
 				return err
 			}
 		}

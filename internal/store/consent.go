@@ -101,17 +101,40 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh
 	if err != nil {
 		return nil, err
 	}
-	events := make([]*custos.ConsentEvent, 0, len(eventIDs))
-	evRows := make([][]any, 0, len(eventIDs))
-	stRows := make([][]any, 0, len(eventIDs))
+	// One allocation each for the events, the rows and their cells, and
+	// the values every row shares boxed once: a bulk request appends an
+	// event for each of many contacts.
+	n := len(eventIDs)
+	all := make([]custos.ConsentEvent, n)
+	events := make([]*custos.ConsentEvent, n)
+	evRows, stRows := make([][]any, n), make([][]any, n)
+	evCells, stCells := make([]any, n*len(eventCols)), make([]any, n*len(stateCols))
+	wsV, nowV, actorV := any(ws), any(micros(now)), any(a.String())
+	type shared struct{ purpose, version, action, method, notice, effective any }
+	per := make([]shared, len(reqs))
+	for j := range reqs {
+		r := &reqs[j]
+		p := purposes[r.PurposeID]
+		effective := now
+		if r.EffectiveFrom != nil {
+			effective = r.EffectiveFrom.UTC().Truncate(time.Microsecond)
+		}
+		var notice any
+		if r.NoticeHash != "" {
+			notice = r.NoticeHash
+		}
+		per[j] = shared{p.ID, p.Version, string(r.Action), string(r.Method), notice, micros(effective)}
+	}
 	for i, contact := range ids {
 		for j := range reqs {
 			r := &reqs[j]
 			p := purposes[r.PurposeID]
-			e := &custos.ConsentEvent{
-				ID: eventIDs[i*len(reqs)+j], ContactID: contact, PurposeID: p.ID, PurposeVersion: p.Version,
+			x := i*len(reqs) + j
+			e := &all[x]
+			*e = custos.ConsentEvent{
+				ID: eventIDs[x], ContactID: contact, PurposeID: p.ID, PurposeVersion: p.Version,
 				Action: r.Action, Method: r.Method, NoticeHash: r.NoticeHash, EffectiveFrom: now,
-				IP: r.IP, UserAgent: r.UserAgent, Actor: a.String(), CreatedAt: now, Proof: r.Proof,
+				IP: r.IP, UserAgent: r.UserAgent, Actor: actorV.(string), CreatedAt: now, Proof: r.Proof,
 			}
 			if r.EffectiveFrom != nil {
 				e.EffectiveFrom = r.EffectiveFrom.UTC().Truncate(time.Microsecond)
@@ -123,14 +146,13 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh
 				}
 				meta = keys[i].Seal(metaName(e.ID), []byte(encodeJSON(consentMeta{IP: r.IP, UserAgent: r.UserAgent, Proof: r.Proof})))
 			}
-			var notice any
-			if e.NoticeHash != "" {
-				notice = e.NoticeHash
-			}
-			evRows = append(evRows, []any{ws, e.ID, contact, p.ID, p.Version, string(e.Action), string(e.Method), notice,
-				micros(e.EffectiveFrom), meta, e.Actor, micros(now)})
-			stRows = append(stRows, []any{ws, contact, p.ID, p.Version, string(e.Action), e.ID, micros(e.EffectiveFrom)})
-			events = append(events, e)
+			sh := &per[j]
+			idV, contactV := any(e.ID), any(contact)
+			evRow := evCells[x*len(eventCols) : (x+1)*len(eventCols)]
+			copy(evRow, []any{wsV, idV, contactV, sh.purpose, sh.version, sh.action, sh.method, sh.notice, sh.effective, meta, actorV, nowV})
+			stRow := stCells[x*len(stateCols) : (x+1)*len(stateCols)]
+			copy(stRow, []any{wsV, contactV, sh.purpose, sh.version, sh.action, idV, sh.effective})
+			evRows[x], stRows[x], events[x] = evRow, stRow, e
 		}
 	}
 	if err := put(ctx, "consent_events", eventCols, evRows); err != nil {

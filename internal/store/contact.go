@@ -96,28 +96,37 @@ type sealedContact struct {
 }
 
 // seal encrypts the contact's personal values under k, puts the others in
-// clear, and computes the blind indexes.
+// clear, and computes the blind indexes. The three JSON objects (the
+// sealed personal values, the clear fields, the blind indexes) are written
+// as encodeJSON would write the maps and the personal struct, field by
+// field in key order, without building them.
 func (db *DB) seal(ws int64, k *vault.ContactKey, c *custos.Contact, defs map[string]*custos.FieldDef) sealedContact {
-	p := personal{Email: c.Email, Fields: make(map[string]any, len(c.Fields))}
-	clear := make(map[string]any)
-	bidx := make(map[string]any)
 	var out sealedContact
 	if c.Email != "" {
 		out.emailBidx = db.vault.BlindIndex(ws, custos.FieldEmail, c.Email)
 	}
-	for name, v := range c.Fields {
+	var buf [16]string
+	names := buf[:0]
+	for name := range c.Fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var fields, clear, bidx jsonObject
+	for _, name := range names {
+		v := c.Fields[name]
 		// A field deleted meanwhile has no definition: seal its value.
-		if d := defs[name]; d != nil && !d.Classification.Encrypted() {
-			clear[name] = v
+		d := defs[name]
+		if d != nil && !d.Classification.Encrypted() {
+			clear.add(name, v)
 			continue
 		}
-		p.Fields[name] = v
+		fields.add(name, v)
 		switch list, ok := v.([]string); {
-		case defs[name] != nil && defs[name].Classification == custos.ClassSpecial:
+		case d != nil && d.Classification == custos.ClassSpecial:
 			// No blind index: with the master key, a guess at an Art. 9
 			// value could be checked against it even after erasure. Only
 			// that a value exists is kept, for DeleteField.
-			bidx[name] = true
+			bidx.add(name, true)
 		case name == custos.FieldPhone:
 			// The phone has an indexed column of its own.
 			out.phoneBidx = db.vault.BlindIndex(ws, custos.FieldPhone, v.(string))
@@ -126,15 +135,29 @@ func (db *DB) seal(ws int64, k *vault.ContactKey, c *custos.Contact, defs map[st
 			for i, s := range list {
 				hs[i] = hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(s)))
 			}
-			bidx[name] = hs
+			bidx.add(name, hs)
 		default:
-			bidx[name] = hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(v)))
+			bidx.addString(name, hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(v))))
 		}
 	}
-	if p.Email != "" || len(p.Fields) > 0 {
-		out.sealed = k.Seal(sealedName, []byte(encodeJSON(p)))
+	if c.Email != "" || fields.b != nil {
+		// personal{Email, Fields}, each left out when empty.
+		p := make([]byte, 0, 32+len(c.Email)+len(fields.b))
+		p = append(p, '{')
+		if c.Email != "" {
+			p = append(p, `"email":`...)
+			p = appendJSONStringValue(p, c.Email)
+		}
+		if fields.b != nil {
+			if c.Email != "" {
+				p = append(p, ',')
+			}
+			p = append(p, `"fields":`...)
+			p = append(p, fields.bytes()...)
+		}
+		out.sealed = k.Seal(sealedName, append(p, '}'))
 	}
-	out.clear, out.bidx = encodeJSON(clear), encodeJSON(bidx)
+	out.clear, out.bidx = string(clear.bytes()), string(bidx.bytes())
 	return out
 }
 
@@ -243,7 +266,7 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 	}); err != nil {
 		return err
 	}
-	pieces, stop := db.sealPieces(ws, cs, ids, defs)
+	pieces, stop := db.sealPieces(ws, cs, ids, defs, true)
 	defer stop()
 	reqs := func(int) []custos.ConsentRequest { return consents }
 	for start := 0; start < len(cs); start += chunkSize {
@@ -261,20 +284,29 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 }
 
 // chunk is contacts sealed and ready to write: cs[i] is contact ids[i],
-// and off is the index of cs[0] among the contacts of the request.
+// and off is the index of cs[0] among the contacts of the request. tags[i]
+// is cs[i]'s tags in JSON; supp[i], when the chunk was sealed for a writer
+// that checks suppression, the suppression hash of its address.
 type chunk struct {
 	off     int
 	cs      []*custos.Contact
 	ids     []int64
 	sealed  []sealedContact
+	tags    []string
+	supp    [][]byte
 	wrapped []wrappedKey
 	keys    []*vault.ContactKey
 }
 
 // sealChunk makes each contact's data key and seals its values, spread
-// over the cores: this is the costly part of creating contacts.
-func (db *DB) sealChunk(ws int64, cs []*custos.Contact, ids []int64, defs map[string]*custos.FieldDef) *chunk {
-	ch := &chunk{cs: cs, ids: ids, sealed: make([]sealedContact, len(cs)), wrapped: make([]wrappedKey, len(cs)), keys: make([]*vault.ContactKey, len(cs))}
+// over the cores: this is the costly part of creating contacts. With
+// supp, it also hashes the addresses for the writer's suppression check.
+func (db *DB) sealChunk(ws int64, cs []*custos.Contact, ids []int64, defs map[string]*custos.FieldDef, supp bool) *chunk {
+	ch := &chunk{cs: cs, ids: ids, sealed: make([]sealedContact, len(cs)), tags: make([]string, len(cs)),
+		wrapped: make([]wrappedKey, len(cs)), keys: make([]*vault.ContactKey, len(cs))}
+	if supp {
+		ch.supp = make([][]byte, len(cs))
+	}
 	var wg sync.WaitGroup
 	workers := min(runtime.GOMAXPROCS(0), (len(cs)+63)/64)
 	for w := range workers {
@@ -284,6 +316,10 @@ func (db *DB) sealChunk(ws int64, cs []*custos.Contact, ids []int64, defs map[st
 				k, wrapped := db.vault.NewContactKey(ws, ids[i])
 				ch.keys[i], ch.wrapped[i] = k, wrappedKey{contact: ids[i], wrapped: wrapped}
 				ch.sealed[i] = db.seal(ws, k, cs[i], defs)
+				ch.tags[i] = encodeJSON(cs[i].Tags)
+				if supp {
+					ch.supp[i] = db.vault.SuppressionHash(ws, cs[i].Email)
+				}
 			}
 		})
 	}
@@ -298,7 +334,7 @@ const pieceSize = 2000
 // sealPieces seals cs, contacts ids, in pieces of pieceSize, in order, on
 // a goroutine of its own, a few pieces ahead of the reader of the channel.
 // stop ends it and waits for it; the caller must call it.
-func (db *DB) sealPieces(ws int64, cs []*custos.Contact, ids []int64, defs map[string]*custos.FieldDef) (<-chan *chunk, func()) {
+func (db *DB) sealPieces(ws int64, cs []*custos.Contact, ids []int64, defs map[string]*custos.FieldDef, supp bool) (<-chan *chunk, func()) {
 	out := make(chan *chunk, 2)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -306,7 +342,7 @@ func (db *DB) sealPieces(ws int64, cs []*custos.Contact, ids []int64, defs map[s
 		defer close(out)
 		for start := 0; start < len(cs); start += pieceSize {
 			end := min(start+pieceSize, len(cs))
-			ch := db.sealChunk(ws, cs[start:end], ids[start:end], defs)
+			ch := db.sealChunk(ws, cs[start:end], ids[start:end], defs, supp)
 			ch.off = start
 			select {
 			case out <- ch:
@@ -391,10 +427,7 @@ func (db *DB) writeChunk(ctx context.Context, a custos.Actor, cs []*custos.Conta
 	purposes map[int64]*custos.Purpose) error {
 	ws := a.WorkspaceID
 	err := db.bulkTx(ctx, db.write, func(tx *sql.Tx, put rowWriter) error {
-		if _, err := db.insertPieces(ctx, tx, put, a, cs, pieces, reqs, purposes, nil, false); err != nil {
-			return err
-		}
-		return nil
+		return db.insertPieces(ctx, tx, put, a, cs, pieces, reqs, purposes, nil, false)
 	})
 	if isConflict(err) {
 		// The unique index refused an address: name the contact that has it.
@@ -417,50 +450,61 @@ func (db *DB) insertChunk(ctx context.Context, tx *sql.Tx, put rowWriter, a cust
 	pieces := make(chan *chunk, 1)
 	pieces <- ch
 	close(pieces)
-	_, err := db.insertPieces(ctx, tx, put, a, ch.cs, pieces, func(int) []custos.ConsentRequest { return consents }, purposes, nil, false)
-	return err
+	return db.insertPieces(ctx, tx, put, a, ch.cs, pieces, func(int) []custos.ConsentRequest { return consents }, purposes, nil, false)
 }
 
 // insertPieces writes the contacts cs in tx as their sealed pieces arrive,
 // until len(cs) have, with the consents reqs gives for each (by index in
 // the request; contacts with the same requests share the slice) and
 // information_due at due (nil: none), after checking their addresses are
-// not suppressed (unless the caller has, in tx), writing their keys
-// beside them into the key store, committed before it returns. It returns
-// the ledger events.
+// not suppressed (unless the caller has, in tx; else the pieces carry
+// their suppression hashes), writing their keys beside them into the key
+// store, committed before it returns.
 func (db *DB) insertPieces(ctx context.Context, tx *sql.Tx, put rowWriter, a custos.Actor, cs []*custos.Contact, pieces <-chan *chunk,
-	reqs func(int) []custos.ConsentRequest, purposes map[int64]*custos.Purpose, due any, suppressionChecked bool) ([]*custos.ConsentEvent, error) {
+	reqs func(int) []custos.ConsentRequest, purposes map[int64]*custos.Purpose, due any, suppressionChecked bool) error {
 	ws := a.WorkspaceID
 	if len(cs) == 0 {
-		return nil, nil
-	}
-	now := micros(cs[0].CreatedAt)
-	// Again inside the transaction (unless the caller has): someone may
-	// have been forgotten with suppression since the request began.
-	if !suppressionChecked {
-		emails := make([]string, len(cs))
-		for i, c := range cs {
-			emails[i] = c.Email
-		}
-		if err := db.checkSuppressed(ctx, tx, ws, "email", emails); err != nil {
-			return nil, err
-		}
+		return nil
 	}
 	rev, err := db.bumpRev(ctx, tx, ws)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	// The values every row shares, boxed once.
+	wsV, revV, nowV, trueV := any(ws), any(rev), any(micros(cs[0].CreatedAt)), any(true)
 	keys := db.startKeys(ctx, ws)
-	var events []*custos.ConsentEvent
 	write := func(ch *chunk) error {
+		// Again inside the transaction (unless the caller has): someone
+		// may have been forgotten with suppression since the request
+		// began.
+		if !suppressionChecked {
+			if len(ch.supp) != len(ch.cs) {
+				return errors.New("store: contacts sealed without their suppression hashes")
+			}
+			if err := db.checkSuppressedHashes(ctx, tx, ws, "email", ch.supp, len(cs) > 1); err != nil {
+				return err
+			}
+		}
 		rows := make([][]any, len(ch.cs))
+		cells := make([]any, len(ch.cs)*len(contactCols))
 		var tagRows [][]any
+		// Status and source are mostly those of the contact before.
+		var status, kind, detail any
 		for i, c := range ch.cs {
-			s := ch.sealed[i]
-			rows[i] = []any{ch.ids[i], ws, s.emailBidx, s.phoneBidx, string(c.Status), string(c.Source.Kind), c.Source.Detail, true,
-				encodeJSON(c.Tags), s.sealed, s.clear, s.bidx, rev, now, now, now, due}
+			if i == 0 || c.Status != ch.cs[i-1].Status {
+				status = string(c.Status)
+			}
+			if i == 0 || c.Source != ch.cs[i-1].Source {
+				kind, detail = string(c.Source.Kind), c.Source.Detail
+			}
+			s := &ch.sealed[i]
+			id := any(ch.ids[i])
+			row := cells[i*len(contactCols) : (i+1)*len(contactCols)]
+			copy(row, []any{id, wsV, s.emailBidx, s.phoneBidx, status, kind, detail, trueV,
+				ch.tags[i], s.sealed, s.clear, s.bidx, revV, nowV, nowV, nowV, due})
+			rows[i] = row
 			for _, t := range c.Tags {
-				tagRows = append(tagRows, []any{ws, t, ch.ids[i]})
+				tagRows = append(tagRows, []any{wsV, t, id})
 			}
 		}
 		if err := put(ctx, "contacts", contactCols, rows); err != nil {
@@ -490,11 +534,9 @@ func (db *DB) insertPieces(ctx context.Context, tx *sql.Tx, put rowWriter, a cus
 			for j, i := range idx {
 				gids[j], gkeys[j] = ch.ids[i], ch.keys[i]
 			}
-			evs, err := db.appendEvents(ctx, tx, put, true, a, gids, gkeys, reqs(ch.off+idx[0]), purposes)
-			if err != nil {
+			if _, err := db.appendEvents(ctx, tx, put, true, a, gids, gkeys, reqs(ch.off+idx[0]), purposes); err != nil {
 				return err
 			}
-			events = append(events, evs...)
 		}
 		keys.add(ch.wrapped)
 		return nil
@@ -504,15 +546,15 @@ func (db *DB) insertPieces(ctx context.Context, tx *sql.Tx, put rowWriter, a cus
 		ch, ok := <-pieces
 		if !ok {
 			keys.finish(false)
-			return nil, errors.New("store: contacts missing from the bulk writer")
+			return errors.New("store: contacts missing from the bulk writer")
 		}
 		if err := write(ch); err != nil {
 			keys.finish(false)
-			return nil, err
+			return err
 		}
 		n += len(ch.cs)
 	}
-	return events, keys.finish(true)
+	return keys.finish(true)
 }
 
 // checkEmailsFree fails with ECONFLICT naming the existing contact when an

@@ -746,6 +746,15 @@ func nullMicros(us sql.NullInt64) *time.Time {
 // encodeJSON marshals v without HTML escaping, the form in which JSON
 // values are stored and compared.
 func encodeJSON(v any) string {
+	var buf [128]byte
+	if b, ok := appendJSON(buf[:0], v); ok {
+		return string(b)
+	}
+	return encodeJSONReflect(v)
+}
+
+// encodeJSONReflect is encodeJSON through encoding/json.
+func encodeJSONReflect(v any) string {
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

@@ -363,8 +363,8 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 			if o.NotFromSubject {
 				due = micros(now.AddDate(0, 1, 0))
 			}
-			pieces, stop := db.sealPieces(ws, cs, ids, defs)
-			_, err = db.insertPieces(ctx, tx, put, ia, cs, pieces, func(i int) []custos.ConsentRequest { return newItems[i].reqs }, purposes, due, true)
+			pieces, stop := db.sealPieces(ws, cs, ids, defs, false)
+			err = db.insertPieces(ctx, tx, put, ia, cs, pieces, func(i int) []custos.ConsentRequest { return newItems[i].reqs }, purposes, due, true)
 			stop()
 			if err != nil {
 				return err

@@ -687,7 +687,7 @@ func (db *DB) confirmSignup(ctx context.Context, token, ip, userAgent string) (*
 			if err != nil {
 				return err
 			}
-			if err := db.insertChunk(ctx, tx, put, a, db.sealChunk(ws, []*custos.Contact{c}, ids, defs), consents, purposes); err != nil {
+			if err := db.insertChunk(ctx, tx, put, a, db.sealChunk(ws, []*custos.Contact{c}, ids, defs, true), consents, purposes); err != nil {
 				return err
 			}
 			out.ContactID, out.Created = ids[0], true

@@ -101,17 +101,17 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh
 	if err != nil {
 		return nil, err
 	}
-	// One allocation each for the events, the rows and their cells, and
-	// the values every row shares boxed once: a bulk request appends an
-	// event for each of many contacts.
+	// The rows go request by request, the values a request gives every
+	// contact bound once a statement; one allocation each for the events,
+	// the rows and their cells: a bulk request appends an event for each
+	// of many contacts.
 	n := len(eventIDs)
 	all := make([]custos.ConsentEvent, n)
 	events := make([]*custos.ConsentEvent, n)
+	evOwn, stOwn := len(eventCols)-eventShared, len(stateCols)-stateShared
 	evRows, stRows := make([][]any, n), make([][]any, n)
-	evCells, stCells := make([]any, n*len(eventCols)), make([]any, n*len(stateCols))
-	wsV, nowV, actorV := any(ws), any(micros(now)), any(a.String())
-	type shared struct{ purpose, version, action, method, notice, effective any }
-	per := make([]shared, len(reqs))
+	evCells, stCells := make([]any, n*evOwn), make([]any, n*stOwn)
+	actor := a.String()
 	for j := range reqs {
 		r := &reqs[j]
 		p := purposes[r.PurposeID]
@@ -123,21 +123,15 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh
 		if r.NoticeHash != "" {
 			notice = r.NoticeHash
 		}
-		per[j] = shared{p.ID, p.Version, string(r.Action), string(r.Method), notice, micros(effective)}
-	}
-	for i, contact := range ids {
-		for j := range reqs {
-			r := &reqs[j]
-			p := purposes[r.PurposeID]
-			x := i*len(reqs) + j
+		// Rows of request j: j*len(ids) onwards.
+		evr, str := evRows[j*len(ids):(j+1)*len(ids)], stRows[j*len(ids):(j+1)*len(ids)]
+		for i, contact := range ids {
+			x := i*len(reqs) + j // the ledger order: contact by contact
 			e := &all[x]
 			*e = custos.ConsentEvent{
 				ID: eventIDs[x], ContactID: contact, PurposeID: p.ID, PurposeVersion: p.Version,
-				Action: r.Action, Method: r.Method, NoticeHash: r.NoticeHash, EffectiveFrom: now,
-				IP: r.IP, UserAgent: r.UserAgent, Actor: actorV.(string), CreatedAt: now, Proof: r.Proof,
-			}
-			if r.EffectiveFrom != nil {
-				e.EffectiveFrom = r.EffectiveFrom.UTC().Truncate(time.Microsecond)
+				Action: r.Action, Method: r.Method, NoticeHash: r.NoticeHash, EffectiveFrom: effective,
+				IP: r.IP, UserAgent: r.UserAgent, Actor: actor, CreatedAt: now, Proof: r.Proof,
 			}
 			var meta []byte
 			if r.IP != "" || r.UserAgent != "" || r.Proof != nil {
@@ -146,23 +140,26 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh
 				}
 				meta = keys[i].Seal(metaName(e.ID), []byte(encodeJSON(consentMeta{IP: r.IP, UserAgent: r.UserAgent, Proof: r.Proof})))
 			}
-			sh := &per[j]
+			y := j*len(ids) + i
 			idV, contactV := any(e.ID), any(contact)
-			evRow := evCells[x*len(eventCols) : (x+1)*len(eventCols)]
-			copy(evRow, []any{wsV, idV, contactV, sh.purpose, sh.version, sh.action, sh.method, sh.notice, sh.effective, meta, actorV, nowV})
-			stRow := stCells[x*len(stateCols) : (x+1)*len(stateCols)]
-			copy(stRow, []any{wsV, contactV, sh.purpose, sh.version, sh.action, idV, sh.effective})
-			evRows[x], stRows[x], events[x] = evRow, stRow, e
+			evr[i] = evCells[y*evOwn : (y+1)*evOwn]
+			evr[i][0], evr[i][1], evr[i][2] = idV, contactV, meta
+			str[i] = stCells[y*stOwn : (y+1)*stOwn]
+			str[i][0], str[i][1] = contactV, idV
+			events[x] = e
 		}
-	}
-	if err := put(ctx, "consent_events", eventCols, evRows); err != nil {
-		return nil, err
-	}
-	if fresh {
-		return events, put(ctx, "consent_state", stateCols, stRows)
-	}
-	if _, err := db.insertRowsSuffix(ctx, tx, "consent_state", stateCols, stRows, stateUpsert); err != nil {
-		return nil, err
+		evShared := []any{ws, p.ID, p.Version, string(r.Action), string(r.Method), notice, micros(effective), actor, micros(now)}
+		if err := put(ctx, "consent_events", eventCols, evShared, evr); err != nil {
+			return nil, err
+		}
+		stShared := []any{ws, p.ID, p.Version, string(r.Action), micros(effective)}
+		if fresh {
+			if err := put(ctx, "consent_state", stateCols, stShared, str); err != nil {
+				return nil, err
+			}
+		} else if _, err := db.insertShared(ctx, tx, "consent_state", stateCols, stShared, str, stateUpsert); err != nil {
+			return nil, err
+		}
 	}
 	return events, nil
 }

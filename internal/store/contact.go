@@ -366,14 +366,16 @@ type keyWriter struct {
 func (db *DB) startKeys(ctx context.Context, ws int64) *keyWriter {
 	kw := &keyWriter{in: make(chan []wrappedKey, 4), done: make(chan error, 1)}
 	go func() {
-		now := micros(db.Now())
+		shared := []any{ws, micros(db.Now())}
 		err := db.bulkTx(ctx, db.keys, func(_ *sql.Tx, put rowWriter) error {
 			for keys := range kw.in {
 				rows := make([][]any, len(keys))
+				cells := make([]any, 2*len(keys))
 				for i, k := range keys {
-					rows[i] = []any{ws, k.contact, k.wrapped, now}
+					rows[i] = cells[2*i : 2*i+2]
+					rows[i][0], rows[i][1] = k.contact, k.wrapped
 				}
-				if err := put(ctx, "contact_keys", contactKeyCols, rows); err != nil {
+				if err := put(ctx, "contact_keys", contactKeyCols, shared, rows); err != nil {
 					return err
 				}
 			}
@@ -470,8 +472,10 @@ func (db *DB) insertPieces(ctx context.Context, tx *sql.Tx, put rowWriter, a cus
 	if err != nil {
 		return err
 	}
-	// The values every row shares, boxed once.
-	wsV, revV, nowV, trueV := any(ws), any(rev), any(micros(cs[0].CreatedAt)), any(true)
+	// The values every row shares, bound once a statement.
+	now := micros(cs[0].CreatedAt)
+	shared := []any{ws, true, rev, now, now, now, due}
+	tagShared := []any{ws}
 	keys := db.startKeys(ctx, ws)
 	write := func(ch *chunk) error {
 		// Again inside the transaction (unless the caller has): someone
@@ -485,8 +489,9 @@ func (db *DB) insertPieces(ctx context.Context, tx *sql.Tx, put rowWriter, a cus
 				return err
 			}
 		}
+		own := len(contactCols) - contactShared
 		rows := make([][]any, len(ch.cs))
-		cells := make([]any, len(ch.cs)*len(contactCols))
+		cells := make([]any, len(ch.cs)*own)
 		var tagRows [][]any
 		// Status and source are mostly those of the contact before.
 		var status, kind, detail any
@@ -499,18 +504,17 @@ func (db *DB) insertPieces(ctx context.Context, tx *sql.Tx, put rowWriter, a cus
 			}
 			s := &ch.sealed[i]
 			id := any(ch.ids[i])
-			row := cells[i*len(contactCols) : (i+1)*len(contactCols)]
-			copy(row, []any{id, wsV, s.emailBidx, s.phoneBidx, status, kind, detail, trueV,
-				ch.tags[i], s.sealed, s.clear, s.bidx, revV, nowV, nowV, nowV, due})
+			row := cells[i*own : (i+1)*own]
+			copy(row, []any{id, s.emailBidx, s.phoneBidx, status, kind, detail, ch.tags[i], s.sealed, s.clear, s.bidx})
 			rows[i] = row
 			for _, t := range c.Tags {
-				tagRows = append(tagRows, []any{wsV, t, id})
+				tagRows = append(tagRows, []any{t, id})
 			}
 		}
-		if err := put(ctx, "contacts", contactCols, rows); err != nil {
+		if err := put(ctx, "contacts", contactCols, shared, rows); err != nil {
 			return err
 		}
-		if err := put(ctx, "contact_tags", tagCols, tagRows); err != nil {
+		if err := put(ctx, "contact_tags", tagCols, tagShared, tagRows); err != nil {
 			return err
 		}
 		// One ledger call per distinct list of requests (the same slice).

@@ -419,9 +419,9 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 		if o.ListID != 0 && len(listAdd) > 0 {
 			mrows := make([][]any, len(listAdd))
 			for i, cid := range listAdd {
-				mrows[i] = []any{ws, o.ListID, cid, micros(now)}
+				mrows[i] = []any{cid}
 			}
-			if _, err := db.insertRowsSuffix(ctx, tx, "list_members", memberCols, mrows, memberIgnore); err != nil {
+			if _, err := db.insertShared(ctx, tx, "list_members", memberCols, []any{ws, o.ListID, micros(now)}, mrows, memberIgnore); err != nil {
 				return err
 			}
 		}

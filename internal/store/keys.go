@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/custos/custos/internal/custos"
@@ -84,13 +85,16 @@ func (db *DB) contactKey(ctx context.Context, ws, id int64) (*vault.ContactKey, 
 	return k, nil
 }
 
-// rowWriter writes many new rows into a table inside a transaction.
-type rowWriter func(ctx context.Context, table string, cols []string, rows [][]any) error
+// rowWriter writes many new rows into a table inside a transaction. The
+// first len(shared) of cols take the values shared in every row; each row
+// holds the values of the others.
+type rowWriter func(ctx context.Context, table string, cols []string, shared []any, rows [][]any) error
 
 // inserter returns the rowWriter of multi-row INSERTs in tx.
 func (db *DB) inserter(tx *sql.Tx) rowWriter {
-	return func(ctx context.Context, table string, cols []string, rows [][]any) error {
-		return db.insertRows(ctx, tx, table, cols, rows)
+	return func(ctx context.Context, table string, cols []string, shared []any, rows [][]any) error {
+		_, err := db.insertShared(ctx, tx, table, cols, shared, rows, "")
+		return err
 	}
 }
 
@@ -112,12 +116,25 @@ func (db *DB) bulkTx(ctx context.Context, d *sql.DB, fn func(tx *sql.Tx, put row
 		return mapError(err)
 	}
 	defer tx.Rollback() // after a panic; a no-op once committed
-	put := func(ctx context.Context, table string, cols []string, rows [][]any) error {
+	put := func(ctx context.Context, table string, cols []string, shared []any, rows [][]any) error {
 		if len(rows) == 0 {
 			return nil
 		}
+		// Each row is sent whole, the shared values and its own, through
+		// one buffer: COPY encodes a row before it asks for the next.
+		row := make([]any, len(cols))
+		copy(row, shared)
+		next := 0
+		src := pgx.CopyFromFunc(func() ([]any, error) {
+			if next == len(rows) {
+				return nil, nil
+			}
+			copy(row[len(shared):], rows[next])
+			next++
+			return row, nil
+		})
 		return conn.Raw(func(dc any) error {
-			_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+			_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, src)
 			if err != nil {
 				return fmt.Errorf("copy into %s: %w", table, err)
 			}
@@ -141,20 +158,23 @@ const maxParams = 30000
 // thousands, prepared, gains nothing more.
 const bulkRows = 100
 
-// The columns of the tables the bulk paths write many rows into, and the
-// clauses after their values.
+// The columns of the tables the bulk paths write many rows into, those
+// whose values a request shares first (their numbers in the ...Shared
+// constants), and the clauses after their values.
 var (
-	contactCols = []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
-		"monitoring", "tags", "sealed", "clear", "bidx", "rev", "created_at", "updated_at", "last_activity_at", "info_due_at"}
+	contactCols = []string{"workspace_id", "monitoring", "rev", "created_at", "updated_at", "last_activity_at", "info_due_at",
+		"id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail", "tags", "sealed", "clear", "bidx"}
 	tagCols   = []string{"workspace_id", "tag", "contact_id"}
-	eventCols = []string{"workspace_id", "id", "contact_id", "purpose_id", "purpose_version",
-		"action", "method", "notice_hash", "effective_from", "meta", "actor", "created_at"}
-	stateCols      = []string{"workspace_id", "contact_id", "purpose_id", "purpose_version", "action", "event_id", "since"}
-	memberCols     = []string{"workspace_id", "list_id", "contact_id", "created_at"}
-	contactKeyCols = []string{"workspace_id", "contact_id", "wrapped", "created_at"}
+	eventCols = []string{"workspace_id", "purpose_id", "purpose_version", "action", "method", "notice_hash", "effective_from", "actor", "created_at",
+		"id", "contact_id", "meta"}
+	stateCols      = []string{"workspace_id", "purpose_id", "purpose_version", "action", "since", "contact_id", "event_id"}
+	memberCols     = []string{"workspace_id", "list_id", "created_at", "contact_id"}
+	contactKeyCols = []string{"workspace_id", "created_at", "contact_id", "wrapped"}
 )
 
 const (
+	contactShared, tagShared, eventShared, stateShared, memberShared, contactKeyShared = 7, 1, 9, 5, 3, 2
+
 	// The same rule as custos.ConsentState.Supersedes: the event that took
 	// effect last decides, ties by ledger order.
 	stateUpsert = ` ON CONFLICT (workspace_id, contact_id, purpose_id) DO UPDATE SET purpose_version = excluded.purpose_version, action = excluded.action,
@@ -164,32 +184,47 @@ const (
 )
 
 // bulkShape is a multi-row INSERT the bulk paths run often: into table's
-// cols, followed by suffix, in the key store when keys is set.
+// cols, the first shared of them bound once for all rows, followed by
+// suffix, in the key store when keys is set.
 type bulkShape struct {
 	keys   bool
 	table  string
 	cols   []string
+	shared int
 	suffix string
 }
 
 var bulkShapes = []bulkShape{
-	{table: "contacts", cols: contactCols},
-	{table: "contact_tags", cols: tagCols},
-	{table: "consent_events", cols: eventCols},
-	{table: "consent_state", cols: stateCols},
-	{table: "consent_state", cols: stateCols, suffix: stateUpsert},
-	{table: "list_members", cols: memberCols, suffix: memberIgnore},
-	{keys: true, table: "contact_keys", cols: contactKeyCols},
+	{table: "contacts", cols: contactCols, shared: contactShared},
+	{table: "contact_tags", cols: tagCols, shared: tagShared},
+	{table: "consent_events", cols: eventCols, shared: eventShared},
+	{table: "consent_state", cols: stateCols, shared: stateShared},
+	{table: "consent_state", cols: stateCols, shared: stateShared, suffix: stateUpsert},
+	{table: "list_members", cols: memberCols, shared: memberShared, suffix: memberIgnore},
+	{keys: true, table: "contact_keys", cols: contactKeyCols, shared: contactKeyShared},
 }
 
 // bulkKey names the shape of an INSERT, whatever its number of rows.
-func bulkKey(table string, cols []string, suffix string) string {
-	return table + " (" + strings.Join(cols, ", ") + ")" + suffix
+func bulkKey(table string, cols []string, shared int, suffix string) string {
+	return table + " (" + strings.Join(cols, ", ") + ")" + strconv.Itoa(shared) + suffix
 }
 
 // insertSQL returns the INSERT of n rows into table's cols, then suffix.
-func (db *DB) insertSQL(table string, cols []string, n int, suffix string) string {
-	one := `(` + placeholders(len(cols)) + `)`
+// The first shared columns take parameters ?1 to ?shared in every row
+// (SQLite only: it numbers each plain ? after the largest number yet).
+func (db *DB) insertSQL(table string, cols []string, shared, n int, suffix string) string {
+	var one []byte
+	one = append(one, '(')
+	for i := range cols {
+		if i > 0 {
+			one = append(one, ", "...)
+		}
+		one = append(one, '?')
+		if i < shared {
+			one = strconv.AppendInt(one, int64(i+1), 10)
+		}
+	}
+	one = append(one, ')')
 	b := make([]byte, 0, 64+n*(len(one)+2)+len(suffix))
 	b = append(b, `INSERT INTO `+table+` (`+strings.Join(cols, ", ")+`) VALUES `...)
 	for i := range n {
@@ -209,40 +244,58 @@ func (db *DB) prepareBulk(ctx context.Context) error {
 		if s.keys {
 			d = db.keys
 		}
-		st, err := d.PrepareContext(ctx, db.insertSQL(s.table, s.cols, bulkRows, s.suffix))
+		st, err := d.PrepareContext(ctx, db.insertSQL(s.table, s.cols, s.shared, bulkRows, s.suffix))
 		if err != nil {
 			return fmt.Errorf("store: prepare insert into %s: %w", s.table, err)
 		}
-		db.bulkStmts[bulkKey(s.table, s.cols, s.suffix)] = st
+		db.bulkStmts[bulkKey(s.table, s.cols, s.shared, s.suffix)] = st
 	}
 	return nil
 }
 
 // insertRows inserts rows into table with multi-row INSERT statements.
 func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
-	_, err := db.insertRowsSuffix(ctx, tx, table, cols, rows, "")
+	_, err := db.insertShared(ctx, tx, table, cols, nil, rows, "")
 	return err
 }
 
 // insertRowsSuffix is insertRows with a clause (such as ON CONFLICT …)
 // after the values. It returns how many rows were written.
 func (db *DB) insertRowsSuffix(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any, suffix string) (int64, error) {
+	return db.insertShared(ctx, tx, table, cols, nil, rows, suffix)
+}
+
+// insertShared is insertRowsSuffix of rows that share the values of the
+// first len(shared) of cols (see rowWriter).
+func (db *DB) insertShared(ctx context.Context, tx *sql.Tx, table string, cols []string, shared []any, rows [][]any, suffix string) (int64, error) {
 	var written int64
 	if len(rows) == 0 {
 		return 0, nil
 	}
+	if db.pg && len(shared) > 0 {
+		// PostgreSQL numbers its parameters itself: each row gets them all.
+		whole := make([][]any, len(rows))
+		cells := make([]any, len(rows)*len(cols))
+		for i, r := range rows {
+			whole[i] = cells[i*len(cols) : (i+1)*len(cols)]
+			copy(whole[i], shared)
+			copy(whole[i][len(shared):], r)
+		}
+		rows, shared = whole, nil
+	}
+	own := len(cols) - len(shared)
 	// A shape of bulkShapes goes bulkRows rows a statement, prepared at
 	// Open. Any other, as many rows a statement as the parameters allow,
 	// prepared here for the full ones.
-	full := db.bulkStmts[bulkKey(table, cols, suffix)]
+	full := db.bulkStmts[bulkKey(table, cols, len(shared), suffix)]
 	per := bulkRows
 	if full != nil {
 		full = tx.StmtContext(ctx, full)
 	} else {
-		per = max(1, maxParams/len(cols))
+		per = max(1, (maxParams-len(shared))/own)
 		if len(rows) >= per {
 			var err error
-			if full, err = tx.PrepareContext(ctx, db.insertSQL(table, cols, per, suffix)); err != nil {
+			if full, err = tx.PrepareContext(ctx, db.insertSQL(table, cols, len(shared), per, suffix)); err != nil {
 				return 0, fmt.Errorf("insert into %s: %w", table, err)
 			}
 		}
@@ -250,10 +303,11 @@ func (db *DB) insertRowsSuffix(ctx context.Context, tx *sql.Tx, table string, co
 	if full != nil {
 		defer full.Close()
 	}
-	args := make([]any, 0, per*len(cols))
+	args := make([]any, 0, len(shared)+per*own)
+	args = append(args, shared...)
 	for len(rows) > 0 {
 		n := min(per, len(rows))
-		args = args[:0]
+		args = args[:len(shared)]
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
@@ -262,7 +316,7 @@ func (db *DB) insertRowsSuffix(ctx context.Context, tx *sql.Tx, table string, co
 		if n == per {
 			res, err = full.ExecContext(ctx, args...)
 		} else {
-			res, err = tx.ExecContext(ctx, db.insertSQL(table, cols, n, suffix), args...)
+			res, err = tx.ExecContext(ctx, db.insertSQL(table, cols, len(shared), n, suffix), args...)
 		}
 		if err != nil {
 			return written, fmt.Errorf("insert into %s: %w", table, err)

@@ -114,7 +114,8 @@ func (db *DB) SetMonitoring(ctx context.Context, contactID int64, enabled bool) 
 				st.Events = append(st.Events, e)
 			}
 			// Not the consent state: these events decide no consent.
-			if err := db.insertRows(ctx, tx, "consent_events", eventCols, rows); err != nil {
+			if err := db.insertRows(ctx, tx, "consent_events", []string{"workspace_id", "id", "contact_id", "purpose_id", "purpose_version",
+				"action", "method", "notice_hash", "effective_from", "meta", "actor", "created_at"}, rows); err != nil {
 				return err
 			}
 		}

@@ -101,20 +101,37 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh
 	if err != nil {
 		return nil, err
 	}
-	events := make([]*custos.ConsentEvent, 0, len(eventIDs))
-	evRows := make([][]any, 0, len(eventIDs))
-	stRows := make([][]any, 0, len(eventIDs))
-	for i, contact := range ids {
-		for j := range reqs {
-			r := &reqs[j]
-			p := purposes[r.PurposeID]
-			e := &custos.ConsentEvent{
-				ID: eventIDs[i*len(reqs)+j], ContactID: contact, PurposeID: p.ID, PurposeVersion: p.Version,
-				Action: r.Action, Method: r.Method, NoticeHash: r.NoticeHash, EffectiveFrom: now,
-				IP: r.IP, UserAgent: r.UserAgent, Actor: a.String(), CreatedAt: now, Proof: r.Proof,
-			}
-			if r.EffectiveFrom != nil {
-				e.EffectiveFrom = r.EffectiveFrom.UTC().Truncate(time.Microsecond)
+	// The rows go request by request, the values a request gives every
+	// contact bound once a statement; one allocation each for the events,
+	// the rows and their cells: a bulk request appends an event for each
+	// of many contacts.
+	n := len(eventIDs)
+	all := make([]custos.ConsentEvent, n)
+	events := make([]*custos.ConsentEvent, n)
+	evOwn, stOwn := len(eventCols)-eventShared, len(stateCols)-stateShared
+	evRows, stRows := make([][]any, n), make([][]any, n)
+	evCells, stCells := make([]any, n*evOwn), make([]any, n*stOwn)
+	actor := a.String()
+	for j := range reqs {
+		r := &reqs[j]
+		p := purposes[r.PurposeID]
+		effective := now
+		if r.EffectiveFrom != nil {
+			effective = r.EffectiveFrom.UTC().Truncate(time.Microsecond)
+		}
+		var notice any
+		if r.NoticeHash != "" {
+			notice = r.NoticeHash
+		}
+		// Rows of request j: j*len(ids) onwards.
+		evr, str := evRows[j*len(ids):(j+1)*len(ids)], stRows[j*len(ids):(j+1)*len(ids)]
+		for i, contact := range ids {
+			x := i*len(reqs) + j // the ledger order: contact by contact
+			e := &all[x]
+			*e = custos.ConsentEvent{
+				ID: eventIDs[x], ContactID: contact, PurposeID: p.ID, PurposeVersion: p.Version,
+				Action: r.Action, Method: r.Method, NoticeHash: r.NoticeHash, EffectiveFrom: effective,
+				IP: r.IP, UserAgent: r.UserAgent, Actor: actor, CreatedAt: now, Proof: r.Proof,
 			}
 			var meta []byte
 			if r.IP != "" || r.UserAgent != "" || r.Proof != nil {
@@ -123,31 +140,26 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, put rowWriter, fresh
 				}
 				meta = keys[i].Seal(metaName(e.ID), []byte(encodeJSON(consentMeta{IP: r.IP, UserAgent: r.UserAgent, Proof: r.Proof})))
 			}
-			var notice any
-			if e.NoticeHash != "" {
-				notice = e.NoticeHash
-			}
-			evRows = append(evRows, []any{ws, e.ID, contact, p.ID, p.Version, string(e.Action), string(e.Method), notice,
-				micros(e.EffectiveFrom), meta, e.Actor, micros(now)})
-			stRows = append(stRows, []any{ws, contact, p.ID, p.Version, string(e.Action), e.ID, micros(e.EffectiveFrom)})
-			events = append(events, e)
+			y := j*len(ids) + i
+			idV, contactV := any(e.ID), any(contact)
+			evr[i] = evCells[y*evOwn : (y+1)*evOwn]
+			evr[i][0], evr[i][1], evr[i][2] = idV, contactV, meta
+			str[i] = stCells[y*stOwn : (y+1)*stOwn]
+			str[i][0], str[i][1] = contactV, idV
+			events[x] = e
 		}
-	}
-	if err := put(ctx, "consent_events", []string{"workspace_id", "id", "contact_id", "purpose_id", "purpose_version",
-		"action", "method", "notice_hash", "effective_from", "meta", "actor", "created_at"}, evRows); err != nil {
-		return nil, err
-	}
-	stCols := []string{"workspace_id", "contact_id", "purpose_id", "purpose_version", "action", "event_id", "since"}
-	if fresh {
-		return events, put(ctx, "consent_state", stCols, stRows)
-	}
-	// The same rule as custos.ConsentState.Supersedes: the event that took
-	// effect last decides, ties by ledger order.
-	if _, err := db.insertRowsSuffix(ctx, tx, "consent_state", stCols, stRows,
-		` ON CONFLICT (workspace_id, contact_id, purpose_id) DO UPDATE SET purpose_version = excluded.purpose_version, action = excluded.action,
-		event_id = excluded.event_id, since = excluded.since
-		WHERE excluded.since > consent_state.since OR (excluded.since = consent_state.since AND excluded.event_id > consent_state.event_id)`); err != nil {
-		return nil, err
+		evShared := []any{ws, p.ID, p.Version, string(r.Action), string(r.Method), notice, micros(effective), actor, micros(now)}
+		if err := put(ctx, "consent_events", eventCols, evShared, evr); err != nil {
+			return nil, err
+		}
+		stShared := []any{ws, p.ID, p.Version, string(r.Action), micros(effective)}
+		if fresh {
+			if err := put(ctx, "consent_state", stateCols, stShared, str); err != nil {
+				return nil, err
+			}
+		} else if _, err := db.insertShared(ctx, tx, "consent_state", stateCols, stShared, str, stateUpsert); err != nil {
+			return nil, err
+		}
 	}
 	return events, nil
 }

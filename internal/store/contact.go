@@ -106,28 +106,37 @@ type sealedContact struct {
 }
 
 // seal encrypts the contact's personal values under k, puts the others in
-// clear, and computes the blind indexes.
+// clear, and computes the blind indexes. The three JSON objects (the
+// sealed personal values, the clear fields, the blind indexes) are written
+// as encodeJSON would write the maps and the personal struct, field by
+// field in key order, without building them.
 func (db *DB) seal(ws int64, k *vault.ContactKey, c *custos.Contact, defs map[string]*custos.FieldDef) sealedContact {
-	p := personal{Email: c.Email, Fields: make(map[string]any, len(c.Fields))}
-	clear := make(map[string]any)
-	bidx := make(map[string]any)
 	var out sealedContact
 	if c.Email != "" {
 		out.emailBidx = db.vault.BlindIndex(ws, custos.FieldEmail, c.Email)
 	}
-	for name, v := range c.Fields {
+	var buf [16]string
+	names := buf[:0]
+	for name := range c.Fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var fields, clear, bidx jsonObject
+	for _, name := range names {
+		v := c.Fields[name]
 		// A field deleted meanwhile has no definition: seal its value.
-		if d := defs[name]; d != nil && !d.Classification.Encrypted() {
-			clear[name] = v
+		d := defs[name]
+		if d != nil && !d.Classification.Encrypted() {
+			clear.add(name, v)
 			continue
 		}
-		p.Fields[name] = v
+		fields.add(name, v)
 		switch list, ok := v.([]string); {
-		case defs[name] != nil && defs[name].Classification == custos.ClassSpecial:
+		case d != nil && d.Classification == custos.ClassSpecial:
 			// No blind index: with the master key, a guess at an Art. 9
 			// value could be checked against it even after erasure. Only
 			// that a value exists is kept, for DeleteField.
-			bidx[name] = true
+			bidx.add(name, true)
 		case name == custos.FieldPhone:
 			// The phone has an indexed column of its own.
 			out.phoneBidx = db.vault.BlindIndex(ws, custos.FieldPhone, v.(string))
@@ -136,15 +145,29 @@ func (db *DB) seal(ws int64, k *vault.ContactKey, c *custos.Contact, defs map[st
 			for i, s := range list {
 				hs[i] = hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(s)))
 			}
-			bidx[name] = hs
+			bidx.add(name, hs)
 		default:
-			bidx[name] = hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(v)))
+			bidx.addString(name, hex.EncodeToString(db.vault.BlindIndex(ws, name, encodeJSON(v))))
 		}
 	}
-	if p.Email != "" || len(p.Fields) > 0 {
-		out.sealed = k.Seal(sealedName, []byte(encodeJSON(p)))
+	if c.Email != "" || fields.b != nil {
+		// personal{Email, Fields}, each left out when empty.
+		p := make([]byte, 0, 32+len(c.Email)+len(fields.b))
+		p = append(p, '{')
+		if c.Email != "" {
+			p = append(p, `"email":`...)
+			p = appendJSONStringValue(p, c.Email)
+		}
+		if fields.b != nil {
+			if c.Email != "" {
+				p = append(p, ',')
+			}
+			p = append(p, `"fields":`...)
+			p = append(p, fields.bytes()...)
+		}
+		out.sealed = k.Seal(sealedName, append(p, '}'))
 	}
-	out.clear, out.bidx = encodeJSON(clear), encodeJSON(bidx)
+	out.clear, out.bidx = string(clear.bytes()), string(bidx.bytes())
 	return out
 }
 
@@ -253,7 +276,7 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 	}); err != nil {
 		return err
 	}
-	pieces, stop := db.sealPieces(ws, cs, ids, defs)
+	pieces, stop := db.sealPieces(ws, cs, ids, defs, true)
 	defer stop()
 	reqs := func(int) []custos.ConsentRequest { return consents }
 	for start := 0; start < len(cs); start += chunkSize {
@@ -271,20 +294,29 @@ func (db *DB) CreateContacts(ctx context.Context, cs []*custos.Contact, consents
 }
 
 // chunk is contacts sealed and ready to write: cs[i] is contact ids[i],
-// and off is the index of cs[0] among the contacts of the request.
+// and off is the index of cs[0] among the contacts of the request. tags[i]
+// is cs[i]'s tags in JSON; supp[i], when the chunk was sealed for a writer
+// that checks suppression, the suppression hash of its address.
 type chunk struct {
 	off     int
 	cs      []*custos.Contact
 	ids     []int64
 	sealed  []sealedContact
+	tags    []string
+	supp    [][]byte
 	wrapped []wrappedKey
 	keys    []*vault.ContactKey
 }
 
 // sealChunk makes each contact's data key and seals its values, spread
-// over the cores: this is the costly part of creating contacts.
-func (db *DB) sealChunk(ws int64, cs []*custos.Contact, ids []int64, defs map[string]*custos.FieldDef) *chunk {
-	ch := &chunk{cs: cs, ids: ids, sealed: make([]sealedContact, len(cs)), wrapped: make([]wrappedKey, len(cs)), keys: make([]*vault.ContactKey, len(cs))}
+// over the cores: this is the costly part of creating contacts. With
+// supp, it also hashes the addresses for the writer's suppression check.
+func (db *DB) sealChunk(ws int64, cs []*custos.Contact, ids []int64, defs map[string]*custos.FieldDef, supp bool) *chunk {
+	ch := &chunk{cs: cs, ids: ids, sealed: make([]sealedContact, len(cs)), tags: make([]string, len(cs)),
+		wrapped: make([]wrappedKey, len(cs)), keys: make([]*vault.ContactKey, len(cs))}
+	if supp {
+		ch.supp = make([][]byte, len(cs))
+	}
 	var wg sync.WaitGroup
 	workers := min(runtime.GOMAXPROCS(0), (len(cs)+63)/64)
 	for w := range workers {
@@ -294,6 +326,10 @@ func (db *DB) sealChunk(ws int64, cs []*custos.Contact, ids []int64, defs map[st
 				k, wrapped := db.vault.NewContactKey(ws, ids[i])
 				ch.keys[i], ch.wrapped[i] = k, wrappedKey{contact: ids[i], wrapped: wrapped}
 				ch.sealed[i] = db.seal(ws, k, cs[i], defs)
+				ch.tags[i] = encodeJSON(cs[i].Tags)
+				if supp {
+					ch.supp[i] = db.vault.SuppressionHash(ws, cs[i].Email)
+				}
 			}
 		})
 	}
@@ -308,7 +344,7 @@ const pieceSize = 2000
 // sealPieces seals cs, contacts ids, in pieces of pieceSize, in order, on
 // a goroutine of its own, a few pieces ahead of the reader of the channel.
 // stop ends it and waits for it; the caller must call it.
-func (db *DB) sealPieces(ws int64, cs []*custos.Contact, ids []int64, defs map[string]*custos.FieldDef) (<-chan *chunk, func()) {
+func (db *DB) sealPieces(ws int64, cs []*custos.Contact, ids []int64, defs map[string]*custos.FieldDef, supp bool) (<-chan *chunk, func()) {
 	out := make(chan *chunk, 2)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -316,7 +352,7 @@ func (db *DB) sealPieces(ws int64, cs []*custos.Contact, ids []int64, defs map[s
 		defer close(out)
 		for start := 0; start < len(cs); start += pieceSize {
 			end := min(start+pieceSize, len(cs))
-			ch := db.sealChunk(ws, cs[start:end], ids[start:end], defs)
+			ch := db.sealChunk(ws, cs[start:end], ids[start:end], defs, supp)
 			ch.off = start
 			select {
 			case out <- ch:
@@ -340,14 +376,16 @@ type keyWriter struct {
 func (db *DB) startKeys(ctx context.Context, ws int64) *keyWriter {
 	kw := &keyWriter{in: make(chan []wrappedKey, 4), done: make(chan error, 1)}
 	go func() {
-		now := micros(db.Now())
+		shared := []any{ws, micros(db.Now())}
 		err := db.bulkTx(ctx, db.keys, func(_ *sql.Tx, put rowWriter) error {
 			for keys := range kw.in {
 				rows := make([][]any, len(keys))
+				cells := make([]any, 2*len(keys))
 				for i, k := range keys {
-					rows[i] = []any{ws, k.contact, k.wrapped, now}
+					rows[i] = cells[2*i : 2*i+2]
+					rows[i][0], rows[i][1] = k.contact, k.wrapped
 				}
-				if err := put(ctx, "contact_keys", []string{"workspace_id", "contact_id", "wrapped", "created_at"}, rows); err != nil {
+				if err := put(ctx, "contact_keys", contactKeyCols, shared, rows); err != nil {
 					return err
 				}
 			}
@@ -401,10 +439,7 @@ func (db *DB) writeChunk(ctx context.Context, a custos.Actor, cs []*custos.Conta
 	purposes map[int64]*custos.Purpose) error {
 	ws := a.WorkspaceID
 	err := db.bulkTx(ctx, db.write, func(tx *sql.Tx, put rowWriter) error {
-		if _, err := db.insertPieces(ctx, tx, put, a, cs, pieces, reqs, purposes, nil, false); err != nil {
-			return err
-		}
-		return nil
+		return db.insertPieces(ctx, tx, put, a, cs, pieces, reqs, purposes, nil, false)
 	})
 	if isConflict(err) {
 		// The unique index refused an address: name the contact that has it.
@@ -427,57 +462,69 @@ func (db *DB) insertChunk(ctx context.Context, tx *sql.Tx, put rowWriter, a cust
 	pieces := make(chan *chunk, 1)
 	pieces <- ch
 	close(pieces)
-	_, err := db.insertPieces(ctx, tx, put, a, ch.cs, pieces, func(int) []custos.ConsentRequest { return consents }, purposes, nil, false)
-	return err
+	return db.insertPieces(ctx, tx, put, a, ch.cs, pieces, func(int) []custos.ConsentRequest { return consents }, purposes, nil, false)
 }
 
 // insertPieces writes the contacts cs in tx as their sealed pieces arrive,
 // until len(cs) have, with the consents reqs gives for each (by index in
 // the request; contacts with the same requests share the slice) and
 // information_due at due (nil: none), after checking their addresses are
-// not suppressed (unless the caller has, in tx), writing their keys
-// beside them into the key store, committed before it returns. It returns
-// the ledger events.
+// not suppressed (unless the caller has, in tx; else the pieces carry
+// their suppression hashes), writing their keys beside them into the key
+// store, committed before it returns.
 func (db *DB) insertPieces(ctx context.Context, tx *sql.Tx, put rowWriter, a custos.Actor, cs []*custos.Contact, pieces <-chan *chunk,
-	reqs func(int) []custos.ConsentRequest, purposes map[int64]*custos.Purpose, due any, suppressionChecked bool) ([]*custos.ConsentEvent, error) {
+	reqs func(int) []custos.ConsentRequest, purposes map[int64]*custos.Purpose, due any, suppressionChecked bool) error {
 	ws := a.WorkspaceID
 	if len(cs) == 0 {
-		return nil, nil
-	}
-	now := micros(cs[0].CreatedAt)
-	// Again inside the transaction (unless the caller has): someone may
-	// have been forgotten with suppression since the request began.
-	if !suppressionChecked {
-		emails := make([]string, len(cs))
-		for i, c := range cs {
-			emails[i] = c.Email
-		}
-		if err := db.checkSuppressed(ctx, tx, ws, "email", emails); err != nil {
-			return nil, err
-		}
+		return nil
 	}
 	rev, err := db.bumpRev(ctx, tx, ws)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	// The values every row shares, bound once a statement.
+	now := micros(cs[0].CreatedAt)
+	shared := []any{ws, true, rev, now, now, now, due}
+	tagShared := []any{ws}
 	keys := db.startKeys(ctx, ws)
-	var events []*custos.ConsentEvent
 	write := func(ch *chunk) error {
-		rows := make([][]any, len(ch.cs))
-		var tagRows [][]any
-		for i, c := range ch.cs {
-			s := ch.sealed[i]
-			rows[i] = []any{ch.ids[i], ws, s.emailBidx, s.phoneBidx, string(c.Status), string(c.Source.Kind), c.Source.Detail, true,
-				encodeJSON(c.Tags), s.sealed, s.clear, s.bidx, rev, now, now, now, due}
-			for _, t := range c.Tags {
-				tagRows = append(tagRows, []any{ws, t, ch.ids[i]})
+		// Again inside the transaction (unless the caller has): someone
+		// may have been forgotten with suppression since the request
+		// began.
+		if !suppressionChecked {
+			if len(ch.supp) != len(ch.cs) {
+				return errors.New("store: contacts sealed without their suppression hashes")
+			}
+			if err := db.checkSuppressedHashes(ctx, tx, ws, "email", ch.supp, len(cs) > 1); err != nil {
+				return err
 			}
 		}
-		if err := put(ctx, "contacts", []string{"id", "workspace_id", "email_bidx", "phone_bidx", "status", "source_kind", "source_detail",
-			"monitoring", "tags", "sealed", "clear", "bidx", "rev", "created_at", "updated_at", "last_activity_at", "info_due_at"}, rows); err != nil {
+		own := len(contactCols) - contactShared
+		rows := make([][]any, len(ch.cs))
+		cells := make([]any, len(ch.cs)*own)
+		var tagRows [][]any
+		// Status and source are mostly those of the contact before.
+		var status, kind, detail any
+		for i, c := range ch.cs {
+			if i == 0 || c.Status != ch.cs[i-1].Status {
+				status = string(c.Status)
+			}
+			if i == 0 || c.Source != ch.cs[i-1].Source {
+				kind, detail = string(c.Source.Kind), c.Source.Detail
+			}
+			s := &ch.sealed[i]
+			id := any(ch.ids[i])
+			row := cells[i*own : (i+1)*own]
+			copy(row, []any{id, s.emailBidx, s.phoneBidx, status, kind, detail, ch.tags[i], s.sealed, s.clear, s.bidx})
+			rows[i] = row
+			for _, t := range c.Tags {
+				tagRows = append(tagRows, []any{t, id})
+			}
+		}
+		if err := put(ctx, "contacts", contactCols, shared, rows); err != nil {
 			return err
 		}
-		if err := put(ctx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
+		if err := put(ctx, "contact_tags", tagCols, tagShared, tagRows); err != nil {
 			return err
 		}
 		// One ledger call per distinct list of requests (the same slice).
@@ -501,11 +548,9 @@ func (db *DB) insertPieces(ctx context.Context, tx *sql.Tx, put rowWriter, a cus
 			for j, i := range idx {
 				gids[j], gkeys[j] = ch.ids[i], ch.keys[i]
 			}
-			evs, err := db.appendEvents(ctx, tx, put, true, a, gids, gkeys, reqs(ch.off+idx[0]), purposes)
-			if err != nil {
+			if _, err := db.appendEvents(ctx, tx, put, true, a, gids, gkeys, reqs(ch.off+idx[0]), purposes); err != nil {
 				return err
 			}
-			events = append(events, evs...)
 		}
 		keys.add(ch.wrapped)
 		return nil
@@ -515,15 +560,15 @@ func (db *DB) insertPieces(ctx context.Context, tx *sql.Tx, put rowWriter, a cus
 		ch, ok := <-pieces
 		if !ok {
 			keys.finish(false)
-			return nil, errors.New("store: contacts missing from the bulk writer")
+			return errors.New("store: contacts missing from the bulk writer")
 		}
 		if err := write(ch); err != nil {
 			keys.finish(false)
-			return nil, err
+			return err
 		}
 		n += len(ch.cs)
 	}
-	return events, keys.finish(true)
+	return keys.finish(true)
 }
 
 // checkEmailsFree fails with ECONFLICT naming the existing contact when an
@@ -748,7 +793,7 @@ func (db *DB) updateContactWith(ctx context.Context, id int64, u custos.ContactU
 			for i, t := range c.Tags {
 				tagRows[i] = []any{ws, t, id}
 			}
-			if err := db.insertRows(ctx, tx, "contact_tags", []string{"workspace_id", "tag", "contact_id"}, tagRows); err != nil {
+			if err := db.insertRows(ctx, tx, "contact_tags", tagCols, tagRows); err != nil {
 				return err
 			}
 		}

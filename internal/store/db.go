@@ -93,6 +93,9 @@ type DB struct {
 	// writeStmts are statements prepared on SQLite's writer at Open,
 	// by query (writeStmt).
 	writeStmts map[string]*sql.Stmt
+	// bulkStmts are the INSERTs of bulkShapes prepared on SQLite's data
+	// and key store writers at Open, by bulkKey.
+	bulkStmts map[string]*sql.Stmt
 	// keysRead reads the key store: readers on SQLite, the pool on PostgreSQL.
 	keysRead *stmtCache
 	vault    *vault.Vault
@@ -449,7 +452,7 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 		}
 		db.writeStmts[q] = st
 	}
-	return nil
+	return db.prepareBulk(ctx)
 }
 
 // writeStmt returns query as a statement of tx, prepared when it is one
@@ -487,6 +490,9 @@ func (db *DB) Close() error {
 	db.bg.Wait()
 	var errs []error
 	for _, st := range db.writeStmts {
+		errs = append(errs, st.Close())
+	}
+	for _, st := range db.bulkStmts {
 		errs = append(errs, st.Close())
 	}
 	errs = append(errs, db.auth.closeProbe())
@@ -766,6 +772,15 @@ func nullMicros(us sql.NullInt64) *time.Time {
 // encodeJSON marshals v without HTML escaping, the form in which JSON
 // values are stored and compared.
 func encodeJSON(v any) string {
+	var buf [128]byte
+	if b, ok := appendJSON(buf[:0], v); ok {
+		return string(b)
+	}
+	return encodeJSONReflect(v)
+}
+
+// encodeJSONReflect is encodeJSON through encoding/json.
+func encodeJSONReflect(v any) string {
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

@@ -40,7 +40,7 @@ func (db *DB) FillAudit(ctx context.Context, ws int64, n int) error {
 			rows = append(rows, []any{r.ws, r.seq, r.at, r.actor, r.action, r.contact, r.detail, r.prev, r.hash})
 		}
 		if err := db.bulkTx(ctx, db.write, func(tx *sql.Tx, put rowWriter) error {
-			if err := put(ctx, "audit_log", []string{"workspace_id", "seq", "at", "actor", "action", "contact_id", "detail", "prev_hash", "hash"}, rows); err != nil {
+			if err := put(ctx, "audit_log", []string{"workspace_id", "seq", "at", "actor", "action", "contact_id", "detail", "prev_hash", "hash"}, nil, rows); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, db.q(`UPDATE audit_heads SET seq = ?, hash = ? WHERE workspace_id = ?`), seq, prev, ws)

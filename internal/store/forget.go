@@ -317,12 +317,23 @@ func (db *DB) finishErasures(ctx context.Context) error {
 // checkSuppressed fails with ECONFLICT naming the field when one of the
 // addresses belongs to a person erased with suppression.
 func (db *DB) checkSuppressed(ctx context.Context, q querier, ws int64, field string, emails []string) error {
+	hashes := make([][]byte, len(emails))
+	for i, e := range emails {
+		hashes[i] = db.vault.SuppressionHash(ws, e)
+	}
+	return db.checkSuppressedHashes(ctx, q, ws, field, hashes, len(emails) > 1)
+}
+
+// checkSuppressedHashes is checkSuppressed of the addresses' suppression
+// hashes; many says the request has more than one address.
+func (db *DB) checkSuppressedHashes(ctx context.Context, q querier, ws int64, field string, hashes [][]byte, many bool) error {
 	const batch = 500
-	for start := 0; start < len(emails); start += batch {
-		end := min(start+batch, len(emails))
-		args := []any{ws}
-		for _, e := range emails[start:end] {
-			args = append(args, db.vault.SuppressionHash(ws, e))
+	for start := 0; start < len(hashes); start += batch {
+		end := min(start+batch, len(hashes))
+		args := make([]any, 0, end-start+1)
+		args = append(args, ws)
+		for _, h := range hashes[start:end] {
+			args = append(args, h)
 		}
 		var n int
 		if err := q.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM tombstones WHERE workspace_id = ? AND suppression IN (`+placeholders(end-start)+`)`), args...).Scan(&n); err != nil {
@@ -330,7 +341,7 @@ func (db *DB) checkSuppressed(ctx context.Context, q querier, ws int64, field st
 		}
 		if n > 0 {
 			msg := "this address belongs to a person erased at their request, who asked not to be added again"
-			if len(emails) > 1 {
+			if many {
 				msg = "an address in the request belongs to a person erased at their request, who asked not to be added again"
 			}
 			return &custos.Error{Code: custos.ECONFLICT, Field: field, Message: msg}

@@ -363,8 +363,8 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 			if o.NotFromSubject {
 				due = micros(now.AddDate(0, 1, 0))
 			}
-			pieces, stop := db.sealPieces(ws, cs, ids, defs)
-			_, err = db.insertPieces(ctx, tx, put, ia, cs, pieces, func(i int) []custos.ConsentRequest { return newItems[i].reqs }, purposes, due, true)
+			pieces, stop := db.sealPieces(ws, cs, ids, defs, false)
+			err = db.insertPieces(ctx, tx, put, ia, cs, pieces, func(i int) []custos.ConsentRequest { return newItems[i].reqs }, purposes, due, true)
 			stop()
 			if err != nil {
 				return err
@@ -419,10 +419,9 @@ func (db *DB) ImportChunk(ctx context.Context, id int64, rows []custos.ImportRow
 		if o.ListID != 0 && len(listAdd) > 0 {
 			mrows := make([][]any, len(listAdd))
 			for i, cid := range listAdd {
-				mrows[i] = []any{ws, o.ListID, cid, micros(now)}
+				mrows[i] = []any{cid}
 			}
-			if _, err := db.insertRowsSuffix(ctx, tx, "list_members", []string{"workspace_id", "list_id", "contact_id", "created_at"}, mrows,
-				` ON CONFLICT (workspace_id, list_id, contact_id) DO NOTHING`); err != nil {
+			if _, err := db.insertShared(ctx, tx, "list_members", memberCols, []any{ws, o.ListID, micros(now)}, mrows, memberIgnore); err != nil {
 				return err
 			}
 		}

@@ -334,10 +334,9 @@ func (db *DB) changeMembers(ctx context.Context, listID int64, add bool, ids []i
 				}
 				rows := make([][]any, len(live))
 				for i, id := range live {
-					rows[i] = []any{ws, listID, id, now}
+					rows[i] = []any{id}
 				}
-				n, err := db.insertRowsSuffix(ctx, tx, "list_members", []string{"workspace_id", "list_id", "contact_id", "created_at"}, rows,
-					` ON CONFLICT (workspace_id, list_id, contact_id) DO NOTHING`)
+				n, err := db.insertShared(ctx, tx, "list_members", memberCols, []any{ws, listID, now}, rows, memberIgnore)
 				if err != nil {
 					return err
 				}

@@ -546,12 +546,12 @@ func (db *DB) insertSignups(ctx context.Context, tx *sql.Tx, batch []*signupWrit
 		})
 	}()
 	put := db.inserter(tx)
-	err = put(ctx, "signups", []string{"id", "workspace_id", "form_id", "form_version", "email_bidx", "token_hash", "sealed", "created_at", "expires_at"}, signups)
+	err = put(ctx, "signups", []string{"id", "workspace_id", "form_id", "form_version", "email_bidx", "token_hash", "sealed", "created_at", "expires_at"}, nil, signups)
 	if err == nil {
-		err = put(ctx, "signup_mails", []string{"workspace_id", "email_bidx", "sent_at"}, mails)
+		err = put(ctx, "signup_mails", []string{"workspace_id", "email_bidx", "sent_at"}, nil, mails)
 	}
 	if err == nil {
-		err = put(ctx, "mail_queue", []string{"workspace_id", "subject_kind", "subject_id", "status", "attempts", "next_at", "sealed", "created_at"}, queue)
+		err = put(ctx, "mail_queue", []string{"workspace_id", "subject_kind", "subject_id", "status", "attempts", "next_at", "sealed", "created_at"}, nil, queue)
 	}
 	if kerr := <-keysDone; err == nil {
 		err = kerr
@@ -707,7 +707,7 @@ func (db *DB) confirmSignup(ctx context.Context, token, ip, userAgent string) (*
 			if err != nil {
 				return err
 			}
-			if err := db.insertChunk(ctx, tx, put, a, db.sealChunk(ws, []*custos.Contact{c}, ids, defs), consents, purposes); err != nil {
+			if err := db.insertChunk(ctx, tx, put, a, db.sealChunk(ws, []*custos.Contact{c}, ids, defs, true), consents, purposes); err != nil {
 				return err
 			}
 			out.ContactID, out.Created = ids[0], true
@@ -732,7 +732,6 @@ func (db *DB) confirmSignup(ctx context.Context, token, ip, userAgent string) (*
 			out.ContactID = existing
 		}
 		if len(f.ListIDs) > 0 {
-			rows := make([][]any, 0, len(f.ListIDs))
 			for _, l := range f.ListIDs {
 				if _, err := db.findList(ctx, tx, ws, l); custos.ErrorCode(err) == custos.ENOTFOUND {
 					continue // deleted since
@@ -743,11 +742,9 @@ func (db *DB) confirmSignup(ctx context.Context, token, ip, userAgent string) (*
 				if err := db.rejoin(ctx, tx, ws, l, []int64{out.ContactID}); err != nil {
 					return err
 				}
-				rows = append(rows, []any{ws, l, out.ContactID, micros(now)})
-			}
-			if _, err := db.insertRowsSuffix(ctx, tx, "list_members", []string{"workspace_id", "list_id", "contact_id", "created_at"}, rows,
-				` ON CONFLICT (workspace_id, list_id, contact_id) DO NOTHING`); err != nil {
-				return err
+				if _, err := db.insertShared(ctx, tx, "list_members", memberCols, []any{ws, l, micros(now)}, [][]any{{out.ContactID}}, memberIgnore); err != nil {
+					return err
+				}
 			}
 		}
 		return db.deleteSignups(ctx, tx, ws, []int64{r.id})

@@ -46,8 +46,27 @@ type Vault struct {
 	prefs    []byte      // keys the MACs of preference-centre links
 	tracking []byte      // keys the MACs of tracking pixel tokens
 	staff    []byte      // derives the keys of staff users' data
-	hmacs    sync.Pool   // of HMACs under bidxKey
-	supps    sync.Pool   // of HMACs under suppress
+	hmacs    sync.Pool   // of *pooledMAC under bidxKey
+	supps    sync.Pool   // of *pooledMAC under suppress
+}
+
+// pooledMAC is an HMAC with buffers for its input and its sum, reused
+// through a pool: blind indexes are computed several times per contact.
+type pooledMAC struct {
+	h       hash.Hash
+	in, sum []byte
+}
+
+// mac returns a new slice of the first n bytes of the HMAC under the
+// pool's key of what fill appends to an empty input.
+func mac(pool *sync.Pool, n int, fill func(b []byte) []byte) []byte {
+	m := pool.Get().(*pooledMAC)
+	defer pool.Put(m)
+	m.in = fill(m.in[:0])
+	m.h.Reset()
+	m.h.Write(m.in)
+	m.sum = m.h.Sum(m.sum[:0])
+	return append(make([]byte, 0, n), m.sum[:n]...)
 }
 
 // New returns a vault for a 32-byte master key.
@@ -70,8 +89,8 @@ func New(master []byte) (*Vault, error) {
 		prefs:    derive("preference-link v1"),
 		tracking: derive("tracking-token v1"),
 		staff:    derive("staff v1")}
-	v.hmacs.New = func() any { return hmac.New(sha256.New, v.bidxKey) }
-	v.supps.New = func() any { return hmac.New(sha256.New, v.suppress) }
+	v.hmacs.New = func() any { return &pooledMAC{h: hmac.New(sha256.New, v.bidxKey)} }
+	v.supps.New = func() any { return &pooledMAC{h: hmac.New(sha256.New, v.suppress)} }
 	return v, nil
 }
 
@@ -134,7 +153,11 @@ func decodeKey(s string) ([]byte, error) {
 // binding returns the associated data that ties a ciphertext to its place:
 // workspace, contact and the name of what it holds.
 func binding(kind string, workspace, contact int64, name string) []byte {
-	b := make([]byte, 0, 48+len(name))
+	return appendBinding(make([]byte, 0, 48+len(name)), kind, workspace, contact, name)
+}
+
+// appendBinding appends binding(kind, workspace, contact, name) to b.
+func appendBinding(b []byte, kind string, workspace, contact int64, name string) []byte {
 	b = append(b, kind...)
 	b = append(b, '|')
 	b = strconv.AppendInt(b, workspace, 10)
@@ -286,25 +309,19 @@ func (v *Vault) UnwrapRequestKey(workspace, request int64, wrapped []byte) (*Req
 // in the workspace, for equality lookups without plaintext. Equal values
 // give equal indexes; nothing else can be learnt from it without the key.
 func (v *Vault) BlindIndex(workspace int64, field, value string) []byte {
-	h := v.hmacs.Get().(hash.Hash)
-	defer v.hmacs.Put(h)
-	h.Reset()
-	h.Write(binding("bidx", workspace, 0, field))
-	h.Write([]byte{0})
-	h.Write([]byte(value))
-	return h.Sum(nil)[:16]
+	return mac(&v.hmacs, 16, func(b []byte) []byte {
+		b = append(appendBinding(b, "bidx", workspace, 0, field), 0)
+		return append(b, value...)
+	})
 }
 
 // SuppressionHash returns a keyed hash of an e-mail address kept after its
 // owner's erasure, so that the address is not imported again. It uses a key
 // of its own, so it cannot be matched against blind indexes.
 func (v *Vault) SuppressionHash(workspace int64, email string) []byte {
-	h := v.supps.Get().(hash.Hash)
-	defer v.supps.Put(h)
-	h.Reset()
-	h.Write(binding("suppress", workspace, 0, ""))
-	h.Write([]byte(email))
-	return h.Sum(nil)
+	return mac(&v.supps, sha256.Size, func(b []byte) []byte {
+		return append(appendBinding(b, "suppress", workspace, 0, ""), email...)
+	})
 }
 
 // JournalMAC returns a MAC of one entry of the erasure journal, so that an

@@ -559,3 +559,22 @@ func TestPreferenceMAC(t *testing.T) {
 		t.Error("another master key gives the same MAC")
 	}
 }
+
+// Blind indexes and suppression hashes are stored: the bytes they are
+// computed from must never change, however they are computed.
+func TestKeyedHashInputs(t *testing.T) {
+	v := mustNew(t, testMaster)
+	sum := func(key []byte, parts ...string) []byte {
+		h := hmac.New(sha256.New, key)
+		for _, p := range parts {
+			h.Write([]byte(p))
+		}
+		return h.Sum(nil)
+	}
+	if got, want := v.BlindIndex(12, "last_name", `"Nowak"`), sum(v.bidxKey, "bidx|12|0|last_name", "\x00", `"Nowak"`)[:16]; !bytes.Equal(got, want) {
+		t.Errorf("BlindIndex = %x, want %x", got, want)
+	}
+	if got, want := v.SuppressionHash(12, "ada@example.com"), sum(v.suppress, "suppress|12|0|", "ada@example.com"); !bytes.Equal(got, want) {
+		t.Errorf("SuppressionHash = %x, want %x", got, want)
+	}
+}

@@ -194,3 +194,45 @@ func TestBackgroundWorkbook(t *testing.T) {
 		t.Fatalf("left in the staging directory: %v", left)
 	}
 }
+
+// TestBackgroundCutFile: a staged file cut short fails its import, which
+// cannot succeed on a later start, and the file and its key go.
+func TestBackgroundCutFile(t *testing.T) {
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
+	p := &custos.Purpose{Name: "Service", LegalBasis: custos.BasisContract, Channel: "email"}
+	if err := db.CreatePurpose(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	data := strings.Repeat("email\ncut-person@example.com\n", 5000) // several segments
+	imp := start(t, db, ctx, data, custos.ImportOptions{PurposeID: p.ID, Basis: custos.BasisContract})
+	dir := t.TempDir()
+	a, _ := custos.ActorFrom(ctx)
+	k := vault.NewFileKey()
+	staged := stage(t, k, []byte(data))
+	first := 4 + int(staged[2])<<8 + int(staged[3])
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%d-%d.import", a.WorkspaceID, imp.ID)), staged[:first], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutImportKey(ctx, imp.ID, k); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	bg, err := NewBackground(wctx, dir, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); bg.Wait() }()
+	bg.Resume(a.WorkspaceID, imp.ID)
+	bg.Flush()
+	done, err := db.FindImport(ctx, imp.ID)
+	if err != nil || done.Status != custos.ImportFailed || !strings.Contains(done.Error, "cut short") || done.Created != 0 {
+		t.Fatalf("import %+v %v", done, err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("left in the staging directory: %v", left)
+	}
+	if _, err := db.ImportKey(ctx, imp.ID); custos.ErrorCode(err) != custos.ENOTFOUND {
+		t.Fatalf("the key: %v", err)
+	}
+}

@@ -75,46 +75,127 @@ func (s *sealWriter) Close() error {
 	return s.w.Flush()
 }
 
-// openReader decrypts what a sealWriter wrote.
-type openReader struct {
-	r    *bufio.Reader
-	k    *vault.FileKey
-	buf  []byte
-	n    int
-	last bool
+// stagedFile reads what a sealWriter wrote, at any offset, a segment at a
+// time: a workbook, read from its end, is then read where it lies, not
+// held in memory. Every segment but the last is sealed to the same size,
+// so segment i starts at i times that size plus its length prefix.
+type stagedFile struct {
+	f      io.ReaderAt
+	k      *vault.FileKey
+	over   int64 // bytes sealing adds to a segment
+	stride int64 // bytes of a full segment on disk, its length prefix included
+	n      int64 // segments
+	size   int64 // bytes of plaintext
+	pos    int64 // where Read reads, for Read and Seek
+	mu     sync.Mutex
+	seg    int64 // the segment in plain, -1 for none
+	plain  []byte
 }
 
-func (o *openReader) Read(p []byte) (int, error) {
-	for len(o.buf) == 0 {
-		if o.last {
-			return 0, io.EOF
-		}
-		var l [4]byte
-		if _, err := io.ReadFull(o.r, l[:]); err != nil {
-			return 0, errors.New("the staged file is cut short")
-		}
-		size := binary.BigEndian.Uint32(l[:])
-		if size > segment+1024 {
-			return 0, errors.New("the staged file is damaged")
-		}
-		sealed := make([]byte, size)
-		if _, err := io.ReadFull(o.r, sealed); err != nil {
-			return 0, errors.New("the staged file is cut short")
-		}
-		name := strconv.Itoa(o.n)
-		plain, err := o.k.Open(name, sealed)
-		if err != nil {
-			if plain, err = o.k.Open(name+".last", sealed); err != nil {
-				return 0, errors.New("the staged file is damaged")
-			}
-			o.last = true
-		}
-		o.buf = plain
-		o.n++
+var errStagedCut = errors.New("the staged file is cut short")
+
+// openStaged checks a staged file of size bytes on disk: its last segment
+// must open as the last, so a file cut at a segment's end is refused.
+func openStaged(f io.ReaderAt, size int64, k *vault.FileKey) (*stagedFile, error) {
+	s := &stagedFile{f: f, k: k, seg: -1}
+	s.over = int64(len(k.Seal("0", nil)))
+	s.stride = 4 + segment + s.over
+	s.n = (size + s.stride - 1) / s.stride
+	if s.n == 0 {
+		return nil, errStagedCut
 	}
-	n := copy(p, o.buf)
-	o.buf = o.buf[n:]
+	plain, err := s.load(s.n - 1)
+	if err != nil {
+		return nil, err
+	}
+	if (s.n-1)*s.stride+4+int64(len(plain))+s.over != size {
+		return nil, errors.New("the staged file is damaged")
+	}
+	s.size = (s.n-1)*segment + int64(len(plain))
+	return s, nil
+}
+
+// load reads and opens segment i, under its number or, the last one,
+// under its number and ".last".
+func (s *stagedFile) load(i int64) ([]byte, error) {
+	var l [4]byte
+	if _, err := s.f.ReadAt(l[:], i*s.stride); err != nil {
+		return nil, errStagedCut
+	}
+	size := int64(binary.BigEndian.Uint32(l[:]))
+	if size > s.stride-4 {
+		return nil, errors.New("the staged file is damaged")
+	}
+	sealed := make([]byte, size)
+	if _, err := s.f.ReadAt(sealed, i*s.stride+4); err != nil {
+		return nil, errStagedCut
+	}
+	name := strconv.FormatInt(i, 10)
+	if i == s.n-1 {
+		name += ".last"
+	}
+	plain, err := s.k.Open(name, sealed)
+	if err != nil {
+		if i == s.n-1 {
+			if _, err := s.k.Open(strconv.FormatInt(i, 10), sealed); err == nil {
+				return nil, errStagedCut
+			}
+		}
+		return nil, errors.New("the staged file is damaged")
+	}
+	if i < s.n-1 && len(plain) != segment {
+		return nil, errors.New("the staged file is damaged")
+	}
+	return plain, nil
+}
+
+// ReadAt reads the plaintext at off.
+func (s *stagedFile) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for n < len(p) {
+		if off >= s.size {
+			return n, io.EOF
+		}
+		if i := off / segment; i != s.seg {
+			plain, err := s.load(i)
+			if err != nil {
+				return n, err
+			}
+			s.seg, s.plain = i, plain
+		}
+		c := copy(p[n:], s.plain[off-s.seg*segment:])
+		n += c
+		off += int64(c)
+	}
 	return n, nil
+}
+
+func (s *stagedFile) Read(p []byte) (int, error) {
+	n, err := s.ReadAt(p, s.pos)
+	s.pos += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+func (s *stagedFile) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += s.pos
+	case io.SeekEnd:
+		offset += s.size
+	}
+	if offset < 0 {
+		return 0, errors.New("negative position")
+	}
+	s.pos = offset
+	return offset, nil
 }
 
 // BackgroundStore is what background imports need of the store.
@@ -304,7 +385,17 @@ func (b *Background) run(job context.Context) {
 		return
 	}
 	defer f.Close()
-	imp, err = Run(ctx, b.db, imp, &openReader{r: bufio.NewReaderSize(f, 256<<10), k: k}, nil)
+	var file io.Reader
+	st, err := f.Stat()
+	if err == nil {
+		file, err = openStaged(f, st.Size(), k)
+	}
+	if err != nil {
+		b.db.FinishImport(ctx, id, err.Error())
+		end()
+		return
+	}
+	imp, err = Run(ctx, b.db, imp, file, nil)
 	if ctx.Err() != nil {
 		return // stopped with the server: resumed at the next start
 	}

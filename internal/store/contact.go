@@ -600,15 +600,11 @@ func (db *DB) checkEmailsFree(ctx context.Context, q querier, ws int64, bidx [][
 
 // FindContactByID returns the contact.
 func (db *DB) FindContactByID(ctx context.Context, id int64) (*custos.Contact, error) {
-	a, err := actor(ctx)
+	ws, r, err := db.actorContactRow(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	r, err := db.findContactRow(ctx, db.read, a.WorkspaceID, id)
-	if err != nil {
-		return nil, err
-	}
-	return db.openRow(ctx, a.WorkspaceID, r)
+	return db.openRow(ctx, ws, r)
 }
 
 // FindContactClear returns the contact without its sealed values (no
@@ -616,15 +612,22 @@ func (db *DB) FindContactByID(ctx context.Context, id int64) (*custos.Contact, e
 // who may not read personal data is shown, read without the contact's key
 // and without opening anything.
 func (db *DB) FindContactClear(ctx context.Context, id int64) (*custos.Contact, error) {
-	a, err := actor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := db.findContactRow(ctx, db.read, a.WorkspaceID, id)
+	_, r, err := db.actorContactRow(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	return r.openClear()
+}
+
+// actorContactRow returns the row of contact id in the actor's workspace,
+// and the workspace.
+func (db *DB) actorContactRow(ctx context.Context, id int64) (int64, *contactRow, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	r, err := db.findContactRow(ctx, db.read, a.WorkspaceID, id)
+	return a.WorkspaceID, r, err
 }
 
 func (db *DB) openRow(ctx context.Context, ws int64, r *contactRow) (*custos.Contact, error) {

@@ -259,14 +259,10 @@ func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []s
 	return err
 }
 
-// insertRowsSuffix is insertRows with a clause (such as ON CONFLICT …)
-// after the values. It returns how many rows were written.
-func (db *DB) insertRowsSuffix(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any, suffix string) (int64, error) {
-	return db.insertShared(ctx, tx, table, cols, nil, rows, suffix)
-}
-
-// insertShared is insertRowsSuffix of rows that share the values of the
-// first len(shared) of cols (see rowWriter).
+// insertShared inserts rows into table with multi-row INSERT statements,
+// with suffix (such as ON CONFLICT …) after the values, rows that share
+// the values of the first len(shared) of cols (see rowWriter). It returns
+// how many rows were written.
 func (db *DB) insertShared(ctx context.Context, tx *sql.Tx, table string, cols []string, shared []any, rows [][]any, suffix string) (int64, error) {
 	var written int64
 	if len(rows) == 0 {

@@ -204,12 +204,7 @@ func (f *faultStore) ImportChunk(ctx context.Context, id int64, rows []custos.Im
 func TestImportResume(t *testing.T) {
 	chunkRows = 7
 	t.Cleanup(func() { chunkRows = 10000 })
-	db := storetest.Open(t)
-	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
-	p := &custos.Purpose{Name: "Service", LegalBasis: custos.BasisContract, Channel: "email"}
-	if err := db.CreatePurpose(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	db, ctx, p := contractWorkspace(t)
 	var b strings.Builder
 	b.WriteString("email,first_name\n")
 	for i := range 50 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/store"
 	"github.com/custos/custos/internal/store/storetest"
 	"github.com/custos/custos/internal/vault"
 )
@@ -118,12 +119,7 @@ func TestStagedWorkbook(t *testing.T) {
 // stopped mid-import would, then starts a worker and resumes it: the import
 // finishes, and the file and its key are gone.
 func TestBackgroundResume(t *testing.T) {
-	db := storetest.Open(t)
-	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
-	p := &custos.Purpose{Name: "Service", LegalBasis: custos.BasisContract, Channel: "email"}
-	if err := db.CreatePurpose(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	db, ctx, p := contractWorkspace(t)
 	data := "email\nleft-behind@example.com\n"
 	imp := start(t, db, ctx, data, custos.ImportOptions{PurposeID: p.ID, Basis: custos.BasisContract})
 	dir := t.TempDir()
@@ -142,12 +138,7 @@ func TestBackgroundResume(t *testing.T) {
 	if err := db.PutImportKey(ctx, imp.ID, k); err != nil {
 		t.Fatal(err)
 	}
-	wctx, cancel := context.WithCancel(context.Background())
-	bg, err := NewBackground(wctx, dir, db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); bg.Wait() }()
+	bg := startBackground(t, dir, db)
 	bg.Resume(a.WorkspaceID, imp.ID)
 	bg.Resume(a.WorkspaceID, imp.ID+1) // no staged file: left alone
 	bg.Flush()
@@ -166,19 +157,9 @@ func TestBackgroundResume(t *testing.T) {
 // TestBackgroundWorkbook uploads a workbook through Stage: it is imported
 // from the staged file, which then goes.
 func TestBackgroundWorkbook(t *testing.T) {
-	db := storetest.Open(t)
-	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
-	p := &custos.Purpose{Name: "Service", LegalBasis: custos.BasisContract, Channel: "email"}
-	if err := db.CreatePurpose(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	db, ctx, p := contractWorkspace(t)
 	dir := t.TempDir()
-	wctx, cancel := context.WithCancel(context.Background())
-	bg, err := NewBackground(wctx, dir, db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); bg.Wait() }()
+	bg := startBackground(t, dir, db)
 	data := book{rows: `<row r="1"><c t="inlineStr"><is><t>email</t></is></c></row><row r="2"><c t="inlineStr"><is><t>from-a-book@example.com</t></is></c></row>`}.bytes(t)
 	imp, err := bg.Stage(ctx, "people.xlsx", custos.ImportOptions{PurposeID: p.ID, Basis: custos.BasisContract}, bytes.NewReader(data))
 	if err != nil {
@@ -198,12 +179,7 @@ func TestBackgroundWorkbook(t *testing.T) {
 // TestBackgroundCutFile: a staged file cut short fails its import, which
 // cannot succeed on a later start, and the file and its key go.
 func TestBackgroundCutFile(t *testing.T) {
-	db := storetest.Open(t)
-	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
-	p := &custos.Purpose{Name: "Service", LegalBasis: custos.BasisContract, Channel: "email"}
-	if err := db.CreatePurpose(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	db, ctx, p := contractWorkspace(t)
 	data := strings.Repeat("email\ncut-person@example.com\n", 5000) // several segments
 	imp := start(t, db, ctx, data, custos.ImportOptions{PurposeID: p.ID, Basis: custos.BasisContract})
 	dir := t.TempDir()
@@ -217,12 +193,7 @@ func TestBackgroundCutFile(t *testing.T) {
 	if err := db.PutImportKey(ctx, imp.ID, k); err != nil {
 		t.Fatal(err)
 	}
-	wctx, cancel := context.WithCancel(context.Background())
-	bg, err := NewBackground(wctx, dir, db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); bg.Wait() }()
+	bg := startBackground(t, dir, db)
 	bg.Resume(a.WorkspaceID, imp.ID)
 	bg.Flush()
 	done, err := db.FindImport(ctx, imp.ID)
@@ -235,4 +206,30 @@ func TestBackgroundCutFile(t *testing.T) {
 	if _, err := db.ImportKey(ctx, imp.ID); custos.ErrorCode(err) != custos.ENOTFOUND {
 		t.Fatalf("the key: %v", err)
 	}
+}
+
+// contractWorkspace opens a store with a workspace acting as admin and a
+// purpose on the contract basis.
+func contractWorkspace(t *testing.T) (*store.DB, context.Context, *custos.Purpose) {
+	t.Helper()
+	db := storetest.Open(t)
+	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
+	p := &custos.Purpose{Name: "Service", LegalBasis: custos.BasisContract, Channel: "email"}
+	if err := db.CreatePurpose(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	return db, ctx, p
+}
+
+// startBackground starts an import worker staging in dir, stopped when
+// the test ends.
+func startBackground(t *testing.T, dir string, db *store.DB) *Background {
+	t.Helper()
+	wctx, cancel := context.WithCancel(context.Background())
+	bg, err := NewBackground(wctx, dir, db, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); bg.Wait() })
+	return bg
 }

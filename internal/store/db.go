@@ -314,11 +314,9 @@ func sqliteDSN(path string, writer bool) string {
 		// Blind indexes are random, so index inserts land on random pages:
 		// a page cache keeps many of them in memory between commits (the
 		// e-mail and phone indexes take 7 pages per 1,000 contacts each).
-		// A cached page costs an 8 KiB slot of the driver's allocator (its
-		// 4,096 bytes and SQLite's header of a few hundred, together), so
-		// the data writer's 64 MiB take about 125 MiB of memory once full:
-		// 128 MiB took 250, and made a 1M-row import no faster in two runs
-		// side by side (README).
+		// The pages come from the page pool (pagepool.go). 128 MiB made a
+		// 1M-row import no faster in two runs side by side (README); 32
+		// MiB made it 5-8% slower.
 		// The key store's rows go in by contact id, at the end of its one
 		// B-tree: SQLite's default 2 MiB do.
 		if filepath.Base(path) == KeysFile {
@@ -347,7 +345,7 @@ func (db *DB) openSQLite(dir string) error {
 			return nil
 		}
 		var d *sql.DB
-		d, err = sql.Open("sqlite", sqliteDSN(filepath.Join(dir, file), writer))
+		d, err = openSQLiteDB(sqliteDSN(filepath.Join(dir, file), writer))
 		if d != nil {
 			d.SetMaxOpenConns(conns)
 			d.SetMaxIdleConns(conns)
@@ -365,6 +363,9 @@ func (db *DB) openSQLite(dir string) error {
 	db.checkpointers = []*sql.DB{open(DataFile, false, 1), open(KeysFile, false, 1)}
 	if err != nil {
 		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	if pagePool.err != nil {
+		db.log.Warn("store: no page pool: SQLite allocates each cached page on its own", "err", pagePool.err)
 	}
 	// Create the files (and switch them to WAL) before the readers, which
 	// are query-only, touch them.

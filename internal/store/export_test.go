@@ -105,3 +105,7 @@ func (db *DB) CrashAt(step string, err error) {
 		return nil
 	}
 }
+
+// PagePool reports the page pool: whether setting it up failed, and how
+// many of its slots hold a page now.
+func PagePool() (error, int64) { return pagePool.err, pagePoolInUse() }

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -251,7 +250,7 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 			return err
 		}
 	}
-	d, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	d, err := openSQLiteDB("file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
 	}
@@ -302,7 +301,7 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 // file at path, in one transaction, and writes their tombstones into it.
 // The tables are those of the file's own schema with a contact_id.
 func deleteSQLiteContacts(ctx context.Context, path string, tomb []journalEntry) error {
-	d, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(MEMORY)")
+	d, err := openSQLiteDB("file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(MEMORY)")
 	if err != nil {
 		return err
 	}

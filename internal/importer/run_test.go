@@ -264,6 +264,40 @@ func TestImportResume(t *testing.T) {
 	}
 }
 
+// TestImportFindsExistingInLargeChunks: the store looks up a chunk's
+// addresses a hundred at a time; contacts that exist are updated wherever
+// they fall in the chunk, at either end of a group or in the short last
+// one, and every other row is created.
+func TestImportFindsExistingInLargeChunks(t *testing.T) {
+	db, ctx, p := contractWorkspace(t)
+	existing := []int{0, 99, 100, 199, 249}
+	for _, i := range existing {
+		c := &custos.Contact{Email: fmt.Sprintf("p%d@x.eu", i), Fields: map[string]any{"first_name": "Old"}}
+		if err := db.CreateContact(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("email,first_name\n")
+	for i := range 250 {
+		fmt.Fprintf(&b, "p%d@x.eu,Name %d\n", i, i)
+	}
+	data := b.String()
+	o := custos.ImportOptions{PurposeID: p.ID, Basis: custos.BasisContract, Profile: custos.ProfileOverwrite}
+	done, err := Run(ctx, db, start(t, db, ctx, data, o), strings.NewReader(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Status != custos.ImportDone || done.Created != 245 || done.Updated != int64(len(existing)) || done.Rejected != 0 {
+		t.Fatalf("done %+v", done)
+	}
+	for _, i := range existing {
+		if c := findByEmail(t, db, ctx, fmt.Sprintf("p%d@x.eu", i)); c.Fields["first_name"] != fmt.Sprintf("Name %d", i) {
+			t.Errorf("p%d: first name %v", i, c.Fields["first_name"])
+		}
+	}
+}
+
 // TestImportRespectsObjection imports, on legitimate interests for a
 // purpose of direct marketing, a file naming a contact who objected: the
 // other rows go in with the basis, the objector gets none and is not put

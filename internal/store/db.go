@@ -439,7 +439,7 @@ func schemaRE(s string) bool {
 // preparedWrites are the statements that every audit entry runs: on
 // SQLite, parsing them would cost more than running them.
 var preparedWrites = func() []string {
-	qs := []string{sqlAuditHead, sqlSetAuditHead}
+	qs := []string{sqlAuditHead, sqlSetAuditHead, sqlContactsByEmail}
 	return append(qs, sqlInsertAuditRows[1:]...)
 }()
 
@@ -474,6 +474,7 @@ func (db *DB) writeStmt(ctx context.Context, tx *sql.Tx, query string) txStmt {
 // txStmt is a statement of a transaction.
 type txStmt interface {
 	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, args ...any) *sql.Row
 }
 
@@ -485,6 +486,10 @@ type unprepared struct {
 
 func (u unprepared) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
 	return u.tx.ExecContext(ctx, u.query, args...)
+}
+
+func (u unprepared) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return u.tx.QueryContext(ctx, u.query, args...)
 }
 
 func (u unprepared) QueryRowContext(ctx context.Context, args ...any) *sql.Row {

@@ -219,7 +219,7 @@ func scrubKeyBackup(ctx context.Context, dir string, m *Manifest, k forgottenKey
 			return ok && created <= erased
 		})
 	}
-	d, err := openSQLiteDB("file:"+filepath.Join(dir, KeysFile)+"?_pragma=busy_timeout(10000)&_pragma=secure_delete(1)&_pragma=journal_mode(MEMORY)")
+	d, err := openSQLiteDB("file:" + filepath.Join(dir, KeysFile) + "?_pragma=busy_timeout(10000)&_pragma=secure_delete(1)&_pragma=journal_mode(MEMORY)")
 	if err != nil {
 		return err
 	}
@@ -421,7 +421,7 @@ func (db *DB) restoreSQLite(dataDir, dir string, m *Manifest, replace bool) erro
 // checkEmptySQLite refuses to overwrite a database that holds a schema,
 // unless replace is set. connect created the file, empty, when it was new.
 func checkEmptySQLite(path string, replace bool) error {
-	d, err := openSQLiteDB("file:"+path+"?_pragma=busy_timeout(10000)")
+	d, err := openSQLiteDB("file:" + path + "?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
 	}
@@ -539,7 +539,7 @@ func (db *DB) dumpPostgres(ctx context.Context, d *sql.DB, dir string, m *Manife
 
 // vacuumInto writes a consistent copy of the SQLite database at src to dst.
 func vacuumInto(ctx context.Context, src, dst string) error {
-	d, err := openSQLiteDB("file:"+src+"?_pragma=busy_timeout(10000)")
+	d, err := openSQLiteDB("file:" + src + "?_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
 	}

@@ -250,7 +250,7 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 			return err
 		}
 	}
-	d, err := openSQLiteDB("file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	d, err := openSQLiteDB("file:" + path + "?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		return err
 	}
@@ -301,7 +301,7 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 // file at path, in one transaction, and writes their tombstones into it.
 // The tables are those of the file's own schema with a contact_id.
 func deleteSQLiteContacts(ctx context.Context, path string, tomb []journalEntry) error {
-	d, err := openSQLiteDB("file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(MEMORY)")
+	d, err := openSQLiteDB("file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(MEMORY)")
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custos/custos/internal/vault"
@@ -47,6 +48,10 @@ type Manifest struct {
 	// Sequences the values of its sequences.
 	Tables    []string         `json:"tables,omitempty"`
 	Sequences map[string]int64 `json:"sequences,omitempty"`
+	// Columns are, by table, the columns of its COPY file, in order
+	// (backups made since session 7; an older one has the columns its
+	// tables had then).
+	Columns map[string][]string `json:"columns,omitempty"`
 }
 
 // Backup writes a consistent copy of the data store, with the erasure
@@ -476,7 +481,11 @@ func (db *DB) restorePostgres(ctx context.Context, cfg Config, dir string, m *Ma
 			if err != nil {
 				return fmt.Errorf("store: restore: %w", err)
 			}
-			_, err = c.PgConn().CopyFrom(ctx, f, `COPY `+pgx.Identifier{t}.Sanitize()+` FROM STDIN`)
+			cols := ""
+			if m.Columns != nil {
+				cols = ` (` + columnList(m.Columns[t]) + `)`
+			}
+			_, err = c.PgConn().CopyFrom(ctx, f, `COPY `+pgx.Identifier{t}.Sanitize()+cols+` FROM STDIN`)
 			f.Close()
 			if err != nil {
 				return fmt.Errorf("store: restore %s: %w", t, err)
@@ -513,9 +522,18 @@ func (db *DB) dumpPostgres(ctx context.Context, d *sql.DB, dir string, m *Manife
 		if m.Tables, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			return fmt.Errorf("store: backup: %w", err)
 		}
+		rows, _ = tx.Query(ctx, sqlColumns)
+		m.Columns = map[string][]string{}
+		var t, col string
+		if _, err := pgx.ForEachRow(rows, []any{&t, &col}, func() error {
+			m.Columns[t] = append(m.Columns[t], col)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("store: backup: %w", err)
+		}
 		for _, t := range m.Tables {
 			if err := createFile(filepath.Join(dir, t+".copy"), func(w io.Writer) error {
-				_, err := c.PgConn().CopyTo(ctx, w, `COPY `+pgx.Identifier{t}.Sanitize()+` TO STDOUT`)
+				_, err := c.PgConn().CopyTo(ctx, w, `COPY `+pgx.Identifier{t}.Sanitize()+` (`+columnList(m.Columns[t])+`) TO STDOUT`)
 				return err
 			}); err != nil {
 				return fmt.Errorf("store: backup %s: %w", t, err)
@@ -535,6 +553,20 @@ func (db *DB) dumpPostgres(ctx context.Context, d *sql.DB, dir string, m *Manife
 		rows.Close()
 		return rows.Err()
 	})
+}
+
+// sqlColumns lists the columns of the tables of PostgreSQL's current
+// schema, each table's in their order.
+const sqlColumns = `SELECT table_name::text, column_name::text FROM information_schema.columns
+	WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`
+
+// columnList is cols as a column list of a statement.
+func columnList(cols []string) string {
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = pgx.Identifier{c}.Sanitize()
+	}
+	return strings.Join(quoted, ", ")
 }
 
 // vacuumInto writes a consistent copy of the SQLite database at src to dst.

@@ -375,3 +375,34 @@ func TestDataBackupScrubLeavesNoBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestScrubReadsColumnsFromTheManifest: a PostgreSQL data backup records
+// the columns of its COPY files. When a later migration rebuilds a table
+// with its columns in another order, forgetting a contact still finds
+// its lines in the backup's copy of that table.
+func TestScrubReadsColumnsFromTheManifest(t *testing.T) {
+	cfg := storetest.Config(t)
+	if cfg.DatabaseURL == "" {
+		t.Skip("the COPY files of a PostgreSQL backup")
+	}
+	db := storetest.OpenConfig(t, cfg, storetest.Vault(t))
+	wctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	gone, _ := markedContact(t, db, wctx, "gone"), markedContact(t, db, wctx, "kept")
+	data, _ := backUp(t, db)
+	// The tag index rebuilt with the contact first, as a migration may.
+	if err := db.ExecRaw(wctx, `ALTER TABLE contact_tags RENAME TO contact_tags_old;
+		CREATE TABLE contact_tags (contact_id BIGINT NOT NULL, workspace_id BIGINT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (workspace_id, tag, contact_id));
+		INSERT INTO contact_tags SELECT contact_id, workspace_id, tag FROM contact_tags_old;
+		DROP TABLE contact_tags_old`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ForgetContact(wctx, gone.ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
+		t.Fatal(err)
+	}
+	if files := filesHolding(t, data, "zq9taggone"); len(files) > 0 {
+		t.Errorf("the forgotten contact's tag is still in %v", files)
+	}
+	if len(filesHolding(t, data, "zq9tagkept")) == 0 {
+		t.Error("the kept contact's tag is gone from the backup")
+	}
+}

@@ -358,32 +358,35 @@ func deleteSQLiteContacts(ctx context.Context, path string, tomb []journalEntry)
 // scrubPostgresData rewrites the COPY files of a PostgreSQL data backup:
 // the contacts' rows dropped from every table with a contact_id, their
 // contacts rows dropped (erase) or stripped of personal values
-// (anonymize). The columns of each table are read from the live schema,
-// which has the backup's columns, in their order, followed by any added
-// since (migrations only add columns). The tombstones are added to the
-// backup's tombstones, as they are in its journal.
+// (anonymize). The columns of each file are the manifest's; a backup made
+// before it recorded them has its tables' columns of then, which the live
+// schema has in their order, followed by any added since (migrations up to
+// session 7 only added columns). The tombstones are added to the backup's
+// tombstones, as they are in its journal.
 func (db *DB) scrubPostgresData(ctx context.Context, dir string, m *Manifest, tomb []journalEntry) error {
 	modes := make(map[contactRef]string, len(tomb))
 	for _, t := range tomb {
 		modes[t.ref()] = t.Mode
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT table_name::text, column_name::text FROM information_schema.columns
-		WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)
-	if err != nil {
-		return fmt.Errorf("columns: %w", err)
-	}
-	columns := map[string][]string{}
-	for rows.Next() {
-		var t, c string
-		if err := rows.Scan(&t, &c); err != nil {
-			rows.Close()
+	columns := m.Columns
+	if columns == nil {
+		rows, err := db.read.QueryContext(ctx, sqlColumns)
+		if err != nil {
+			return fmt.Errorf("columns: %w", err)
+		}
+		columns = map[string][]string{}
+		for rows.Next() {
+			var t, c string
+			if err := rows.Scan(&t, &c); err != nil {
+				rows.Close()
+				return err
+			}
+			columns[t] = append(columns[t], c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		columns[t] = append(columns[t], c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	ref := func(f [][]byte, wsAt, idAt int) (contactRef, bool) {
 		if wsAt < 0 || idAt < 0 || wsAt >= len(f) || idAt >= len(f) {
@@ -397,6 +400,7 @@ func (db *DB) scrubPostgresData(ctx context.Context, dir string, m *Manifest, to
 		cols := columns[table]
 		wsAt := slices.Index(cols, "workspace_id")
 		path := filepath.Join(dir, table+".copy")
+		var err error
 		switch {
 		case table == "tombstones":
 			err = addTombstoneLines(path, cols, tomb)

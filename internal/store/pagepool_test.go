@@ -11,11 +11,10 @@ import (
 // TestPagePool: the pages SQLite caches come from the page pool, in slots
 // of their own size, not from the driver's allocator.
 func TestPagePool(t *testing.T) {
-	cfg := storetest.Config(t)
-	if cfg.DatabaseURL != "" {
+	db := storetest.Open(t)
+	if db.Dialect() != "sqlite" {
 		t.Skip("SQLite's page cache")
 	}
-	db := storetest.OpenConfig(t, cfg, storetest.Vault(t))
 	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
 	mustContact(t, db, ctx, "anna@example.com", map[string]any{"first_name": "Anna"})
 	err, inUse := store.PagePool()

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/custos/custos/internal/custos"
@@ -112,6 +113,9 @@ type DB struct {
 	// checkpointers are SQLite connections of their own that copy the
 	// write-ahead logs into the files (checkpointWAL).
 	checkpointers []*sql.DB
+	// walLong holds, by writer, whether its write-ahead log has grown
+	// past walRestartFrames, for the writer to restart it (restartWAL).
+	walLong map[*sql.DB]*atomic.Bool
 	// walMu keeps the checkpointer and an emptying of a log (truncateWAL)
 	// from running at once: SQLite would give the second up.
 	walMu sync.Mutex
@@ -330,7 +334,9 @@ func sqliteDSN(path string, writer bool) string {
 		// path and left copies of pages on disk.
 		q.Add("_pragma", "temp_store(MEMORY)")
 		// The checkpointer copies the log into the file (checkpointWAL).
+		// A log restarted after it grew long is cut back to 64 MiB.
 		q.Add("_pragma", "wal_autocheckpoint(0)")
+		q.Add("_pragma", "journal_size_limit(67108864)")
 		q.Set("_txlock", "immediate")
 	} else {
 		q.Add("_pragma", "query_only(1)")
@@ -377,8 +383,9 @@ func (db *DB) openSQLite(dir string) error {
 	for _, f := range []string{DataFile, KeysFile} {
 		_ = os.Chmod(filepath.Join(dir, f), 0o600)
 	}
-	for _, d := range db.checkpointers {
-		db.bg.Go(func() { db.checkpointWAL(d) })
+	db.walLong = map[*sql.DB]*atomic.Bool{db.write: new(atomic.Bool), db.keys: new(atomic.Bool)}
+	for i, w := range []*sql.DB{db.write, db.keys} {
+		db.bg.Go(func() { db.checkpointWAL(db.checkpointers[i], db.walLong[w]) })
 	}
 	return nil
 }
@@ -716,7 +723,11 @@ func (db *DB) commit(ctx context.Context, d *sql.DB, tx *sql.Tx) error {
 			return mapError(err)
 		}
 	}
-	return mapError(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return mapError(err)
+	}
+	db.restartWAL(d)
+	return nil
 }
 
 // actor returns the actor of the context, or EUNAUTHORIZED: every store

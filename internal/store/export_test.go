@@ -109,3 +109,10 @@ func (db *DB) CrashAt(step string, err error) {
 // PagePool reports the page pool: whether setting it up failed, and how
 // many of its slots hold a page now.
 func PagePool() (error, int64) { return pagePool.err, pagePoolInUse() }
+
+// SetWALRestartFrames sets how long a write-ahead log may grow before its
+// writer restarts it, until the returned function puts it back.
+func SetWALRestartFrames(n int64) func() {
+	old := walRestartFrames.Swap(n)
+	return func() { walRestartFrames.Store(old) }
+}

@@ -1,8 +1,12 @@
 package store_test
 
 import (
+	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,5 +44,48 @@ func TestWALCheckpointedInBackground(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// TestWALRestartsUnderSustainedWrites: with write transactions back to
+// back, a passive checkpoint never lets the log start again from its
+// beginning; once the log has grown past its limit, the writer restarts
+// it, so that it stays short.
+func TestWALRestartsUnderSustainedWrites(t *testing.T) {
+	cfg := storetest.Config(t)
+	if cfg.DatabaseURL != "" {
+		t.Skip("SQLite's write-ahead log; PostgreSQL checkpoints itself")
+	}
+	t.Cleanup(store.SetWALRestartFrames(300))
+	db := storetest.OpenConfig(t, cfg, storetest.Vault(t))
+	ctx := storetest.Workspace(t, db, "acme", custos.RoleAdmin)
+	// Four writers for two seconds: the one writer connection never idles.
+	deadline := time.Now().Add(2 * time.Second)
+	var wg sync.WaitGroup
+	var written atomic.Int64
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(deadline); i++ {
+				if err := db.CreateContact(ctx, &custos.Contact{Email: fmt.Sprintf("w%d-%d@example.com", w, i)}); err != nil {
+					t.Error(err)
+					return
+				}
+				written.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	d, err := sql.Open("sqlite", "file:"+filepath.Join(cfg.DataDir, store.DataFile)+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var busy, frames, done int
+	if err := d.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d contacts written; %d frames in the log", written.Load(), frames)
+	if frames > 3000 {
+		t.Fatalf("the log holds %d frames after %d contacts: it was not restarted", frames, written.Load())
 	}
 }

@@ -116,8 +116,9 @@ type DB struct {
 	// walLong holds, by writer, whether its write-ahead log has grown
 	// past walRestartFrames, for the writer to restart it (restartWAL).
 	walLong map[*sql.DB]*atomic.Bool
-	// walMu keeps the checkpointer and an emptying of a log (truncateWAL)
-	// from running at once: SQLite would give the second up.
+	// walMu keeps the checkpointer, a writer's restart of its log
+	// (restartWAL) and an emptying of a log (truncateWAL) from running at
+	// once: SQLite would give the second up.
 	walMu sync.Mutex
 	// readAudits are reads of personal data waiting for their audit
 	// entries, which one writer commits in batches (AuditRead).

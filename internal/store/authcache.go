@@ -215,66 +215,64 @@ func (c *authCache) touched(hash [sha256.Size]byte, k custos.APIKey) {
 // cachedSettings returns the workspace's security settings, from the
 // cache while the auth generation has not moved.
 func (db *DB) cachedSettings(ctx context.Context, ws int64) (*custos.SecuritySettings, error) {
-	gen, err := db.authGen(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c := &db.auth
-	c.mu.Lock()
-	c.at(gen)
-	s := c.settings[ws]
-	c.mu.Unlock()
-	if s != nil {
-		return s, nil
-	}
-	if s, err = db.securitySettings(ctx, db.read, ws); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.gen == gen && len(c.settings) < maxCachedKeys {
-		c.settings[ws] = s
-	}
-	c.mu.Unlock()
-	return s, nil
+	return cached(ctx, db, ws, func(c *authCache) map[int64]*custos.SecuritySettings { return c.settings },
+		func() (*custos.SecuritySettings, error) { return db.securitySettings(ctx, db.read, ws) })
 }
 
 // cachedFields returns the workspace's field definitions, built-ins
 // first, from the cache while the generation has not moved: copies the
 // caller may change.
 func (db *DB) cachedFields(ctx context.Context, ws int64) ([]*custos.FieldDef, error) {
-	gen, err := db.authGen(ctx)
+	fs, err := cached(ctx, db, ws, func(c *authCache) map[int64][]custos.FieldDef { return c.fields },
+		func() ([]custos.FieldDef, error) {
+			defs, err := db.fields(ctx, db.read, ws)
+			if err != nil {
+				return nil, err
+			}
+			fs := make([]custos.FieldDef, len(defs))
+			for i, f := range defs {
+				fs[i] = *f
+			}
+			return fs, nil
+		})
 	if err != nil {
 		return nil, err
+	}
+	out := make([]*custos.FieldDef, len(fs))
+	for i := range fs {
+		f := fs[i]
+		f.Choices, f.PurposeIDs = slices.Clone(f.Choices), slices.Clone(f.PurposeIDs)
+		out[i] = &f
+	}
+	return out, nil
+}
+
+// cached returns the workspace's entry in one of the cache's tables
+// while the auth generation has not moved; else what load reads, kept
+// unless the generation moved meanwhile or the table is full.
+func cached[V any](ctx context.Context, db *DB, ws int64, table func(*authCache) map[int64]V, load func() (V, error)) (V, error) {
+	var zero V
+	gen, err := db.authGen(ctx)
+	if err != nil {
+		return zero, err
 	}
 	c := &db.auth
 	c.mu.Lock()
 	c.at(gen)
-	fs, ok := c.fields[ws]
+	v, ok := table(c)[ws]
 	c.mu.Unlock()
 	if ok {
-		out := make([]*custos.FieldDef, len(fs))
-		for i := range fs {
-			f := fs[i]
-			f.Choices, f.PurposeIDs = slices.Clone(f.Choices), slices.Clone(f.PurposeIDs)
-			out[i] = &f
-		}
-		return out, nil
+		return v, nil
 	}
-	out, err := db.fields(ctx, db.read, ws)
-	if err != nil {
-		return nil, err
-	}
-	fs = make([]custos.FieldDef, len(out))
-	for i, f := range out {
-		fs[i] = *f
-		fs[i].Choices, fs[i].PurposeIDs = slices.Clone(f.Choices), slices.Clone(f.PurposeIDs)
+	if v, err = load(); err != nil {
+		return zero, err
 	}
 	c.mu.Lock()
-	if c.gen == gen && len(c.fields) < maxCachedKeys {
-		c.fields[ws] = fs
+	if t := table(c); c.gen == gen && len(t) < maxCachedKeys {
+		t[ws] = v
 	}
 	c.mu.Unlock()
-	return out, nil
+	return v, nil
 }
 
 // closeProbe closes the probe's connection.

@@ -100,11 +100,16 @@ func (w *MailWorker) Run(ctx context.Context) error {
 		case <-t.C:
 		case <-w.Wake:
 		}
+		if ctx.Err() != nil {
+			// Woken and stopped at once: select chose the wake-up.
+			return nil
+		}
 	}
 }
 
 // RunOnce sends every message due now and returns how many it handled
-// (sent, retried later or failed).
+// (sent, retried later or failed); stopped (ctx cancelled), it returns
+// ctx's error after recording the batch in hand.
 func (w *MailWorker) RunOnce(ctx context.Context) (int, error) {
 	conc := w.Concurrency
 	if conc <= 0 {
@@ -112,6 +117,9 @@ func (w *MailWorker) RunOnce(ctx context.Context) (int, error) {
 	}
 	total := 0
 	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
 		batch, err := w.Queue.ClaimMail(ctx, conc*64)
 		if err != nil {
 			return total, err
@@ -160,7 +168,9 @@ func (w *MailWorker) RunOnce(ctx context.Context) (int, error) {
 		wg.Wait()
 		total += len(batch)
 		if len(sent) > 0 {
-			if err := w.Queue.MailSent(ctx, sent...); err != nil {
+			// What was delivered is recorded even when the worker is
+			// stopping meanwhile, or the next start would send it again.
+			if err := w.Queue.MailSent(context.WithoutCancel(ctx), sent...); err != nil {
 				errs = append(errs, err)
 			}
 		}

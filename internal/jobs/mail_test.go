@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"io"
 	"log"
 	"math/big"
@@ -292,5 +293,40 @@ func TestMailQueueForget(t *testing.T) {
 	}
 	if st, err := db.MailQueueStatus(context.Background()); err != nil || len(st) != 0 {
 		t.Fatalf("after forget the queue holds %+v, %v", st, err)
+	}
+}
+
+// stopDuring is a real sender whose Send the process is told to stop
+// during, after the server accepted the message: the moment a stop cannot
+// otherwise be made to arrive at.
+type stopDuring struct {
+	*mail.Sender
+	stop context.CancelFunc
+}
+
+func (s stopDuring) Send(ctx context.Context, m *custos.Message) error {
+	err := s.Sender.Send(ctx, m)
+	s.stop()
+	return err
+}
+
+// TestMailQueueStopDuringDelivery: a message the SMTP server accepted is
+// recorded sent even though the worker was stopped before the record, so
+// the next start does not send it again.
+func TestMailQueueStopDuringDelivery(t *testing.T) {
+	db := storetest.Open(t)
+	ctx, contact, _ := fixture(t, db)
+	queue(t, ctx, db, contact)
+	ts := startSMTP(t)
+	run, stop := context.WithCancel(context.Background())
+	w := &jobs.MailWorker{Queue: db, Mailer: stopDuring{ts.sender(t), stop}}
+	if n, err := w.RunOnce(run); !errors.Is(err, context.Canceled) || n != 1 {
+		t.Fatalf("handled %d, %v; want 1, stopped", n, err)
+	}
+	if st := status(t, db); st.Status != custos.MailSent {
+		t.Fatalf("the delivered message is %s, want sent", st.Status)
+	}
+	if n, err := db.RequeueSending(context.Background()); err != nil || n != 0 {
+		t.Fatalf("requeued %d, %v; want nothing to send again", n, err)
 	}
 }

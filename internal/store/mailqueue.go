@@ -186,6 +186,11 @@ func (db *DB) ClaimMail(ctx context.Context, limit int) ([]*custos.QueuedMail, e
 	// RETURNING promises no order.
 	slices.SortFunc(rows, func(a, b claimedMail) int { return cmp.Compare(a.id, b.id) })
 	keys, err := db.mailKeys(ctx, rows)
+	if err != nil && ctx.Err() != nil {
+		// The worker is stopping: the batch stays "sending" and is queued
+		// again, due at once, when the next one starts (RequeueSending).
+		return nil, fmt.Errorf("store: claim mail: %w", ctx.Err())
+	}
 	if err != nil {
 		// The key store cannot be read just now: the batch waits a minute.
 		db.log.Warn("queued mail not opened", "err", err.Error())

@@ -117,3 +117,32 @@ func TestRestrictedContactGetsOnlyTransactionalMail(t *testing.T) {
 		t.Fatalf("queue: %+v %v", q, err)
 	}
 }
+
+// TestClaimMailStoppedClaimsNothing: a worker that was stopped (its
+// context cancelled) and woken at the same moment claims nothing; the
+// message stays queued, due at once, for the next worker. The claim rides
+// the sign-up writer, whose own context is never cancelled, so a claim
+// that reached it before would be committed, the keys not read, and the
+// message put off a minute.
+func TestClaimMailStoppedClaimsNothing(t *testing.T) {
+	db := openTestDB(t)
+	ctx := testActor(t, db)
+	c := &custos.Contact{Email: "stopped@example.com"}
+	if err := db.CreateContact(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueueContactMail(ctx, c.ID, &custos.Message{To: c.Email, Subject: "Link", Text: "Hello."}); err != nil {
+		t.Fatal(err)
+	}
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 50 {
+		if got, err := db.ClaimMail(stopped, 10); err == nil || len(got) != 0 {
+			t.Fatalf("a stopped worker claimed %d: %v", len(got), err)
+		}
+	}
+	got, err := db.ClaimMail(context.Background(), 10)
+	if err != nil || len(got) != 1 || got[0].Attempts != 1 {
+		t.Fatalf("the next worker claimed %+v: %v", got, err)
+	}
+}

@@ -311,6 +311,12 @@ func (db *DB) writeSignup(ctx context.Context, w *signupWrite) error {
 	if w.job == nil {
 		q = db.signupQ[int(w.bidx[0])%len(db.signupQ)]
 	}
+	// A select picks at random among what is ready: a cancelled caller
+	// must not be queued because the writer happened to be free too (the
+	// writer runs its work under a context of its own).
+	if ctx.Err() != nil {
+		return custos.Errorf(custos.EUNAVAILABLE, "the request was cancelled or timed out")
+	}
 	select {
 	case q <- w:
 	case <-db.closing:

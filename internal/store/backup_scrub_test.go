@@ -406,3 +406,37 @@ func TestScrubReadsColumnsFromTheManifest(t *testing.T) {
 		t.Error("the kept contact's tag is gone from the backup")
 	}
 }
+
+// TestScrubRemovesWhatACrashLeft: a scrub of a SQLite data backup killed
+// part way leaves its scratch copies beside the backup, each holding the
+// contact. The next erasure removes them with the rest.
+func TestScrubRemovesWhatACrashLeft(t *testing.T) {
+	cfg := storetest.Config(t)
+	if cfg.DatabaseURL != "" {
+		t.Skip("the scratch copies are SQLite's; PostgreSQL's scrub rewrites COPY files one by one")
+	}
+	db := storetest.OpenConfig(t, cfg, storetest.Vault(t))
+	wctx := storetest.Workspace(t, db, "shop", custos.RoleAdmin)
+	c := markedContact(t, db, wctx, "crashed")
+	markedContact(t, db, wctx, "kept")
+	data, _ := backUp(t, db)
+	backup := filepath.Join(data, store.DataFile)
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{".scrub", ".scrub-journal", ".clean", ".clean-journal"} {
+		if err := os.WriteFile(backup+name, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ForgetContact(wctx, c.ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
+		t.Fatal(err)
+	}
+	if got := filesHolding(t, data, "zq9tagcrashed"); len(got) > 0 {
+		t.Errorf("the forgotten contact is still in %v", got)
+	}
+	if got := filesHolding(t, data, "zq9tagkept"); len(got) != 1 || got[0] != backup {
+		t.Errorf("the contact kept is in %v, want the backup alone", got)
+	}
+}

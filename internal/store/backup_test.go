@@ -449,7 +449,7 @@ func TestRestoreResetsAuditCheckpoints(t *testing.T) {
 
 // backUp backs up db's data and key store into two new directories, and
 // answers them.
-func backUp(t *testing.T, db *store.DB) (data, keys string) {
+func backUp(t testing.TB, db *store.DB) (data, keys string) {
 	t.Helper()
 	backups := t.TempDir()
 	data, keys = filepath.Join(backups, "data"), filepath.Join(backups, "keys")

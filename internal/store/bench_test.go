@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -280,6 +282,40 @@ func BenchmarkForget(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/forget")
+}
+
+// BenchmarkForgetWithBackup measures forgetting a contact that a
+// registered SQLite or PostgreSQL data backup of CUSTOS_BENCH_CONTACTS
+// contacts (default 100,000) holds: the erasure scrubs the backup too.
+func BenchmarkForgetWithBackup(b *testing.B) {
+	n := 100000
+	if v, err := strconv.Atoi(os.Getenv("CUSTOS_BENCH_CONTACTS")); err == nil && v > 0 {
+		n = v
+	}
+	db := storetest.Open(b)
+	ctx := storetest.Workspace(b, db, "bench", custos.RoleAdmin)
+	p := mustPurpose(b, db, ctx, custos.BasisConsent)
+	fill(b, db, ctx, "backed", n, p.ID)
+	cs, _, err := db.FindContacts(ctx, custos.ContactFilter{Limit: b.N})
+	if err != nil || len(cs) < b.N {
+		b.Fatalf("found %d contacts: %v", len(cs), err)
+	}
+	data, _ := backUp(b, db)
+	var size int64
+	filepath.WalkDir(data, func(_ string, d fs.DirEntry, _ error) error {
+		if info, err := d.Info(); err == nil && !d.IsDir() {
+			size += info.Size()
+		}
+		return nil
+	})
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := db.ForgetContact(ctx, cs[i].ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/forget")
+	b.ReportMetric(float64(size)/(1<<20), "backup-MiB")
 }
 
 // BenchmarkExport measures the export of a contact with 1,000 consent

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -239,10 +240,11 @@ func (db *DB) scrubDataBackup(ctx context.Context, dir string, m *Manifest, tomb
 // (SQLite moves cells between pages when it rebalances the tree, and the
 // old place is not always cleared), and a kill -9 in the middle of an
 // in-place change could leave the backup half written. So the backup is
-// copied, the copy scrubbed, copied again with VACUUM INTO (a fresh file
-// holds only live rows), synced, and renamed over the backup; the scratch
-// files left by a crash are removed first. Nothing is done when the backup
-// holds none of the contacts.
+// copied byte for byte (a closed file: only a scrub, under the backup's
+// lock, changes it), the copy scrubbed, copied again with VACUUM INTO (a
+// fresh file holds only live rows), synced, and renamed over the backup;
+// the scratch files left by a crash are removed first. Nothing is done
+// when the backup holds none of the contacts.
 func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) error {
 	scratch, clean := path+".scrub", path+".clean"
 	for _, f := range []string{scratch, scratch + "-journal", clean, clean + "-journal"} {
@@ -276,7 +278,7 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 	}
 	defer os.Remove(scratch)
 	defer os.Remove(clean) // after a failure; renamed otherwise
-	if err := vacuumInto(ctx, path, scratch); err != nil {
+	if err := copyScratch(path, scratch); err != nil {
 		return err
 	}
 	if err := deleteSQLiteContacts(ctx, scratch, held); err != nil {
@@ -295,6 +297,26 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 		return err
 	}
 	return os.Rename(clean, path)
+}
+
+// copyScratch copies src to the scratch file dst (mode 0600), which must
+// not exist. It is not synced: a crash leaves it to be removed, under the
+// name the next scrub removes first.
+func copyScratch(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // deleteSQLiteContacts deletes the contacts' rows from the SQLite data

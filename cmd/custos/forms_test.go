@@ -474,7 +474,7 @@ func TestServeSignupFlags(t *testing.T) {
 
 // openDataDir opens the store of the data directory cfg names, with its
 // master key, as a command does.
-func openDataDir(t *testing.T, cfg store.Config) *store.DB {
+func openDataDir(t testing.TB, cfg store.Config) *store.DB {
 	t.Helper()
 	key, err := vault.LoadMasterKey("", filepath.Join(cfg.DataDir, vault.MasterKeyFile))
 	if err != nil {

@@ -245,6 +245,9 @@ func (m *Main) actAs(ctx context.Context, workspace string, role custos.Role) (c
 
 // Close closes what Run opened.
 func (m *Main) Close() error {
+	if m.Mail != nil {
+		m.Mail.Close()
+	}
 	if m.DB != nil {
 		return m.DB.Close()
 	}

@@ -39,7 +39,7 @@ type smtpServer struct {
 	rcpts   []string
 }
 
-func startSMTP(t *testing.T, replies ...*smtp.SMTPError) *smtpServer {
+func startSMTP(t testing.TB, replies ...*smtp.SMTPError) *smtpServer {
 	t.Helper()
 	cert, roots := selfSigned(t)
 	ts := &smtpServer{roots: roots, replies: replies}
@@ -58,7 +58,7 @@ func startSMTP(t *testing.T, replies ...*smtp.SMTPError) *smtpServer {
 	return ts
 }
 
-func (ts *smtpServer) sender(t *testing.T) *mail.Sender {
+func (ts *smtpServer) sender(t testing.TB) *mail.Sender {
 	t.Helper()
 	s, err := mail.New(mail.Config{URL: "smtp://" + ts.addr, From: "Custos <noreply@example.com>", TLSConfig: &tls.Config{RootCAs: ts.roots}})
 	if err != nil {
@@ -106,7 +106,7 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) Reset()        { s.to = "" }
 func (s *session) Logout() error { return nil }
 
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -135,7 +135,7 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 // fixture is a store with one contact and a clock.
-func fixture(t *testing.T, db *store.DB) (context.Context, int64, *clock) {
+func fixture(t testing.TB, db *store.DB) (context.Context, int64, *clock) {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	db.Now = c.now

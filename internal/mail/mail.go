@@ -154,6 +154,15 @@ func (s *Sender) SendBatch(ctx context.Context, ms []*custos.Message) ([]error, 
 	return errs, true
 }
 
+// Close ends the SMTP connections kept open between messages (see
+// smtpIdle). The sender may still be used: it opens new ones.
+func (s *Sender) Close() error {
+	if s.smtp != nil {
+		s.smtp.close()
+	}
+	return nil
+}
+
 // Purge deletes every message about ref from the outbox, including the
 // remains of an interrupted write, and returns how many files it removed.
 // It is called when a contact is forgotten. Mail handed to an SMTP server

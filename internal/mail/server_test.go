@@ -48,6 +48,7 @@ type testServer struct {
 	auths    int // AUTH attempts
 	tlsAuths int // AUTH attempts over TLS
 	sessions int
+	conns    []*smtp.Conn // every connection, to hang up on
 	debug    bytes.Buffer // the conversation, both ways
 }
 
@@ -65,6 +66,7 @@ func startServer(tb testing.TB, mode serverMode) *testServer {
 	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		ts.mu.Lock()
 		ts.sessions++
+		ts.conns = append(ts.conns, c)
 		ts.mu.Unlock()
 		return &session{ts: ts, conn: c}, nil
 	}))
@@ -123,6 +125,25 @@ func (ts *testServer) authAttempts() (all, overTLS int) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	return ts.auths, ts.tlsAuths
+}
+
+// hangUp closes every connection the server has, as a server does with
+// a client idle too long.
+func (ts *testServer) hangUp() {
+	ts.mu.Lock()
+	conns := ts.conns
+	ts.conns = nil
+	ts.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// sessionCount returns how many sessions the server has begun.
+func (ts *testServer) sessionCount() int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.sessions
 }
 
 func (ts *testServer) conversation() string {

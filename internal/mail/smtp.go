@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custos/custos/internal/custos"
@@ -65,6 +66,9 @@ type smtpTransport struct {
 	addr        string // host:port
 	user, pass  string
 	tls         *tls.Config
+
+	mu   sync.Mutex
+	idle []*smtpConn // newest last
 }
 
 // parseSMTPURL checks an smtp:// or smtps:// URL. Its errors name the field
@@ -151,66 +155,189 @@ func (t *smtpTransport) send(ctx context.Context, from, to string, raw []byte) e
 	return err
 }
 
+// A connection is kept open after a message, for the next: the worker
+// sends a few messages at once, each on a connection of its own, and the
+// handshake (TCP, STARTTLS, AUTH) costs more than a message. At most
+// smtpMaxIdle are kept, each for smtpIdle at most; one the server closed
+// meanwhile fails at MAIL FROM, before any of the message went, and the
+// message goes on a new connection.
+const (
+	smtpMaxIdle = 8
+	smtpIdle    = 20 * time.Second
+)
+
+// smtpConn is a connection to the server, past its greeting, STARTTLS and
+// AUTH, between messages.
+type smtpConn struct {
+	conn      net.Conn
+	c         *smtp.Client
+	idleSince time.Time
+}
+
 func (t *smtpTransport) converse(ctx context.Context, from, to string, raw []byte) error {
-	conn, err := t.dial(ctx)
-	if err != nil {
-		return fmt.Errorf("mail: connect to the SMTP server: %w", err)
+	if sc := t.takeIdle(); sc != nil {
+		again, err := t.deliver(ctx, sc, from, to, raw)
+		if err == nil || !again || ctx.Err() != nil {
+			return err
+		}
 	}
-	defer conn.Close()
+	sc, err := t.open(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = t.deliver(ctx, sc, from, to, raw)
+	return err
+}
+
+// watch makes ctx's deadline and cancellation cut short what is read or
+// written on conn: an expired deadline fails every read and write. The
+// function it returns ends that, and reports whether ctx left conn fit for
+// more.
+func watch(ctx context.Context, conn net.Conn) func() bool {
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
-	// A cancelled context cuts a reply short: an expired deadline fails
-	// every read and write on the connection.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	return context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+}
 
+// open connects to the server and takes the conversation up to the first
+// message: greeting, EHLO, STARTTLS (required), AUTH.
+func (t *smtpTransport) open(ctx context.Context) (*smtpConn, error) {
+	conn, err := t.dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mail: connect to the SMTP server: %w", err)
+	}
+	stop := watch(ctx, conn)
+	defer stop()
+	c, err := t.handshake(conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &smtpConn{conn: conn, c: c}, nil
+}
+
+func (t *smtpTransport) handshake(conn net.Conn) (*smtp.Client, error) {
 	c, err := smtp.NewClient(conn, t.host)
 	if err != nil {
-		return smtpFail("greeting", err)
+		return nil, smtpFail("greeting", err)
 	}
-	defer c.Close()
 	if err := c.Hello(heloName); err != nil {
-		return smtpFail("ehlo", err)
+		return nil, smtpFail("ehlo", err)
 	}
 	if !t.implicitTLS {
 		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return ErrNoSTARTTLS
+			return nil, ErrNoSTARTTLS
 		}
 		if err := c.StartTLS(t.tls); err != nil {
-			return smtpFail("starttls", err)
+			return nil, smtpFail("starttls", err)
 		}
 	}
 	if _, ok := c.TLSConnectionState(); !ok {
-		return ErrNoSTARTTLS // cannot happen; checked lest it ever does
+		return nil, ErrNoSTARTTLS // cannot happen; checked lest it ever does
 	}
 	if t.user != "" {
 		if ok, _ := c.Extension("AUTH"); !ok {
-			return errors.New("mail: the SMTP server does not offer AUTH, but the SMTP URL has credentials")
+			return nil, errors.New("mail: the SMTP server does not offer AUTH, but the SMTP URL has credentials")
 		}
 		if err := c.Auth(smtp.PlainAuth("", t.user, t.pass, t.host)); err != nil {
-			return smtpFail("auth", err)
+			return nil, smtpFail("auth", err)
 		}
 	}
-	if err := c.Mail(from); err != nil {
-		return smtpFail("sender", err)
+	return c, nil
+}
+
+// deliver sends one message on sc, then keeps sc for the next message, or
+// closes it after a failure. again reports a failure at MAIL FROM that a
+// new connection may not meet: the server closed this one (no reply, or
+// 421), and nothing of the message was sent.
+func (t *smtpTransport) deliver(ctx context.Context, sc *smtpConn, from, to string, raw []byte) (again bool, err error) {
+	stop := watch(ctx, sc.conn)
+	defer func() {
+		if stop() && err == nil {
+			sc.conn.SetDeadline(time.Time{})
+			t.putIdle(sc)
+		} else {
+			sc.c.Close()
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return false, err
 	}
-	if err := c.Rcpt(to); err != nil {
-		return smtpFail("recipient", err)
+	if err := sc.c.Mail(from); err != nil {
+		var te *textproto.Error
+		return !errors.As(err, &te) || te.Code == 421, smtpFail("sender", err)
 	}
-	w, err := c.Data()
+	if err := sc.c.Rcpt(to); err != nil {
+		return false, smtpFail("recipient", err)
+	}
+	w, err := sc.c.Data()
 	if err != nil {
-		return smtpFail("data", err)
+		return false, smtpFail("data", err)
 	}
 	if _, err := w.Write(raw); err != nil {
-		return smtpFail("data", err)
+		return false, smtpFail("data", err)
 	}
+	// Once this succeeds the server has taken the message: nothing after
+	// it may report the send as failed, or a retry would deliver it twice.
 	if err := w.Close(); err != nil {
-		return smtpFail("data", err)
+		return false, smtpFail("data", err)
 	}
-	// The server has taken the message. A failed QUIT must not report the
-	// send as failed, or a retry would deliver it twice.
-	c.Quit()
-	return nil
+	return false, nil
+}
+
+// takeIdle returns the connection kept last, if it has not been idle too
+// long; those that have are closed.
+func (t *smtpTransport) takeIdle() *smtpConn {
+	t.mu.Lock()
+	var sc *smtpConn
+	var old []*smtpConn
+	for sc == nil && len(t.idle) > 0 {
+		last := t.idle[len(t.idle)-1]
+		t.idle = t.idle[:len(t.idle)-1]
+		if time.Since(last.idleSince) < smtpIdle {
+			sc = last
+		} else {
+			old = append(old, last)
+		}
+	}
+	t.mu.Unlock()
+	for _, o := range old {
+		o.c.Close()
+	}
+	return sc
+}
+
+// putIdle keeps sc for the next message, or says goodbye when enough are
+// kept.
+func (t *smtpTransport) putIdle(sc *smtpConn) {
+	sc.idleSince = time.Now()
+	t.mu.Lock()
+	kept := len(t.idle) < smtpMaxIdle
+	if kept {
+		t.idle = append(t.idle, sc)
+	}
+	t.mu.Unlock()
+	if !kept {
+		sc.quit()
+	}
+}
+
+// quit ends the conversation politely, waiting a moment at most.
+func (sc *smtpConn) quit() {
+	sc.conn.SetDeadline(time.Now().Add(5 * time.Second))
+	sc.c.Quit()
+	sc.c.Close()
+}
+
+// close says goodbye on every connection kept.
+func (t *smtpTransport) close() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = nil
+	t.mu.Unlock()
+	for _, sc := range idle {
+		sc.quit()
+	}
 }
 
 func (t *smtpTransport) dial(ctx context.Context) (net.Conn, error) {

@@ -72,6 +72,52 @@ func TestSMTPStartTLS(t *testing.T) {
 	}
 }
 
+// TestSMTPReusesConnections: messages sent one after another go over
+// one connection, greeted, secured and authenticated once.
+func TestSMTPReusesConnections(t *testing.T) {
+	ts := startServer(t, modeSTARTTLS)
+	s := ts.sender(t, ts.url("smtp", testUser, testPass))
+	defer s.Close()
+	for range 5 {
+		if err := s.Send(context.Background(), testMessage()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(ts.received()); got != 5 {
+		t.Fatalf("server received %d messages, want 5", got)
+	}
+	if all, _ := ts.authAttempts(); all != 1 {
+		t.Errorf("%d AUTH commands, want 1", all)
+	}
+	if n := strings.Count(ts.conversation(), "Ready to start TLS"); n != 1 {
+		t.Errorf("TLS started %d times, want 1", n)
+	}
+}
+
+// TestSMTPReconnectsWhenTheServerHungUp: the server closes the connection
+// kept between two messages; the second goes on a new one, once.
+func TestSMTPReconnectsWhenTheServerHungUp(t *testing.T) {
+	for _, mode := range []serverMode{modeSTARTTLS, modeImplicit} {
+		ts := startServer(t, mode)
+		scheme := map[serverMode]string{modeSTARTTLS: "smtp", modeImplicit: "smtps"}[mode]
+		s := ts.sender(t, ts.url(scheme, testUser, testPass))
+		if err := s.Send(context.Background(), testMessage()); err != nil {
+			t.Fatal(err)
+		}
+		ts.hangUp()
+		if err := s.Send(context.Background(), testMessage()); err != nil {
+			t.Fatalf("%s: after the server hung up: %v", scheme, err)
+		}
+		if got := len(ts.received()); got != 2 {
+			t.Errorf("%s: server received %d messages, want 2", scheme, got)
+		}
+		if all, _ := ts.authAttempts(); all != 2 {
+			t.Errorf("%s: %d AUTH commands, want 2 (one a connection)", scheme, all)
+		}
+		s.Close()
+	}
+}
+
 func TestSMTPImplicitTLS(t *testing.T) {
 	ts := startServer(t, modeImplicit)
 	s := ts.sender(t, ts.url("smtps", testUser, testPass))

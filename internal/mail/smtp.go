@@ -318,7 +318,7 @@ func (t *smtpTransport) putIdle(sc *smtpConn) {
 	}
 	t.mu.Unlock()
 	if !kept {
-		sc.quit()
+		go sc.quit() // the sender does not wait for the goodbye
 	}
 }
 
@@ -329,15 +329,18 @@ func (sc *smtpConn) quit() {
 	sc.c.Close()
 }
 
-// close says goodbye on every connection kept.
+// close says goodbye on every connection kept, on all at once: a server
+// that does not answer holds it up for 5 s at most.
 func (t *smtpTransport) close() {
 	t.mu.Lock()
 	idle := t.idle
 	t.idle = nil
 	t.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, sc := range idle {
-		sc.quit()
+		wg.Go(sc.quit)
 	}
+	wg.Wait()
 }
 
 func (t *smtpTransport) dial(ctx context.Context) (net.Conn, error) {

@@ -630,7 +630,8 @@ func writeFile(path string, b []byte) error {
 }
 
 // replaceFile replaces path atomically with what fill writes: a new
-// temporary file (mode 0600) beside it, synced, renamed over it.
+// temporary file (mode 0600) beside it, synced, renamed over it, and the
+// directory synced.
 func replaceFile(path string, fill func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -641,7 +642,23 @@ func replaceFile(path string, fill func(io.Writer) error) error {
 	if err := fillFile(f, fill); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir makes what was renamed, created or removed in dir durable: until
+// the directory is synced, a power cut can bring back the file a rename
+// replaced (a backup still holding a forgotten contact, after its scrub
+// was recorded done).
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // copyFile copies src to dst (mode 0600) atomically.

@@ -242,9 +242,9 @@ func (db *DB) scrubDataBackup(ctx context.Context, dir string, m *Manifest, tomb
 // in-place change could leave the backup half written. So the backup is
 // copied byte for byte (a closed file: only a scrub, under the backup's
 // lock, changes it), the copy scrubbed, copied again with VACUUM INTO (a
-// fresh file holds only live rows), synced, and renamed over the backup;
-// the scratch files left by a crash are removed first. Nothing is done
-// when the backup holds none of the contacts.
+// fresh file holds only live rows), synced, and renamed over the backup,
+// and the directory synced; the scratch files left by a crash are removed
+// first. Nothing is done when the backup holds none of the contacts.
 func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) error {
 	scratch, clean := path+".scrub", path+".clean"
 	for _, f := range []string{scratch, scratch + "-journal", clean, clean + "-journal"} {
@@ -296,7 +296,10 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 	if err != nil {
 		return err
 	}
-	return os.Rename(clean, path)
+	if err := os.Rename(clean, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 // copyScratch copies src to the scratch file dst (mode 0600), which must

@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/durable"
 	"github.com/custos/custos/internal/vault"
 )
 
@@ -295,6 +296,11 @@ func (b *Background) Stage(ctx context.Context, name string, o custos.ImportOpti
 		return nil, err
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return nil, err
+	}
+	// The upload is answered as taken: a power cut must not undo the
+	// rename and leave the import running without its file.
+	if err := durable.SyncDir(filepath.Dir(dst)); err != nil {
 		return nil, err
 	}
 	b.queue(custos.WithActor(context.Background(), a), dst)

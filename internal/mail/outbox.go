@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/durable"
 )
 
 // outbox keeps messages as files, <ref>-<unix nanoseconds>-<16 hex>.eml,
@@ -225,12 +226,7 @@ func isDigits(s string) bool {
 
 // syncDir makes a rename or removal in dir durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("mail: outbox: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("mail: outbox: sync: %w", err)
 	}
 	return nil

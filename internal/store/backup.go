@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custos/custos/internal/durable"
 	"github.com/custos/custos/internal/vault"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -645,20 +646,7 @@ func replaceFile(path string, fill func(io.Writer) error) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir makes what was renamed, created or removed in dir durable: until
-// the directory is synced, a power cut can bring back the file a rename
-// replaced (a backup still holding a forgotten contact, after its scrub
-// was recorded done).
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.SyncDir(filepath.Dir(path))
 }
 
 // copyFile copies src to dst (mode 0600) atomically.

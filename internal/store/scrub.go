@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/custos/custos/internal/custos"
+	"github.com/custos/custos/internal/durable"
 )
 
 // PendingFile lists, in the data directory, the registered backups that an
@@ -299,7 +300,7 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 	if err := os.Rename(clean, path); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return durable.SyncDir(filepath.Dir(path))
 }
 
 // copyScratch copies src to the scratch file dst (mode 0600), which must

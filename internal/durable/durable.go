@@ -1,7 +1,10 @@
 // Package durable holds what makes a change to files survive a power cut.
 package durable
 
-import "os"
+import (
+	"os"
+	"path/filepath"
+)
 
 // SyncDir makes what was created, renamed or removed in dir durable: until
 // the directory is synced, a power cut can undo a rename (bring back the
@@ -14,4 +17,13 @@ func SyncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// Rename renames from to to (on one file system) and syncs the directory
+// of to, so that the rename survives a power cut.
+func Rename(from, to string) error {
+	if err := os.Rename(from, to); err != nil {
+		return err
+	}
+	return SyncDir(filepath.Dir(to))
 }

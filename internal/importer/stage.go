@@ -295,12 +295,9 @@ func (b *Background) Stage(ctx context.Context, name string, o custos.ImportOpti
 	if err := b.db.PutImportKey(ctx, imp.ID, k); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return nil, err
-	}
 	// The upload is answered as taken: a power cut must not undo the
 	// rename and leave the import running without its file.
-	if err := durable.SyncDir(filepath.Dir(dst)); err != nil {
+	if err := durable.Rename(tmp.Name(), dst); err != nil {
 		return nil, err
 	}
 	b.queue(custos.WithActor(context.Background(), a), dst)

@@ -643,10 +643,7 @@ func replaceFile(path string, fill func(io.Writer) error) error {
 	if err := fillFile(f, fill); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return durable.SyncDir(filepath.Dir(path))
+	return durable.Rename(tmp, path)
 }
 
 // copyFile copies src to dst (mode 0600) atomically.

@@ -297,10 +297,7 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(clean, path); err != nil {
-		return err
-	}
-	return durable.SyncDir(filepath.Dir(path))
+	return durable.Rename(clean, path)
 }
 
 // copyScratch copies src to the scratch file dst (mode 0600), which must

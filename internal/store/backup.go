@@ -150,10 +150,21 @@ func (db *DB) registerBackup(dir string, kind BackupKind) error {
 			return fmt.Errorf("store: register backup: %w", err)
 		}
 		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("store: register backup: %w", err)
+		}
 		if _, err := f.Write(append(line, '\n')); err != nil {
 			return fmt.Errorf("store: register backup: %w", err)
 		}
-		return f.Sync()
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("store: register backup: %w", err)
+		}
+		if fi.Size() == 0 {
+			// A new list: its name must survive a power cut too.
+			return durable.SyncDir(db.dir)
+		}
+		return nil
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/custos/custos/internal/durable"
 	"github.com/custos/custos/internal/vault"
 )
 
@@ -143,6 +144,12 @@ func appendLines(path string, lines []byte) error {
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("store: append to %s: %w", filepath.Base(path), err)
+	}
+	if end == 0 {
+		// A new file: its name must survive a power cut too.
+		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
+			return fmt.Errorf("store: append to %s: %w", filepath.Base(path), err)
+		}
 	}
 	return nil
 }

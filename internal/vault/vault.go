@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/custos/custos/internal/durable"
 )
 
 // KeySize is the size of the master key and of every data key, in bytes.
@@ -129,7 +131,15 @@ func LoadMasterKey(env, path string) ([]byte, error) {
 			f.Close()
 			return nil, fmt.Errorf("vault: write master key: %w", err)
 		}
-		return key, f.Close()
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("vault: write master key: %w", err)
+		}
+		// Without the key the data is noise: its name must survive a
+		// power cut as surely as what it encrypts.
+		if err := durable.SyncDir(filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("vault: write master key: %w", err)
+		}
+		return key, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("vault: read master key: %w", err)
 	}

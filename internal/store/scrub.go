@@ -141,6 +141,9 @@ func (db *DB) scrubSite(ctx context.Context, site backupSite, k forgottenKeys, t
 	}
 	// One change of a backup at a time, across processes too.
 	return withLock(filepath.Join(site.Path, string(site.Kind)), func() error {
+		if err := removeTemporary(site.Path); err != nil {
+			return err
+		}
 		m, err := ReadManifest(site.Path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -155,6 +158,25 @@ func (db *DB) scrubSite(ctx context.Context, site backupSite, k forgottenKeys, t
 		}
 		return db.scrubDataBackup(ctx, site.Path, m, tomb)
 	})
+}
+
+// removeTemporary removes the temporary files (*.tmp) a change of the
+// backup in dir killed part way left there: a file being rewritten
+// without a forgotten contact's rows (replaceFile) holds the rest of them.
+// The caller holds the backup's lock.
+func removeTemporary(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".tmp") {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // pendingSites reads the pending list.

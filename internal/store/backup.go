@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/custos/custos/internal/durable"
@@ -72,6 +73,14 @@ func (db *DB) Backup(ctx context.Context, dir string, kind BackupKind) (*Manifes
 	if err := emptyDir(dir); err != nil {
 		return nil, err
 	}
+	// Until the manifest is written the backup holds its marker's lock;
+	// one that ends before (killed, or failed) leaves the marker unlocked,
+	// and the next scrub removes what it wrote (removeUnfinished).
+	marker, err := markUnfinished(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer marker.Close()
 	if err := db.registerBackup(dir, kind); err != nil {
 		return nil, err
 	}
@@ -122,12 +131,69 @@ func (db *DB) Backup(ctx context.Context, dir string, kind BackupKind) (*Manifes
 				return err
 			}
 		}
-		return writeFile(filepath.Join(dir, ManifestFile), body)
+		if err := writeFile(filepath.Join(dir, ManifestFile), body); err != nil {
+			return err
+		}
+		return os.Remove(marker.Name())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: backup: %w", err)
 	}
 	return m, nil
+}
+
+// unfinishedFile marks a backup directory whose backup is being made, or
+// ended before it was complete.
+const unfinishedFile = "backup-unfinished"
+
+// markUnfinished creates the marker in dir and locks it.
+func markUnfinished(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, unfinishedFile), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: backup: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: backup: %w", err)
+	}
+	return f, nil
+}
+
+// removeUnfinished removes what a backup that ended before its manifest
+// (killed, or failed) wrote into dir: no restore accepts it, and it may
+// hold contacts forgotten since, which no scrub of a complete backup
+// would reach. A backup still being made holds its marker's lock and is
+// left alone (it scrubs itself before it completes), as is a directory
+// without the marker. It reports whether it removed anything. The caller
+// holds the backup's lock.
+func removeUnfinished(dir string) (bool, error) {
+	f, err := os.Open(filepath.Join(dir, unfinishedFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); errors.Is(err, syscall.EWOULDBLOCK) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && e.Name() != unfinishedFile && !strings.HasSuffix(e.Name(), ".lock") {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return false, err
+			}
+		}
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		return false, err
+	}
+	return true, durable.SyncDir(dir)
 }
 
 // SitesFile lists, in the data directory, the backups this installation

@@ -132,9 +132,10 @@ func (db *DB) PendingBackupScrubs() ([]string, error) {
 }
 
 // scrubSite removes from one backup the keys k names (a key backup) or the
-// contacts of the tombstones (a data backup). A directory that is gone, or
-// holds no complete backup of its kind, is left alone: there is nothing
-// to scrub, or Backup scrubs it itself before it completes it.
+// contacts of the tombstones (a data backup). A directory that is gone is
+// left alone, as is one that holds no complete backup of its kind: there
+// is nothing to scrub, or Backup scrubs it itself before it completes it,
+// or it ended before and what it wrote goes (removeUnfinished).
 func (db *DB) scrubSite(ctx context.Context, site backupSite, k forgottenKeys, tomb []journalEntry) error {
 	if _, err := os.Stat(site.Path); errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -146,7 +147,11 @@ func (db *DB) scrubSite(ctx context.Context, site backupSite, k forgottenKeys, t
 		}
 		m, err := ReadManifest(site.Path)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil
+			removed, err := removeUnfinished(site.Path)
+			if removed {
+				db.log.WarnContext(ctx, "removed the files of a backup that ended before it was complete", "backup", site.Path)
+			}
+			return err
 		} else if err != nil {
 			return err
 		}

@@ -139,13 +139,6 @@ func (ts *testServer) hangUp() {
 	}
 }
 
-// sessionCount returns how many sessions the server has begun.
-func (ts *testServer) sessionCount() int {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.sessions
-}
-
 func (ts *testServer) conversation() string {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()

@@ -142,9 +142,6 @@ func (db *DB) scrubSite(ctx context.Context, site backupSite, k forgottenKeys, t
 	}
 	// One change of a backup at a time, across processes too.
 	return withLock(filepath.Join(site.Path, string(site.Kind)), func() error {
-		if err := removeTemporary(site.Path); err != nil {
-			return err
-		}
 		m, err := ReadManifest(site.Path)
 		if errors.Is(err, fs.ErrNotExist) {
 			removed, err := removeUnfinished(site.Path)
@@ -157,6 +154,9 @@ func (db *DB) scrubSite(ctx context.Context, site backupSite, k forgottenKeys, t
 		}
 		if m.Kind != site.Kind {
 			return nil // another kind of backup made there since
+		}
+		if err := removeTemporary(site.Path); err != nil {
+			return err
 		}
 		if m.Kind == BackupKeys {
 			return scrubKeyBackup(ctx, site.Path, m, k)

@@ -134,7 +134,7 @@ func (db *DB) Backup(ctx context.Context, dir string, kind BackupKind) (*Manifes
 		if err := writeFile(filepath.Join(dir, ManifestFile), body); err != nil {
 			return err
 		}
-		return os.Remove(marker.Name())
+		return os.Remove(filepath.Join(dir, unfinishedFile))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: backup: %w", err)
@@ -146,13 +146,19 @@ func (db *DB) Backup(ctx context.Context, dir string, kind BackupKind) (*Manifes
 // ended before it was complete.
 const unfinishedFile = "backup-unfinished"
 
-// markUnfinished creates the marker in dir and locks it.
+// markUnfinished puts the marker in dir, locked: created under another
+// name and locked first, so that no scrub ever sees it unlocked while the
+// backup runs.
 func markUnfinished(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, unfinishedFile), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(dir, unfinishedFile+".*")
 	if err != nil {
 		return nil, fmt.Errorf("store: backup: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: backup: %w", err)
+	}
+	if err := os.Rename(f.Name(), filepath.Join(dir, unfinishedFile)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("store: backup: %w", err)
 	}
@@ -165,9 +171,11 @@ func markUnfinished(dir string) (*os.File, error) {
 // would reach. A backup still being made holds its marker's lock and is
 // left alone (it scrubs itself before it completes), as is a directory
 // without the marker. It reports whether it removed anything. The caller
-// holds the backup's lock.
+// holds the backup's lock for its kind; a backup of the other kind may be
+// completing in dir meanwhile.
 func removeUnfinished(dir string) (bool, error) {
-	f, err := os.Open(filepath.Join(dir, unfinishedFile))
+	path := filepath.Join(dir, unfinishedFile)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	} else if err != nil {
@@ -177,6 +185,19 @@ func removeUnfinished(dir string) (bool, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); errors.Is(err, syscall.EWOULDBLOCK) {
 		return false, nil
 	} else if err != nil {
+		return false, err
+	}
+	// The lock holds a file, not its name: a backup that completed since
+	// the open removed its marker (and released it), or one killed just
+	// after its manifest left the marker beside it. Either is complete.
+	opened, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if now, err := os.Stat(path); err != nil || !os.SameFile(opened, now) {
+		return false, nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); !errors.Is(err, fs.ErrNotExist) {
 		return false, err
 	}
 	entries, err := os.ReadDir(dir)
@@ -190,10 +211,22 @@ func removeUnfinished(dir string) (bool, error) {
 			}
 		}
 	}
-	if err := os.Remove(f.Name()); err != nil {
+	if err := os.Remove(path); err != nil {
 		return false, err
 	}
 	return true, durable.SyncDir(dir)
+}
+
+// backupInPlace reports whether dir holds a backup, complete (its
+// manifest) or being made (its marker), or cannot be looked into (its
+// journal is tried, and its failure logged).
+func backupInPlace(dir string) bool {
+	for _, name := range []string{ManifestFile, unfinishedFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
 }
 
 // SitesFile lists, in the data directory, the backups this installation

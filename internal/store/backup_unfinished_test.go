@@ -18,7 +18,7 @@ func TestUnfinishedBackupIsRemoved(t *testing.T) {
 	db := openTestDB(t)
 	ctx := testActor(t, db)
 	var cs []*custos.Contact
-	for _, e := range []string{"one@example.com", "two@example.com"} {
+	for _, e := range []string{"one@example.com", "two@example.com", "three@example.com"} {
 		c := &custos.Contact{Email: e, Tags: []string{"zq9unfinished"}}
 		if err := db.CreateContact(ctx, c); err != nil {
 			t.Fatal(err)
@@ -73,6 +73,10 @@ func TestUnfinishedBackupIsRemoved(t *testing.T) {
 	t.Run("ended", func(t *testing.T) {
 		dir := unfinished(t)
 		if _, err := db.ForgetContact(ctx, cs[1].ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
+			t.Fatal(err)
+		}
+		// Nor does a later erasure write its journal there again.
+		if _, err := db.ForgetContact(ctx, cs[2].ID, custos.ForgetRequest{Mode: custos.ForgetErase}); err != nil {
 			t.Fatal(err)
 		}
 		for _, name := range files(dir) {

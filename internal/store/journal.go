@@ -184,8 +184,8 @@ func (db *DB) record(ctx context.Context, entries ...journalEntry) error {
 		return err
 	}
 	for _, dir := range sites {
-		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-			continue // the backup was removed
+		if !backupInPlace(dir) {
+			continue // removed, or what an unfinished one wrote was
 		}
 		// A backup out of reach (a full or read-only disk) does not stop
 		// the erasure; restoring it with the live journal still replays it.

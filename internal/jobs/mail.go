@@ -100,10 +100,6 @@ func (w *MailWorker) Run(ctx context.Context) error {
 		case <-t.C:
 		case <-w.Wake:
 		}
-		if ctx.Err() != nil {
-			// Woken and stopped at once: select chose the wake-up.
-			return nil
-		}
 	}
 }
 

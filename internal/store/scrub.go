@@ -306,7 +306,13 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 	}
 	defer os.Remove(scratch)
 	defer os.Remove(clean) // after a failure; renamed otherwise
-	if err := copyScratch(path, scratch); err != nil {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = createFile(scratch, func(w io.Writer) error { _, err := io.Copy(w, in); return err })
+	in.Close()
+	if err != nil {
 		return err
 	}
 	if err := deleteSQLiteContacts(ctx, scratch, held); err != nil {
@@ -325,26 +331,6 @@ func scrubSQLiteData(ctx context.Context, path string, tomb []journalEntry) erro
 		return err
 	}
 	return durable.Rename(clean, path)
-}
-
-// copyScratch copies src to the scratch file dst (mode 0600), which must
-// not exist. It is not synced: a crash leaves it to be removed, under the
-// name the next scrub removes first.
-func copyScratch(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // deleteSQLiteContacts deletes the contacts' rows from the SQLite data
